@@ -1,0 +1,84 @@
+/**
+ * Typed errors with stable codes.
+ *
+ * Every failure a user can cause or meet (bad input, a damaged file, a wrong option) is raised as a
+ * `SpladexError` whose `code` never changes between releases, so scripts can branch on it, and whose
+ * message says what to do next. Programming errors (bugs) stay plain `Error`s.
+ */
+
+export type SpladexErrorCode =
+  /** A JSONL line is not valid JSON or not an object. */
+  | 'E_INPUT_JSON'
+  /** A document or query has no usable id. */
+  | 'E_INPUT_ID'
+  /** The same document id appears twice in one build. */
+  | 'E_INPUT_DUPLICATE_ID'
+  /** A vector is malformed: not an object, a weight that is not a finite non-negative number. */
+  | 'E_INPUT_VECTOR'
+  /** A document or query exceeds a hard limit (terms per vector, token length, line length). */
+  | 'E_INPUT_LIMIT'
+  /** Input is not valid UTF-8. */
+  | 'E_INPUT_ENCODING'
+  /** An option value is out of its documented range. */
+  | 'E_OPTION'
+  /** The target of a build already exists. */
+  | 'E_INDEX_EXISTS'
+  /** The path is not a spladex index. */
+  | 'E_NOT_AN_INDEX'
+  /** The index was written by a format version this build cannot read. */
+  | 'E_FORMAT_VERSION'
+  /** A stored file failed its checksum or a structural check. */
+  | 'E_CORRUPT'
+  /** Another writer holds the index lock. */
+  | 'E_LOCKED'
+  /** The index was closed and cannot be used any more. */
+  | 'E_CLOSED'
+  /** A model directory or model file does not fit what spladex needs. */
+  | 'E_MODEL'
+  /** A file could not be read or written. */
+  | 'E_IO';
+
+export interface SpladexErrorDetails {
+  /** File the problem is in, when there is one. */
+  file?: string;
+  /** 1-based line number in `file`, for line-oriented input. */
+  line?: number;
+  /** Byte offset in `file`, for binary files. */
+  offset?: number;
+  /** The underlying error, when this one wraps another. */
+  cause?: unknown;
+}
+
+export class SpladexError extends Error {
+  readonly code: SpladexErrorCode;
+  readonly file?: string;
+  readonly line?: number;
+  readonly offset?: number;
+
+  constructor(code: SpladexErrorCode, message: string, details: SpladexErrorDetails = {}) {
+    super(formatMessage(message, details), details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'SpladexError';
+    this.code = code;
+    if (details.file !== undefined) this.file = details.file;
+    if (details.line !== undefined) this.line = details.line;
+    if (details.offset !== undefined) this.offset = details.offset;
+  }
+}
+
+function formatMessage(message: string, details: SpladexErrorDetails): string {
+  if (details.file === undefined) return message;
+  const where = details.line !== undefined ? `${details.file}:${details.line}` : details.offset !== undefined ? `${details.file} @${details.offset}` : details.file;
+  return `${where}: ${message}`;
+}
+
+export function isSpladexError(error: unknown, code?: SpladexErrorCode): error is SpladexError {
+  return error instanceof SpladexError && (code === undefined || error.code === code);
+}
+
+/** Throws `E_OPTION` unless `value` is a finite number within [min, max]. */
+export function checkRange(name: string, value: number, min: number, max: number, integer = false): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    const kind = integer ? 'an integer' : 'a number';
+    throw new SpladexError('E_OPTION', `option ${name} must be ${kind} in [${min}, ${max}], got ${String(value)}`);
+  }
+}
