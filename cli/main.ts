@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/** spladex command line: one file per command under cli/commands, each exporting `register`. */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { register as registerIndex } from './commands/index.js';
+import { register as registerInfo } from './commands/info.js';
+import { register as registerSearch } from './commands/search.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// `spladex search … | head` closes stdout early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+const program = new Command()
+  .name('spladex')
+  .description('Learned sparse retrieval: Seismic-style block-pruned inverted index over SPLADE vectors')
+  .version(version)
+  .showHelpAfterError();
+
+for (const register of [registerIndex, registerSearch, registerInfo]) register(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,214 @@
+/**
+ * The binary container every index part is stored in: a fixed header, a section table and
+ * 8-byte-aligned payloads that load directly as typed-array views (no parsing, no copies).
+ *
+ * Layout (little-endian):
+ *   0   8  magic            "SPLDXIDX"
+ *   8   4  format version   CONTAINER_VERSION
+ *   12  4  section count    n
+ *   16  8  file length      bytes, including padding
+ *   24  4  header CRC-32    over bytes [0, 64 + 48n) with this field read as zero
+ *   28 36  reserved (zero)
+ *   64 48n section table, one entry per section:
+ *        0 16 name (ASCII, NUL-padded)   16 4 element type   20 4 payload CRC-32
+ *        24 8 payload offset             32 8 payload length (bytes)   40 8 reserved
+ *   then the payloads, each starting on an 8-byte boundary; padding bytes are zero.
+ *
+ * Every byte of the file is covered: the header and table by the header CRC, each payload by
+ * its own CRC, padding by a must-be-zero check. A damaged file is rejected with `E_CORRUPT`
+ * naming the file and the part, never read as wrong numbers.
+ */
+import { closeSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { SpladexError } from '../errors.js';
+
+export const CONTAINER_MAGIC = 'SPLDXIDX';
+export const CONTAINER_VERSION = 1;
+const HEADER_BYTES = 64;
+const ENTRY_BYTES = 48;
+const NAME_BYTES = 16;
+
+export type SectionArray = Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array;
+
+const ELEMENT_TYPES = [Uint8Array, Uint16Array, Uint32Array, Float32Array, Float64Array] as const;
+const typeCode = (array: SectionArray): number => ELEMENT_TYPES.findIndex((ctor) => array instanceof ctor) + 1;
+
+export interface SectionInfo {
+  name: string;
+  bytes: number;
+  offset: number;
+  crc: number;
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** Writes sections to `path` (which should be a temporary name: the caller renames it into place). */
+export function writeContainer(path: string, sections: Record<string, SectionArray>): SectionInfo[] {
+  const names = Object.keys(sections);
+  const header = Buffer.alloc(HEADER_BYTES + ENTRY_BYTES * names.length);
+  header.write(CONTAINER_MAGIC, 0, 'ascii');
+  header.writeUInt32LE(CONTAINER_VERSION, 8);
+  header.writeUInt32LE(names.length, 12);
+  let offset = align8(header.length);
+  const infos: SectionInfo[] = [];
+  names.forEach((name, i) => {
+    if (name.length > NAME_BYTES) throw new Error(`section name too long: ${name}`);
+    const array = sections[name];
+    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    const crc = crc32(bytes);
+    const at = HEADER_BYTES + ENTRY_BYTES * i;
+    header.write(name, at, 'ascii');
+    header.writeUInt32LE(typeCode(array), at + 16);
+    header.writeUInt32LE(crc, at + 20);
+    header.writeBigUInt64LE(BigInt(offset), at + 24);
+    header.writeBigUInt64LE(BigInt(bytes.length), at + 32);
+    infos.push({ name, bytes: bytes.length, offset, crc });
+    offset = align8(offset + bytes.length);
+  });
+  header.writeBigUInt64LE(BigInt(offset), 16);
+  header.writeUInt32LE(crc32(header), 24);
+
+  const fd = openSync(path, 'w');
+  try {
+    const zeros = Buffer.alloc(8);
+    let position = 0;
+    const write = (data: Uint8Array): void => {
+      // Large payloads go in slices: one write() call is limited to 2 GiB.
+      for (let at = 0; at < data.length; at += 1 << 30) {
+        const slice = data.subarray(at, Math.min(data.length, at + (1 << 30)));
+        writeSync(fd, slice, 0, slice.length, position);
+        position += slice.length;
+      }
+    };
+    write(header);
+    write(zeros.subarray(0, align8(position) - position));
+    for (const name of names) {
+      const array = sections[name];
+      write(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+      write(zeros.subarray(0, align8(position) - position));
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return infos;
+}
+
+export interface Container {
+  path: string;
+  sections: Map<string, SectionArray>;
+  infos: SectionInfo[];
+}
+
+function corrupt(path: string, message: string, offset?: number): SpladexError {
+  return new SpladexError('E_CORRUPT', `${message}; the file is damaged: rebuild the index or restore it from a backup`, { file: path, ...(offset === undefined ? {} : { offset }) });
+}
+
+/**
+ * Reads and verifies a container. All checksums are checked before any view is handed out, so a
+ * damaged file can never produce results.
+ */
+export function readContainer(path: string): Container {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (cause) {
+    throw new SpladexError('E_CORRUPT', `missing index file (${(cause as Error).message}); rebuild the index`, { file: path, cause });
+  }
+  if (size < HEADER_BYTES) throw corrupt(path, 'file is too short to be a spladex index part');
+  const buffer = new ArrayBuffer(size);
+  const bytes = new Uint8Array(buffer);
+  const fd = openSync(path, 'r');
+  try {
+    for (let at = 0; at < size; ) {
+      const n = readSync(fd, bytes, at, Math.min(size - at, 1 << 30), at);
+      if (n === 0) throw corrupt(path, 'file ended early');
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const view = Buffer.from(buffer);
+  if (view.toString('ascii', 0, 8) !== CONTAINER_MAGIC) {
+    throw new SpladexError('E_NOT_AN_INDEX', 'not a spladex index file (bad magic number)', { file: path });
+  }
+  const version = view.readUInt32LE(8);
+  const count = view.readUInt32LE(12);
+  const tableEnd = HEADER_BYTES + ENTRY_BYTES * count;
+  if (count > 4096 || tableEnd > size) throw corrupt(path, 'section table is out of range', 12);
+  const headerCopy = Buffer.from(view.subarray(0, tableEnd));
+  const storedCrc = headerCopy.readUInt32LE(24);
+  headerCopy.writeUInt32LE(0, 24);
+  if (crc32(headerCopy) !== storedCrc) throw corrupt(path, 'header checksum mismatch', 0);
+  if (version !== CONTAINER_VERSION) {
+    throw new SpladexError('E_FORMAT_VERSION', `index part has format version ${version}, this spladex reads version ${CONTAINER_VERSION}; rebuild the index with this version or use a matching spladex`, { file: path });
+  }
+  if (Number(view.readBigUInt64LE(16)) !== size) throw corrupt(path, `file length is ${size}, header says ${view.readBigUInt64LE(16)}`, 16);
+
+  const sections = new Map<string, SectionArray>();
+  const infos: SectionInfo[] = [];
+  let expected = align8(tableEnd);
+  let paddingStart = tableEnd;
+  const checkPadding = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) if (bytes[i] !== 0) throw corrupt(path, 'non-zero padding byte', i);
+  };
+  for (let i = 0; i < count; i++) {
+    const at = HEADER_BYTES + ENTRY_BYTES * i;
+    const name = view.toString('ascii', at, at + NAME_BYTES).replace(/\0+$/, '');
+    const type = view.readUInt32LE(at + 16);
+    const crc = view.readUInt32LE(at + 20);
+    const offset = Number(view.readBigUInt64LE(at + 24));
+    const length = Number(view.readBigUInt64LE(at + 32));
+    const ctor = ELEMENT_TYPES[type - 1];
+    if (ctor === undefined || offset !== expected || offset + length > size || length % ctor.BYTES_PER_ELEMENT !== 0) {
+      throw corrupt(path, `section table entry ${i} (${name}) is inconsistent`, at);
+    }
+    checkPadding(paddingStart, offset);
+    const payload = bytes.subarray(offset, offset + length);
+    if (crc32(payload) !== crc) throw corrupt(path, `checksum mismatch in part "${name}"`, offset);
+    sections.set(name, new ctor(buffer, offset, length / ctor.BYTES_PER_ELEMENT));
+    infos.push({ name, bytes: length, offset, crc });
+    paddingStart = offset + length;
+    expected = align8(paddingStart);
+  }
+  checkPadding(paddingStart, size);
+  if (expected !== size) throw corrupt(path, 'trailing bytes after the last part');
+  return { path, sections, infos };
+}
+
+/** Encodes strings as (UTF-16 offsets, UTF-8 text): one decode on load, then cheap slices. */
+export function encodeStrings(strings: readonly string[]): { offsets: Uint32Array; text: Uint8Array } {
+  const offsets = new Uint32Array(strings.length + 1);
+  for (let i = 0; i < strings.length; i++) offsets[i + 1] = offsets[i] + strings[i].length;
+  return { offsets, text: new Uint8Array(Buffer.from(strings.join(''), 'utf8')) };
+}
+
+export function decodeStrings(offsets: Uint32Array, text: Uint8Array, path: string): string[] {
+  let joined: string;
+  try {
+    joined = new TextDecoder('utf-8', { fatal: true }).decode(text);
+  } catch {
+    throw corrupt(path, 'string table is not valid UTF-8');
+  }
+  if (offsets[offsets.length - 1] !== joined.length) throw corrupt(path, 'string table offsets do not match its text');
+  const out = new Array<string>(offsets.length - 1);
+  for (let i = 0; i < out.length; i++) {
+    if (offsets[i + 1] < offsets[i]) throw corrupt(path, 'string table offsets are not ascending');
+    out[i] = joined.slice(offsets[i], offsets[i + 1]);
+  }
+  return out;
+}
+
+export function encodeJson(value: unknown): Uint8Array {
+  return new Uint8Array(Buffer.from(JSON.stringify(value), 'utf8'));
+}
+
+export function decodeJson<T>(bytes: Uint8Array, path: string): T {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
+  } catch {
+    throw corrupt(path, 'metadata part is not valid JSON');
+  }
+}
+
+export const fileSize = (path: string): number => statSync(path).size;

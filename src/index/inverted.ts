@@ -1,0 +1,122 @@
+/**
+ * The blocked, summarised inverted index of one segment, and its (optionally parallel) build.
+ *
+ * Layout (all flat typed arrays; `t` = term id, `b` = global block id, `c` = global component slot):
+ *   listBlockOffsets[t] .. [t+1]        blocks of list t
+ *   blockPostingOffsets[b] .. [b+1]     its documents in postingDocs (ascending ids)
+ *   blockScales[b]                       dequantization step of block b's summary codes
+ *   listComponentOffsets[t] .. [t+1]    summary components of list t (ascending term ids) in `components`
+ *   componentEntryOffsets[c] .. [c+1]   entries of that component: entryBlocks (block index local
+ *                                        to the list) and entryCodes (8-bit summary value)
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { buildInvertedPart, type BlockBuildInput, type InvertedPart } from './blocks.js';
+import type { TermIdArray } from './forward.js';
+
+export interface InvertedIndex {
+  listBlockOffsets: Uint32Array;
+  blockPostingOffsets: Uint32Array;
+  postingDocs: Uint32Array;
+  blockScales: Float32Array;
+  listComponentOffsets: Uint32Array;
+  components: TermIdArray;
+  componentEntryOffsets: Uint32Array;
+  entryBlocks: Uint16Array | Uint32Array;
+  entryCodes: Uint8Array;
+}
+
+export function invertedBytes(inverted: InvertedIndex): number {
+  let total = 0;
+  for (const array of Object.values(inverted) as ArrayBufferView[]) total += array.byteLength;
+  return total;
+}
+
+function prefixSums(counts: Uint32Array[], total: number): Uint32Array {
+  const out = new Uint32Array(total + 1);
+  let i = 0;
+  for (const part of counts) for (let j = 0; j < part.length; j++, i++) out[i + 1] = out[i] + part[j];
+  return out;
+}
+
+function concat<T extends Uint32Array | Float32Array | Uint8Array>(arrays: T[], make: (n: number) => T): T {
+  let total = 0;
+  for (const a of arrays) total += a.length;
+  const out = make(total);
+  let at = 0;
+  for (const a of arrays) {
+    out.set(a as never, at);
+    at += a.length;
+  }
+  return out;
+}
+
+/** Concatenates parts built on consecutive term ranges into one index, narrowing id arrays. */
+export function mergeParts(parts: InvertedPart[], nTerms: number): InvertedIndex {
+  parts.sort((a, b) => a.termStart - b.termStart);
+  const blockSizes = parts.map((p) => p.blockSizes);
+  const nBlocks = blockSizes.reduce((n, a) => n + a.length, 0);
+  const componentCounts = parts.map((p) => p.componentEntryCounts);
+  const nComponents = componentCounts.reduce((n, a) => n + a.length, 0);
+  const components = concat(parts.map((p) => p.components), (n) => new Uint32Array(n));
+  const entryBlocks = concat(parts.map((p) => p.entryBlocks), (n) => new Uint32Array(n));
+  let maxBlock = 0;
+  for (let i = 0; i < entryBlocks.length; i++) if (entryBlocks[i] > maxBlock) maxBlock = entryBlocks[i];
+  return {
+    listBlockOffsets: prefixSums(parts.map((p) => p.listBlockCounts), nTerms),
+    blockPostingOffsets: prefixSums(blockSizes, nBlocks),
+    postingDocs: concat(parts.map((p) => p.postingDocs), (n) => new Uint32Array(n)),
+    blockScales: concat(parts.map((p) => p.blockScales), (n) => new Float32Array(n)),
+    listComponentOffsets: prefixSums(parts.map((p) => p.listComponentCounts), nTerms),
+    components: nTerms <= 65536 ? Uint16Array.from(components) : components,
+    componentEntryOffsets: prefixSums(componentCounts, nComponents),
+    entryBlocks: maxBlock <= 0xffff ? Uint16Array.from(entryBlocks) : entryBlocks,
+    entryCodes: concat(parts.map((p) => p.entryCodes), (n) => new Uint8Array(n)),
+  };
+}
+
+/** Splits [0, nTerms) into `n` consecutive ranges of roughly equal posting counts. */
+export function splitTermRanges(listOffsets: Uint32Array, nTerms: number, n: number): Array<[number, number]> {
+  const total = listOffsets[nTerms];
+  const ranges: Array<[number, number]> = [];
+  let start = 0;
+  for (let i = 1; i <= n && start < nTerms; i++) {
+    const goal = (total * i) / n;
+    let end = start;
+    while (end < nTerms && (listOffsets[end] < goal || end === start)) end++;
+    if (i === n) end = nTerms;
+    ranges.push([start, end]);
+    start = end;
+  }
+  if (ranges.length === 0) ranges.push([0, nTerms]);
+  return ranges;
+}
+
+/** The compiled worker sits next to this module; under a TypeScript test runner it does not exist. */
+const workerPath = fileURLToPath(new URL('./build-worker.js', import.meta.url));
+
+/** Builds all lists, using `threads − 1` worker threads beside the calling thread when possible. */
+export async function buildInverted(input: BlockBuildInput, threads: number): Promise<InvertedIndex> {
+  const ranges = splitTermRanges(input.lists.offsets, input.nTerms, threads);
+  if (ranges.length === 1 || !existsSync(workerPath)) {
+    return mergeParts([buildInvertedPart(input, 0, input.nTerms)], input.nTerms);
+  }
+  const pending = ranges.slice(1).map(
+    ([start, end]) =>
+      new Promise<InvertedPart>((resolve, reject) => {
+        const worker = new Worker(workerPath, { workerData: { input, termStart: start, termEnd: end } });
+        worker.once('message', (part: InvertedPart) => {
+          resolve(part);
+          void worker.terminate();
+        });
+        worker.once('error', reject);
+        worker.once('exit', (code) => {
+          if (code !== 0) reject(new Error(`build worker exited with code ${code}`));
+        });
+      }),
+  );
+  const own = buildInvertedPart(input, ranges[0][0], ranges[0][1]);
+  const parts = [own, ...(await Promise.all(pending))];
+  return mergeParts(parts, input.nTerms);
+}

@@ -1,0 +1,98 @@
+/**
+ * Build-time configuration of a Seismic-style index, with every default in one constant.
+ * These values are stored with the index (like Seismic's build configuration), so `spladex info`
+ * tells how an index was made and a rebuild with the same options and seed is byte-identical.
+ * Query-time arguments live in `src/query/options.ts`.
+ */
+import { availableParallelism } from 'node:os';
+import { checkRange, SpladexError } from '../errors.js';
+
+export type PruningStrategy = 'global-threshold' | 'fixed-size' | 'none';
+export type BlockingStrategy = 'kmeans' | 'fixed-size';
+export type ForwardValueType = 'f16' | 'u8' | 'f32';
+
+export interface BuildOptions {
+  /**
+   * Static pruning of posting lists.
+   * - `global-threshold` (default): keep the `nPostings × |V|` largest postings of the whole
+   *   collection, and at most `maxFraction × nPostings` in any one list (Seismic's default).
+   * - `fixed-size`: keep the `nPostings` largest postings of every list (top-λ).
+   * - `none`: keep everything (lossless; use for ground truth experiments).
+   */
+  pruning?: PruningStrategy;
+  /** λ: average (global-threshold) or exact (fixed-size) postings kept per list. Default 1000; range 1 – 2^31. */
+  nPostings?: number;
+  /** Cap of one list in global-threshold mode, as a multiple of `nPostings`. Default 1.5; range 1 – 1000. */
+  maxFraction?: number;
+  /**
+   * How a posting list is split into blocks.
+   * - `kmeans` (default): shallow one-pass k-means on the documents of the list (random centroids,
+   *   each document joins the centroid with the highest dot product), so blocks are geometrically cohesive.
+   * - `fixed-size`: consecutive runs of `blockSize` documents in id order.
+   */
+  blocking?: BlockingStrategy;
+  /** Centroids per list as a fraction of its length (k-means). Default 0.1; range (0, 1]. */
+  centroidFraction?: number;
+  /** Terms of each document used to assign it to a centroid (k-means). Default 15; range 1 – 65535. */
+  kmeansDocCut?: number;
+  /** Documents per block (fixed-size blocking). Default 32; range 1 – 65535. */
+  blockSize?: number;
+  /** Fraction of a block summary's L1 mass kept (largest terms first). Default 0.4; range (0, 1]; 1 is lossless. */
+  summaryEnergy?: number;
+  /** Hard cap on the terms of one summary, applied after `summaryEnergy`; 0 means no cap. Default 0. */
+  maxSummaryTerms?: number;
+  /**
+   * Storage of forward-index values used for exact scoring of candidates.
+   * `f16` (default): half precision, 2 bytes; `u8`: 8-bit codebook (256 levels fitted to the value
+   * distribution), 1 byte; `f32`: full precision, 4 bytes.
+   */
+  forwardValues?: ForwardValueType;
+  /** Seed of every random choice (centroid sampling). Default 42; range 0 – 2^32−1. */
+  seed?: number;
+  /** Threads used by the build (worker threads for blocking and summaries). Default: min(2, cores); range 1 – 64. */
+  threads?: number;
+}
+
+export type ResolvedBuildOptions = Required<BuildOptions>;
+
+export const BUILD_DEFAULTS: ResolvedBuildOptions = Object.freeze({
+  pruning: 'global-threshold',
+  nPostings: 1000,
+  maxFraction: 1.5,
+  blocking: 'kmeans',
+  centroidFraction: 0.1,
+  kmeansDocCut: 15,
+  blockSize: 32,
+  summaryEnergy: 0.4,
+  maxSummaryTerms: 0,
+  forwardValues: 'f16',
+  seed: 42,
+  threads: Math.max(1, Math.min(2, availableParallelism())),
+}) as ResolvedBuildOptions;
+
+/** Options that make the index lossless: search with `LOSSLESS_SEARCH` then equals exact search. */
+export const LOSSLESS_BUILD: BuildOptions = Object.freeze({ pruning: 'none', summaryEnergy: 1, maxSummaryTerms: 0 });
+
+function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value)) throw new SpladexError('E_OPTION', `option ${name} must be one of ${allowed.join(', ')}, got ${String(value)}`);
+  return value;
+}
+
+/** Fills defaults and checks ranges; throws `E_OPTION` naming the bad option. */
+export function resolveBuildOptions(options: BuildOptions = {}): ResolvedBuildOptions {
+  const o: ResolvedBuildOptions = { ...BUILD_DEFAULTS };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
+  oneOf('pruning', o.pruning, ['global-threshold', 'fixed-size', 'none']);
+  oneOf('blocking', o.blocking, ['kmeans', 'fixed-size']);
+  oneOf('forwardValues', o.forwardValues, ['f16', 'u8', 'f32']);
+  checkRange('nPostings', o.nPostings, 1, 2 ** 31, true);
+  checkRange('maxFraction', o.maxFraction, 1, 1000);
+  checkRange('centroidFraction', o.centroidFraction, Number.MIN_VALUE, 1);
+  checkRange('kmeansDocCut', o.kmeansDocCut, 1, 65535, true);
+  checkRange('blockSize', o.blockSize, 1, 65535, true);
+  checkRange('summaryEnergy', o.summaryEnergy, Number.MIN_VALUE, 1);
+  checkRange('maxSummaryTerms', o.maxSummaryTerms, 0, 2 ** 31, true);
+  checkRange('seed', o.seed, 0, 2 ** 32 - 1, true);
+  checkRange('threads', o.threads, 1, 64, true);
+  return o;
+}

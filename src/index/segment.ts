@@ -1,0 +1,124 @@
+/**
+ * A segment: an immutable, self-contained slice of the collection — vocabulary, external ids,
+ * forward index and blocked inverted index — stored as one container file (see container.ts).
+ * Local document ids are 0..nDocs−1 in insertion order.
+ */
+import { HALF_TO_FLOAT } from '../util/f16.js';
+import { SpladexError } from '../errors.js';
+import { decodeJson, decodeStrings, encodeJson, encodeStrings, readContainer, writeContainer, type SectionArray, type SectionInfo } from './container.js';
+import type { ForwardIndex, TermIdArray } from './forward.js';
+import type { InvertedIndex } from './inverted.js';
+import type { ForwardValueType, ResolvedBuildOptions } from './options.js';
+
+export interface SegmentMeta {
+  nDocs: number;
+  nTerms: number;
+  nPostings: number;
+  valueType: ForwardValueType;
+  build: ResolvedBuildOptions;
+}
+
+export interface Segment {
+  meta: SegmentMeta;
+  vocabulary: string[];
+  /** Token → term id, built on load (used only to translate queries, never in scoring loops). */
+  termIds: Map<string, number>;
+  docIds: string[];
+  forward: ForwardIndex;
+  inverted: InvertedIndex;
+  /** Bytes of each stored part (filled when loaded from or written to disk). */
+  parts?: SectionInfo[];
+}
+
+export function makeTermIndex(vocabulary: readonly string[]): Map<string, number> {
+  const map = new Map<string, number>();
+  vocabulary.forEach((token, id) => map.set(token, id));
+  return map;
+}
+
+function sectionsOf(segment: Segment): Record<string, SectionArray> {
+  const vocab = encodeStrings(segment.vocabulary);
+  const ids = encodeStrings(segment.docIds);
+  const { forward: f, inverted: inv } = segment;
+  const sections: Record<string, SectionArray> = {
+    meta: encodeJson(segment.meta),
+    'vocab.off': vocab.offsets,
+    'vocab.txt': vocab.text,
+    'ids.off': ids.offsets,
+    'ids.txt': ids.text,
+    'fwd.offsets': f.offsets,
+    'fwd.terms': f.terms,
+    'fwd.values': f.values,
+    'inv.listBlocks': inv.listBlockOffsets,
+    'inv.blockPosts': inv.blockPostingOffsets,
+    'inv.docs': inv.postingDocs,
+    'inv.scales': inv.blockScales,
+    'inv.listComps': inv.listComponentOffsets,
+    'inv.comps': inv.components,
+    'inv.compEntries': inv.componentEntryOffsets,
+    'inv.entBlocks': inv.entryBlocks,
+    'inv.entCodes': inv.entryCodes,
+  };
+  if (f.valueType === 'u8') sections['fwd.codebook'] = f.codebook;
+  return sections;
+}
+
+export function writeSegment(path: string, segment: Segment): SectionInfo[] {
+  const infos = writeContainer(path, sectionsOf(segment));
+  segment.parts = infos;
+  return infos;
+}
+
+export function readSegment(path: string): Segment {
+  const { sections, infos } = readContainer(path);
+  const bad = (message: string): SpladexError => new SpladexError('E_CORRUPT', `${message}; rebuild the index`, { file: path });
+  const get = <T extends SectionArray>(name: string, ...types: Array<new (...args: never[]) => T>): T => {
+    const section = sections.get(name);
+    if (section === undefined) throw bad(`missing part "${name}"`);
+    if (!types.some((ctor) => section instanceof ctor)) throw bad(`part "${name}" has the wrong element type`);
+    return section as T;
+  };
+  const meta = decodeJson<SegmentMeta>(get('meta', Uint8Array), path);
+  const vocabulary = decodeStrings(get('vocab.off', Uint32Array), get('vocab.txt', Uint8Array), path);
+  const docIds = decodeStrings(get('ids.off', Uint32Array), get('ids.txt', Uint8Array), path);
+  const valueType = meta.valueType;
+  const values = get<ForwardIndex['values']>('fwd.values', valueType === 'f32' ? Float32Array : valueType === 'f16' ? Uint16Array : Uint8Array);
+  const forward: ForwardIndex = {
+    nDocs: meta.nDocs,
+    offsets: get('fwd.offsets', Uint32Array),
+    terms: get<TermIdArray>('fwd.terms', Uint16Array, Uint32Array),
+    valueType,
+    values,
+    codebook: valueType === 'u8' ? get('fwd.codebook', Float32Array) : valueType === 'f16' ? HALF_TO_FLOAT : new Float32Array(0),
+  };
+  const inverted: InvertedIndex = {
+    listBlockOffsets: get('inv.listBlocks', Uint32Array),
+    blockPostingOffsets: get('inv.blockPosts', Uint32Array),
+    postingDocs: get('inv.docs', Uint32Array),
+    blockScales: get('inv.scales', Float32Array),
+    listComponentOffsets: get('inv.listComps', Uint32Array),
+    components: get<TermIdArray>('inv.comps', Uint16Array, Uint32Array),
+    componentEntryOffsets: get('inv.compEntries', Uint32Array),
+    entryBlocks: get<Uint16Array | Uint32Array>('inv.entBlocks', Uint16Array, Uint32Array),
+    entryCodes: get('inv.entCodes', Uint8Array),
+  };
+  // Cheap shape checks: lengths that every reader relies on. Full invariants: `verifySegment`.
+  const nTerms = meta.nTerms;
+  const ok =
+    vocabulary.length === nTerms &&
+    docIds.length === meta.nDocs &&
+    forward.offsets.length === meta.nDocs + 1 &&
+    forward.offsets[meta.nDocs] === forward.terms.length &&
+    forward.values.length === forward.terms.length &&
+    inverted.listBlockOffsets.length === nTerms + 1 &&
+    inverted.listComponentOffsets.length === nTerms + 1 &&
+    inverted.blockPostingOffsets.length === inverted.listBlockOffsets[nTerms] + 1 &&
+    inverted.blockScales.length === inverted.listBlockOffsets[nTerms] &&
+    inverted.blockPostingOffsets[inverted.blockScales.length] === inverted.postingDocs.length &&
+    inverted.componentEntryOffsets.length === inverted.components.length + 1 &&
+    inverted.listComponentOffsets[nTerms] === inverted.components.length &&
+    inverted.componentEntryOffsets[inverted.components.length] === inverted.entryBlocks.length &&
+    inverted.entryCodes.length === inverted.entryBlocks.length;
+  if (!ok) throw bad('parts have inconsistent sizes');
+  return { meta, vocabulary, termIds: makeTermIndex(vocabulary), docIds, forward, inverted, parts: infos };
+}

@@ -1,0 +1,53 @@
+/**
+ * Query-time arguments (Seismic's split: these can change per query, build options cannot).
+ */
+import { checkRange, SpladexError } from '../errors.js';
+
+/**
+ * - `approximate` (default): Seismic block-pruned search over the statically pruned index.
+ * - `exhaustive`: exact; scores every document through the forward index (ground truth).
+ * - `maxscore`: exact; dynamic pruning over the unpruned inverted index (the PISA/Lucene approach).
+ */
+export type SearchMode = 'approximate' | 'exhaustive' | 'maxscore';
+
+export interface SearchOptions {
+  /** Number of results. Default 10; range 1 – 100,000. */
+  k?: number;
+  /**
+   * Only the `queryCut` heaviest query terms have their posting lists traversed (all terms still
+   * score). Default 10; range 1 – 100,000; `0` means every term (lossless).
+   */
+  queryCut?: number;
+  /**
+   * A block is skipped when its summary bound is below `heapFactor ×` the current k-th best score.
+   * Lower skips more (faster, less accurate). Default 0.8; range (0, 1]; 1 is lossless when
+   * summaries are.
+   */
+  heapFactor?: number;
+  /** Search algorithm; see `SearchMode`. Default `approximate`. */
+  mode?: SearchMode;
+}
+
+export type ResolvedSearchOptions = Required<SearchOptions>;
+
+export const SEARCH_DEFAULTS: ResolvedSearchOptions = Object.freeze({
+  k: 10,
+  queryCut: 10,
+  heapFactor: 0.8,
+  mode: 'approximate',
+}) as ResolvedSearchOptions;
+
+/** Query-time settings under which approximate search is exact (with a lossless build). */
+export const LOSSLESS_SEARCH: SearchOptions = Object.freeze({ queryCut: 0, heapFactor: 1 });
+
+export function resolveSearchOptions(options: SearchOptions = {}): ResolvedSearchOptions {
+  const o: ResolvedSearchOptions = { ...SEARCH_DEFAULTS };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
+  checkRange('k', o.k, 1, 100_000, true);
+  checkRange('queryCut', o.queryCut, 0, 100_000, true);
+  checkRange('heapFactor', o.heapFactor, Number.MIN_VALUE, 1);
+  if (!['approximate', 'exhaustive', 'maxscore'].includes(o.mode)) {
+    throw new SpladexError('E_OPTION', `option mode must be approximate, exhaustive or maxscore, got ${String(o.mode)}`);
+  }
+  return o;
+}
