@@ -48,6 +48,8 @@ export function register(program: Command): void {
           onProgress: (p) => bar?.update(source.size > 0 ? source.bytesRead() : 0, { docs: p.documents, phase: p.phase }),
         });
         bar?.stop();
+        // Lines rejected while parsing never reach the builder: count every skip here.
+        summary.skipped = skippedLines.length;
         printBuildSummary(summary, skippedLines, Boolean(opts.json));
       } finally {
         bar?.stop();

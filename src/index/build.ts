@@ -113,8 +113,9 @@ export async function buildSegment(
   );
   const blocked = performance.now();
 
+  const { threads: _threads, ...buildIdentity } = options;
   const segment: Segment = {
-    meta: { nDocs: docIds.length, nTerms, nPostings: forwardIndex.terms.length, valueType: options.forwardValues, build: options },
+    meta: { nDocs: docIds.length, nTerms, nPostings: forwardIndex.terms.length, valueType: options.forwardValues, build: buildIdentity },
     vocabulary: forward.vocabulary,
     termIds: makeTermIndex(forward.vocabulary),
     docIds,

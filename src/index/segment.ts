@@ -15,7 +15,8 @@ export interface SegmentMeta {
   nTerms: number;
   nPostings: number;
   valueType: ForwardValueType;
-  build: ResolvedBuildOptions;
+  /** Build options, without `threads`: the thread count never changes what is built. */
+  build: Omit<ResolvedBuildOptions, 'threads'>;
 }
 
 export interface Segment {
