@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { register as registerIndex } from './commands/index.js';
 import { register as registerInfo } from './commands/info.js';
 import { register as registerSearch } from './commands/search.js';
+import { register as registerSynth } from './commands/synth.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -20,6 +21,6 @@ const program = new Command()
   .version(version)
   .showHelpAfterError();
 
-for (const register of [registerIndex, registerSearch, registerInfo]) register(program);
+for (const register of [registerIndex, registerSearch, registerInfo, registerSynth]) register(program);
 
 await program.parseAsync(process.argv);

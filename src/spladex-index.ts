@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SpladexError } from './errors.js';
 import type { SkippedLine } from './io/documents.js';
-import { buildSegment, type BuildProgress, type IngestOptions, type SegmentBuildStats } from './index/build.js';
+import { buildSegment, type BuildProgress, type DocumentSource, type IngestOptions, type SegmentBuildStats } from './index/build.js';
 import { forwardBytes } from './index/forward.js';
 import { invertedBytes } from './index/inverted.js';
 import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './index/options.js';
@@ -19,6 +19,7 @@ import { readSegment, writeSegment, type Segment } from './index/segment.js';
 import { DocumentStore, STORE_FILE, type StoredDocument } from './index/store.js';
 import { prepareQuery } from './query/query-vector.js';
 import { resolveSearchOptions, type SearchOptions } from './query/options.js';
+import { MaxScoreSearcher } from './query/maxscore.js';
 import { SegmentSearcher } from './query/segment-searcher.js';
 import { SEGMENT_KEY_STRIDE, TopK } from './query/topk.js';
 import type { DocumentInput, SearchHit, SparseVectorInput } from './types.js';
@@ -54,7 +55,7 @@ export interface BuildSummary extends SegmentBuildStats {
   seconds: SegmentBuildStats['seconds'] & { write: number; total: number };
 }
 
-export type { BuildProgress, SkippedLine };
+export type { BuildProgress, DocumentSource, SkippedLine };
 
 const segmentFileName = (n: number): string => `seg-${String(n).padStart(6, '0')}.spx`;
 
@@ -99,7 +100,7 @@ function temporarySibling(out: string): string {
  * Builds an index from a stream of documents into directory `out` (atomically) and returns a
  * summary. Documents may be an async iterable (e.g. a file stream) of any length.
  */
-export async function buildIndex(documents: AsyncIterable<DocumentInput> | Iterable<DocumentInput>, out: string, options: IndexBuildOptions = {}): Promise<BuildSummary> {
+export async function buildIndex(documents: DocumentSource, out: string, options: IndexBuildOptions = {}): Promise<BuildSummary> {
   const started = performance.now();
   const resolved = resolveBuildOptions(pickBuildOptions(options));
   out = resolve(out);
@@ -181,6 +182,8 @@ interface LoadedSegment {
   entry: SegmentEntry;
   segment: Segment;
   searcher: SegmentSearcher;
+  /** Exact MaxScore searcher, created on first use (it builds an unpruned inverted index). */
+  maxScore?: MaxScoreSearcher;
 }
 
 export class SpladexIndex {
@@ -229,7 +232,7 @@ export class SpladexIndex {
   }
 
   /** Builds an index in a private temporary directory; `save()` it to keep it. Removed on `close()`. */
-  static async build(documents: AsyncIterable<DocumentInput> | Iterable<DocumentInput>, options: Omit<IndexBuildOptions, 'overwrite'> = {}): Promise<SpladexIndex> {
+  static async build(documents: DocumentSource, options: Omit<IndexBuildOptions, 'overwrite'> = {}): Promise<SpladexIndex> {
     const root = mkdtempSync(join(tmpdir(), 'spladex-'));
     try {
       await buildIndex(documents, join(root, 'index'), options);
@@ -272,14 +275,15 @@ export class SpladexIndex {
   searchBatch(queries: readonly SparseVectorInput[], options: SearchOptions = {}): SearchHit[][] {
     this.assertOpen();
     const o = resolveSearchOptions(options);
-    if (o.mode === 'maxscore') throw new SpladexError('E_OPTION', 'maxscore mode is not available in this build');
     const heap = new TopK(o.k);
     return queries.map((query) => {
       heap.reset();
-      this.segments.forEach(({ segment, searcher }, ordinal) => {
+      this.segments.forEach((loaded, ordinal) => {
+        const { segment, searcher } = loaded;
         const prepared = prepareQuery(query, segment.termIds);
         const base = ordinal * SEGMENT_KEY_STRIDE;
         if (o.mode === 'exhaustive') searcher.searchExhaustive(prepared, heap, base);
+        else if (o.mode === 'maxscore') (loaded.maxScore ??= new MaxScoreSearcher(segment)).search(prepared, heap, base);
         else searcher.searchApproximate(prepared, o.queryCut, o.heapFactor, heap, base);
       });
       return heap.sorted().map(({ score, key }) => {
@@ -324,7 +328,7 @@ export class SpladexIndex {
       postings: sum((s) => s.meta.nPostings),
       keptPostings: sum((s) => s.inverted.postingDocs.length),
       blocks: sum((s) => s.inverted.blockScales.length),
-      summaryEntries: sum((s) => s.inverted.entryCodes.length),
+      summaryEntries: sum((s) => s.inverted.summaryCodes.length),
       bytes: { total, parts },
       memory: { forward, inverted, total: forward + inverted },
       build: this.manifest.build,

@@ -6,9 +6,11 @@
  * product computed on the document's top terms), and every block gets a summary: the per-term
  * maximum over its documents, trimmed to `summaryEnergy` of its L1 mass and quantized to 8 bits.
  *
- * Summaries of one list are stored *inverted* (component → [(block, code)]), as the reference
- * implementation does: at query time the bounds of all blocks of a list are accumulated by
- * walking only the query's terms, instead of every summary entry.
+ * Summaries are stored forward (per block: term ids and 8-bit codes, 3 bytes an entry with a
+ * BERT vocabulary). The reference implementation stores them inverted per list, which pays off
+ * for long summaries but costs an offset per (list, term) pair; with the short summaries that
+ * keep the index within 1.5× the forward index, the forward layout is several times smaller and
+ * bounding a list's blocks costs only a few thousand dense-array lookups.
  *
  * The function works on a contiguous range of terms and only reads shared inputs, so build
  * workers can run it on disjoint ranges in parallel; outputs are concatenated in term order.
@@ -40,12 +42,10 @@ export interface InvertedPart {
   blockSizes: Uint32Array;
   postingDocs: Uint32Array;
   blockScales: Float32Array;
-  listComponentCounts: Uint32Array;
-  components: Uint32Array;
-  componentEntryCounts: Uint32Array;
-  /** Block index local to its list. */
-  entryBlocks: Uint32Array;
-  entryCodes: Uint8Array;
+  /** Summary entries per block. */
+  summarySizes: Uint32Array;
+  summaryTerms: Uint32Array;
+  summaryCodes: Uint8Array;
 }
 
 /**
@@ -80,22 +80,15 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
   const touchedTerms = new Uint32Array(nTerms);
   const selectedTerms = new Uint32Array(nTerms);
   const selectedValues = new Float32Array(nTerms);
-  const tripleComponent = new GrowableUint32Array();
-  const tripleBlock = new GrowableUint32Array();
-  const tripleCode = new GrowableUint8Array();
-  const componentCount = new Uint32Array(nTerms);
-  const componentCursor = new Uint32Array(nTerms);
 
   // Outputs.
   const listBlockCounts = new Uint32Array(termEnd - termStart);
-  const listComponentCounts = new Uint32Array(termEnd - termStart);
   const blockSizes = new GrowableUint32Array();
   const postingDocs = new GrowableUint32Array(lists.offsets[termEnd] - lists.offsets[termStart] + 16);
   const blockScales = new GrowableFloat32Array();
-  const components = new GrowableUint32Array();
-  const componentEntryCounts = new GrowableUint32Array();
-  const entryBlocks = new GrowableUint32Array();
-  const entryCodes = new GrowableUint8Array();
+  const summarySizes = new GrowableUint32Array();
+  const summaryTerms = new GrowableUint32Array();
+  const summaryCodes = new GrowableUint8Array();
 
   for (let t = termStart; t < termEnd; t++) {
     const listStart = lists.offsets[t];
@@ -209,9 +202,6 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
     // ---- Summaries: per block, per-term max, energy trim, 8-bit quantization.
     const bounds = blockBounds.view();
     const nBlocks = bounds.length - 1;
-    tripleComponent.length = 0;
-    tripleBlock.length = 0;
-    tripleCode.length = 0;
     for (let b = 0; b < nBlocks; b++) {
       let nUnion = 0;
       for (let p = bounds[b]; p < bounds[b + 1]; p++) {
@@ -251,41 +241,15 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
         if (code > 255) code = 255;
         const ratio = v / code;
         if (ratio > scale) scale = ratio;
-        tripleComponent.push(selectedTerms[i]);
-        tripleBlock.push(b);
-        tripleCode.push(code);
+        summaryTerms.push(selectedTerms[i]);
+        summaryCodes.push(code);
       }
+      summarySizes.push(kept);
       blockSizes.push(bounds[b + 1] - bounds[b]);
       blockScales.push(scale * SCALE_SAFETY);
     }
     listBlockCounts[t - termStart] = nBlocks;
 
-    // ---- Invert the list's summaries: component → (block, code), components ascending.
-    const tc = tripleComponent.view();
-    const tb = tripleBlock.view();
-    const tq = tripleCode.view();
-    let nComponents = 0;
-    for (let i = 0; i < tc.length; i++) if (componentCount[tc[i]]++ === 0) touchedTerms[nComponents++] = tc[i];
-    const sortedComponents = touchedTerms.subarray(0, nComponents).sort();
-    let position = entryBlocks.length;
-    for (let i = 0; i < nComponents; i++) {
-      const u = sortedComponents[i];
-      components.push(u);
-      componentEntryCounts.push(componentCount[u]);
-      componentCursor[u] = position;
-      position += componentCount[u];
-      componentCount[u] = 0;
-    }
-    const blocksOut = entryBlocks.reserve(tc.length);
-    const codesOut = entryCodes.reserve(tc.length);
-    for (let i = 0; i < tc.length; i++) {
-      const slot = componentCursor[tc[i]]++;
-      blocksOut[slot] = tb[i];
-      codesOut[slot] = tq[i];
-    }
-    entryBlocks.length += tc.length;
-    entryCodes.length += tc.length;
-    listComponentCounts[t - termStart] = nComponents;
   }
 
   return {
@@ -295,10 +259,8 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
     blockSizes: blockSizes.toTrimmed(),
     postingDocs: postingDocs.toTrimmed(),
     blockScales: blockScales.toTrimmed(),
-    listComponentCounts,
-    components: components.toTrimmed(),
-    componentEntryCounts: componentEntryCounts.toTrimmed(),
-    entryBlocks: entryBlocks.toTrimmed(),
-    entryCodes: entryCodes.toTrimmed(),
+    summarySizes: summarySizes.toTrimmed(),
+    summaryTerms: summaryTerms.toTrimmed(),
+    summaryCodes: summaryCodes.toTrimmed(),
   };
 }

@@ -4,5 +4,5 @@ import { buildInvertedPart, type BlockBuildInput } from './blocks.js';
 
 const { input, termStart, termEnd } = workerData as { input: BlockBuildInput; termStart: number; termEnd: number };
 const part = buildInvertedPart(input, termStart, termEnd);
-const transfer = [part.listBlockCounts, part.blockSizes, part.postingDocs, part.blockScales, part.listComponentCounts, part.components, part.componentEntryCounts, part.entryBlocks, part.entryCodes].map((a) => a.buffer as ArrayBuffer);
+const transfer = [part.listBlockCounts, part.blockSizes, part.postingDocs, part.blockScales, part.summarySizes, part.summaryTerms, part.summaryCodes].map((a) => a.buffer as ArrayBuffer);
 parentPort!.postMessage(part, transfer);

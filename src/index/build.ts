@@ -3,7 +3,7 @@
  * Documents stream through once; only flat arrays survive ingestion.
  */
 import { SpladexError } from '../errors.js';
-import { validateDocumentInput, type SkippedLine, type ValidDocument } from '../io/documents.js';
+import { validateDocumentInput, type ParsedDocument, type SkippedLine, type ValidDocument } from '../io/documents.js';
 import type { DocumentInput } from '../types.js';
 import { ForwardBuilder } from './forward.js';
 import { buildInverted } from './inverted.js';
@@ -45,11 +45,13 @@ export interface SegmentBuildStats {
   seconds: { ingest: number; prune: number; blocks: number };
 }
 
-type Incoming = DocumentInput | (ValidDocument & { line?: number });
+/** What a build consumes: documents from the library API, or lines already validated by `readDocuments`. */
+export type DocumentSource = AsyncIterable<DocumentInput | ParsedDocument> | Iterable<DocumentInput | ParsedDocument>;
+type Incoming = DocumentInput | ParsedDocument;
 
 /** Builds one segment from a document stream, storing texts and metadata in `store`. */
 export async function buildSegment(
-  documents: AsyncIterable<Incoming> | Iterable<Incoming>,
+  documents: DocumentSource,
   options: ResolvedBuildOptions,
   store: DocumentStore,
   segmentNumber: number,
@@ -76,16 +78,16 @@ export async function buildSegment(
 
   for await (const incoming of documents as AsyncIterable<Incoming>) {
     ordinal++;
-    const line = (incoming as { line?: number }).line;
-    const where = { file: ingest.sourceLabel ?? '<documents>', line: line ?? ordinal };
+    const parsed = 'entries' in incoming ? incoming : undefined;
+    const where = { file: ingest.sourceLabel ?? '<documents>', line: parsed?.line ?? ordinal };
     try {
-      const doc = line === undefined ? validateDocumentInput(incoming as DocumentInput, where) : (incoming as ValidDocument);
+      const doc = parsed ?? validateDocumentInput(incoming as DocumentInput, where);
       if (seen.has(doc.id) || (knownIds !== undefined && knownIds(doc.id))) {
         throw new SpladexError('E_INPUT_DUPLICATE_ID', `duplicate document id ${JSON.stringify(doc.id)}`, where);
       }
       seen.add(doc.id);
-      const local = forward.add(doc.vector, where);
-      if (isEmpty(doc.vector)) emptyDocuments++;
+      const local = forward.add(doc.entries, where);
+      if (doc.entries.tokens.length === 0) emptyDocuments++;
       docIds.push(doc.id);
       batch.push({ local, doc });
       if (batch.length >= BATCH) flush();
@@ -131,13 +133,8 @@ export async function buildSegment(
       postings: forwardIndex.terms.length,
       keptPostings: inverted.postingDocs.length,
       blocks: inverted.blockScales.length,
-      summaryEntries: inverted.entryCodes.length,
+      summaryEntries: inverted.summaryCodes.length,
       seconds: { ingest: (ingested - started) / 1000, prune: (pruned - ingested) / 1000, blocks: (blocked - pruned) / 1000 },
     },
   };
-}
-
-function isEmpty(vector: Record<string, number>): boolean {
-  for (const _ in vector) return false;
-  return true;
 }

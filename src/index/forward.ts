@@ -5,7 +5,7 @@
  * small table, so the scoring loop is two typed-array loads and a multiply per posting.
  */
 import { SpladexError } from '../errors.js';
-import type { SparseVectorInput } from '../types.js';
+import type { SparseEntries } from '../io/sparse-line.js';
 import { GrowableFloat32Array, GrowableUint32Array } from '../util/growable.js';
 import { HALF_TO_FLOAT, toHalfBits } from '../util/f16.js';
 import type { ForwardValueType } from './options.js';
@@ -46,6 +46,9 @@ export class ForwardBuilder {
   private readonly offsets = new GrowableUint32Array();
   private readonly terms = new GrowableUint32Array(1 << 16);
   private readonly values = new GrowableFloat32Array(1 << 16);
+  /** Per term: last document that used it and where, so a repeated token overwrites (JSON's last-wins). */
+  private lastDoc = new Int32Array(1024).fill(-1);
+  private lastPosition = new Uint32Array(1024);
 
   constructor(private readonly valueType: ForwardValueType) {
     this.offsets.push(0);
@@ -59,10 +62,13 @@ export class ForwardBuilder {
     return this.terms.length;
   }
 
-  /** Appends a document and returns its local id. Zero weights must already be removed. */
-  add(vector: SparseVectorInput, where: Where): number {
-    for (const token in vector) {
-      const weight = vector[token];
+  /** Appends a document and returns its local id. Weights must be validated (finite, > 0). */
+  add(entries: SparseEntries, where: Where): number {
+    const { tokens, weights } = entries;
+    const doc = this.nDocs;
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i];
+      const weight = weights[i];
       if (this.valueType === 'f16' && weight > HALF_MAX) {
         throw new SpladexError('E_INPUT_LIMIT', `weight ${weight} of token ${JSON.stringify(token)} exceeds the half-precision range (${HALF_MAX}); build with forwardValues "f32"`, where);
       }
@@ -71,13 +77,29 @@ export class ForwardBuilder {
         id = this.vocabulary.length;
         this.termIds.set(token, id);
         this.vocabulary.push(token);
+        if (id >= this.lastDoc.length) this.growTermState();
       }
+      if (this.lastDoc[id] === doc) {
+        this.values.view()[this.lastPosition[id]] = weight;
+        continue;
+      }
+      this.lastDoc[id] = doc;
+      this.lastPosition[id] = this.terms.length;
       this.terms.push(id);
       this.values.push(weight);
     }
     if (this.terms.length > 0xffffffff) throw new SpladexError('E_INPUT_LIMIT', 'more than 2^32 postings in one segment; split the input');
     this.offsets.push(this.terms.length);
     return this.nDocs - 1;
+  }
+
+  private growTermState(): void {
+    const lastDoc = new Int32Array(this.lastDoc.length * 2).fill(-1);
+    lastDoc.set(this.lastDoc);
+    this.lastDoc = lastDoc;
+    const lastPosition = new Uint32Array(this.lastPosition.length * 2);
+    lastPosition.set(this.lastPosition);
+    this.lastPosition = lastPosition;
   }
 
   /**

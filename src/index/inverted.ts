@@ -1,13 +1,12 @@
 /**
  * The blocked, summarised inverted index of one segment, and its (optionally parallel) build.
  *
- * Layout (all flat typed arrays; `t` = term id, `b` = global block id, `c` = global component slot):
+ * Layout (all flat typed arrays; `t` = term id, `b` = global block id):
  *   listBlockOffsets[t] .. [t+1]        blocks of list t
  *   blockPostingOffsets[b] .. [b+1]     its documents in postingDocs (ascending ids)
  *   blockScales[b]                       dequantization step of block b's summary codes
- *   listComponentOffsets[t] .. [t+1]    summary components of list t (ascending term ids) in `components`
- *   componentEntryOffsets[c] .. [c+1]   entries of that component: entryBlocks (block index local
- *                                        to the list) and entryCodes (8-bit summary value)
+ *   summaryOffsets[b] .. [b+1]          block b's summary: summaryTerms (term ids) and summaryCodes
+ *                                        (8-bit values; value ≈ code × blockScales[b], rounded up)
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,11 +19,9 @@ export interface InvertedIndex {
   blockPostingOffsets: Uint32Array;
   postingDocs: Uint32Array;
   blockScales: Float32Array;
-  listComponentOffsets: Uint32Array;
-  components: TermIdArray;
-  componentEntryOffsets: Uint32Array;
-  entryBlocks: Uint16Array | Uint32Array;
-  entryCodes: Uint8Array;
+  summaryOffsets: Uint32Array;
+  summaryTerms: TermIdArray;
+  summaryCodes: Uint8Array;
 }
 
 export function invertedBytes(inverted: InvertedIndex): number {
@@ -57,22 +54,15 @@ export function mergeParts(parts: InvertedPart[], nTerms: number): InvertedIndex
   parts.sort((a, b) => a.termStart - b.termStart);
   const blockSizes = parts.map((p) => p.blockSizes);
   const nBlocks = blockSizes.reduce((n, a) => n + a.length, 0);
-  const componentCounts = parts.map((p) => p.componentEntryCounts);
-  const nComponents = componentCounts.reduce((n, a) => n + a.length, 0);
-  const components = concat(parts.map((p) => p.components), (n) => new Uint32Array(n));
-  const entryBlocks = concat(parts.map((p) => p.entryBlocks), (n) => new Uint32Array(n));
-  let maxBlock = 0;
-  for (let i = 0; i < entryBlocks.length; i++) if (entryBlocks[i] > maxBlock) maxBlock = entryBlocks[i];
+  const summaryTerms = concat(parts.map((p) => p.summaryTerms), (n) => new Uint32Array(n));
   return {
     listBlockOffsets: prefixSums(parts.map((p) => p.listBlockCounts), nTerms),
     blockPostingOffsets: prefixSums(blockSizes, nBlocks),
     postingDocs: concat(parts.map((p) => p.postingDocs), (n) => new Uint32Array(n)),
     blockScales: concat(parts.map((p) => p.blockScales), (n) => new Float32Array(n)),
-    listComponentOffsets: prefixSums(parts.map((p) => p.listComponentCounts), nTerms),
-    components: nTerms <= 65536 ? Uint16Array.from(components) : components,
-    componentEntryOffsets: prefixSums(componentCounts, nComponents),
-    entryBlocks: maxBlock <= 0xffff ? Uint16Array.from(entryBlocks) : entryBlocks,
-    entryCodes: concat(parts.map((p) => p.entryCodes), (n) => new Uint8Array(n)),
+    summaryOffsets: prefixSums(parts.map((p) => p.summarySizes), nBlocks),
+    summaryTerms: nTerms <= 65536 ? Uint16Array.from(summaryTerms) : summaryTerms,
+    summaryCodes: concat(parts.map((p) => p.summaryCodes), (n) => new Uint8Array(n)),
   };
 }
 

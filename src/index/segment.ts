@@ -54,11 +54,9 @@ function sectionsOf(segment: Segment): Record<string, SectionArray> {
     'inv.blockPosts': inv.blockPostingOffsets,
     'inv.docs': inv.postingDocs,
     'inv.scales': inv.blockScales,
-    'inv.listComps': inv.listComponentOffsets,
-    'inv.comps': inv.components,
-    'inv.compEntries': inv.componentEntryOffsets,
-    'inv.entBlocks': inv.entryBlocks,
-    'inv.entCodes': inv.entryCodes,
+    'inv.sumOffsets': inv.summaryOffsets,
+    'inv.sumTerms': inv.summaryTerms,
+    'inv.sumCodes': inv.summaryCodes,
   };
   if (f.valueType === 'u8') sections['fwd.codebook'] = f.codebook;
   return sections;
@@ -97,11 +95,9 @@ export function readSegment(path: string): Segment {
     blockPostingOffsets: get('inv.blockPosts', Uint32Array),
     postingDocs: get('inv.docs', Uint32Array),
     blockScales: get('inv.scales', Float32Array),
-    listComponentOffsets: get('inv.listComps', Uint32Array),
-    components: get<TermIdArray>('inv.comps', Uint16Array, Uint32Array),
-    componentEntryOffsets: get('inv.compEntries', Uint32Array),
-    entryBlocks: get<Uint16Array | Uint32Array>('inv.entBlocks', Uint16Array, Uint32Array),
-    entryCodes: get('inv.entCodes', Uint8Array),
+    summaryOffsets: get('inv.sumOffsets', Uint32Array),
+    summaryTerms: get<TermIdArray>('inv.sumTerms', Uint16Array, Uint32Array),
+    summaryCodes: get('inv.sumCodes', Uint8Array),
   };
   // Cheap shape checks: lengths that every reader relies on. Full invariants: `verifySegment`.
   const nTerms = meta.nTerms;
@@ -112,14 +108,12 @@ export function readSegment(path: string): Segment {
     forward.offsets[meta.nDocs] === forward.terms.length &&
     forward.values.length === forward.terms.length &&
     inverted.listBlockOffsets.length === nTerms + 1 &&
-    inverted.listComponentOffsets.length === nTerms + 1 &&
     inverted.blockPostingOffsets.length === inverted.listBlockOffsets[nTerms] + 1 &&
     inverted.blockScales.length === inverted.listBlockOffsets[nTerms] &&
     inverted.blockPostingOffsets[inverted.blockScales.length] === inverted.postingDocs.length &&
-    inverted.componentEntryOffsets.length === inverted.components.length + 1 &&
-    inverted.listComponentOffsets[nTerms] === inverted.components.length &&
-    inverted.componentEntryOffsets[inverted.components.length] === inverted.entryBlocks.length &&
-    inverted.entryCodes.length === inverted.entryBlocks.length;
+    inverted.summaryOffsets.length === inverted.blockScales.length + 1 &&
+    inverted.summaryOffsets[inverted.blockScales.length] === inverted.summaryTerms.length &&
+    inverted.summaryCodes.length === inverted.summaryTerms.length;
   if (!ok) throw bad('parts have inconsistent sizes');
   return { meta, vocabulary, termIds: makeTermIndex(vocabulary), docIds, forward, inverted, parts: infos };
 }

@@ -7,6 +7,9 @@ import type { Readable } from 'node:stream';
 import { SpladexError } from '../errors.js';
 import type { DocumentInput, SparseVectorInput } from '../types.js';
 import { parseJsonObject, readLines, sourceName, type ReadLinesOptions } from './jsonl.js';
+import { parseDocumentLineFast, type SparseEntries } from './sparse-line.js';
+
+export type { SparseEntries };
 
 /** Hard limits on input, chosen far above real SPLADE output and far below what breaks the engine. */
 export const INPUT_LIMITS = {
@@ -25,10 +28,10 @@ export interface Where {
   line?: number;
 }
 
-/** A validated document: id normalised to a string, vector checked. */
+/** A validated document: id normalised to a string, vector checked and flattened to entries. */
 export interface ValidDocument {
   id: string;
-  vector: SparseVectorInput;
+  entries: SparseEntries;
   content?: string;
   metadata?: Record<string, unknown>;
 }
@@ -77,12 +80,27 @@ export function validateVector(value: unknown, where: Where, field = 'vector'): 
   return kept;
 }
 
+/** A checked vector object as parallel token/weight arrays. */
+export function entriesOf(vector: SparseVectorInput): SparseEntries {
+  const tokens: string[] = [];
+  const weights: number[] = [];
+  for (const token in vector) {
+    tokens.push(token);
+    weights.push(vector[token]);
+  }
+  return { tokens, weights };
+}
+
 /** Validates one parsed JSON object as a document. */
 export function validateDocument(raw: Record<string, unknown>, where: Where): ValidDocument {
-  const id = normaliseId(raw.id ?? raw._id ?? raw.docid, where);
   if (raw.vector === undefined) throw new SpladexError('E_INPUT_VECTOR', 'missing "vector" object', where);
-  const vector = validateVector(raw.vector, where);
-  const doc: ValidDocument = { id, vector };
+  return validateDocumentFields(raw, entriesOf(validateVector(raw.vector, where)), where);
+}
+
+/** Checks the fields other than the vector (id, content, metadata). */
+function validateDocumentFields(raw: Record<string, unknown>, entries: SparseEntries, where: Where): ValidDocument {
+  const id = normaliseId(raw.id ?? raw._id ?? raw.docid, where);
+  const doc: ValidDocument = { id, entries };
   const content = raw.content ?? raw.contents;
   if (content !== undefined && content !== null) {
     if (typeof content !== 'string') throw new SpladexError('E_INPUT_JSON', '"content"/"contents" must be a string', where);
@@ -117,11 +135,16 @@ export interface ReadDocumentsOptions extends ReadLinesOptions {
 }
 
 /** Streams validated documents from a JSONL file (or `'-'` for stdin). */
-export async function* readDocuments(source: string | Readable, options: ReadDocumentsOptions = {}): AsyncGenerator<ValidDocument & { line: number }> {
+/** A document line validated by `readDocuments`, with its line number. */
+export type ParsedDocument = ValidDocument & { line: number };
+
+export async function* readDocuments(source: string | Readable, options: ReadDocumentsOptions = {}): AsyncGenerator<ParsedDocument> {
   const file = sourceName(source, options.label);
   for await (const line of readLines(source, options)) {
     try {
-      const doc = validateDocument(parseJsonObject(line, file), { file, line: line.line });
+      const where = { file, line: line.line };
+      const fast = parseDocumentLineFast(line.text, INPUT_LIMITS);
+      const doc = fast !== undefined ? validateDocumentFields(fast.rest, fast.entries, where) : validateDocument(parseJsonObject(line, file), where);
       yield Object.assign(doc, { line: line.line });
     } catch (error) {
       if (!options.skipInvalid || !(error instanceof SpladexError) || error.code === 'E_IO') throw error;

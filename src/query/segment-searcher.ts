@@ -2,8 +2,8 @@
  * Query processing over one segment: Seismic's block-pruned search and exhaustive scoring.
  *
  * All per-query state lives in arrays allocated once per searcher and reused: a dense query
- * vector (term id → weight), a visit stamp per document (so each document is scored at most once
- * per query without clearing anything), and the block-bound accumulator of one list.
+ * vector (term id → weight) and a visit stamp per document (so each document is scored at most
+ * once per query without clearing anything).
  */
 import type { ForwardIndex } from '../index/forward.js';
 import type { Segment } from '../index/segment.js';
@@ -28,7 +28,6 @@ export class SegmentSearcher {
   private readonly dense: Float32Array;
   private readonly stamps: Uint32Array;
   private stamp = 0;
-  private readonly bounds: Float64Array;
   private readonly forward: ForwardIndex;
   private readonly coded: boolean;
 
@@ -36,10 +35,6 @@ export class SegmentSearcher {
     this.forward = segment.forward;
     this.dense = new Float32Array(segment.meta.nTerms);
     this.stamps = new Uint32Array(segment.meta.nDocs);
-    const lists = segment.inverted.listBlockOffsets;
-    let maxBlocks = 0;
-    for (let t = 0; t < segment.meta.nTerms; t++) maxBlocks = Math.max(maxBlocks, lists[t + 1] - lists[t]);
-    this.bounds = new Float64Array(maxBlocks);
     this.coded = this.forward.valueType !== 'f32';
   }
 
@@ -78,47 +73,28 @@ export class SegmentSearcher {
     if (terms.length === 0) return;
     this.load(query);
     const inv = this.segment.inverted;
-    const { listBlockOffsets, blockPostingOffsets, postingDocs, blockScales, listComponentOffsets, components, componentEntryOffsets, entryBlocks, entryCodes } = inv;
+    const { listBlockOffsets, blockPostingOffsets, postingDocs, blockScales, summaryOffsets, summaryTerms, summaryCodes } = inv;
     const f = this.forward;
     const { offsets, terms: fTerms, values, codebook } = f;
     const dense = this.dense;
     const coded = this.coded;
     const stamps = this.stamps;
     const stamp = this.stamp;
-    const bounds = this.bounds;
     const nq = terms.length;
     const cut = queryCut === 0 || queryCut > nq ? nq : queryCut;
 
     for (let c = 0; c < cut; c++) {
       const t = terms[byWeight[c]];
       const firstBlock = listBlockOffsets[t];
-      const nBlocks = listBlockOffsets[t + 1] - firstBlock;
-      if (nBlocks === 0) continue;
-      bounds.fill(0, 0, nBlocks);
-
-      // Merge the sorted query terms with the list's sorted summary components.
-      let lo = listComponentOffsets[t];
-      const hi = listComponentOffsets[t + 1];
-      for (let i = 0; i < nq && lo < hi; i++) {
-        const u = terms[i];
-        let a = lo;
-        let b = hi;
-        while (a < b) {
-          const mid = (a + b) >>> 1;
-          if (components[mid] < u) a = mid + 1;
-          else b = mid;
+      const lastBlock = listBlockOffsets[t + 1];
+      for (let block = firstBlock; block < lastBlock; block++) {
+        if (heap.size === heap.k) {
+          // Summary bound (every query term contributes, not only the cut ones); only worth
+          // computing once there is a k-th score to compare with.
+          let bound = 0;
+          for (let e = summaryOffsets[block], end = summaryOffsets[block + 1]; e < end; e++) bound += dense[summaryTerms[e]] * summaryCodes[e];
+          if (bound * blockScales[block] < heapFactor * heap.scores[0]) continue;
         }
-        lo = a;
-        if (a < hi && components[a] === u) {
-          const w = weights[i];
-          for (let e = componentEntryOffsets[a], end = componentEntryOffsets[a + 1]; e < end; e++) bounds[entryBlocks[e]] += w * entryCodes[e];
-          lo = a + 1;
-        }
-      }
-
-      for (let i = 0; i < nBlocks; i++) {
-        const block = firstBlock + i;
-        if (heap.size === heap.k && bounds[i] * blockScales[block] < heapFactor * heap.scores[0]) continue;
         for (let p = blockPostingOffsets[block], end = blockPostingOffsets[block + 1]; p < end; p++) {
           const d = postingDocs[p];
           if (stamps[d] === stamp) continue;

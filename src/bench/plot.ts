@@ -1,0 +1,245 @@
+/**
+ * Benchmark reporting: the recall-vs-latency Pareto frontier as SVG, and Markdown tables of sweeps.
+ *
+ * Plots are built as a Vega-Lite spec, compiled to Vega and rendered by a headless Vega `View`
+ * (renderer 'none' + `toSVG()`): no browser, no canvas, byte-stable output for the same input.
+ */
+
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+import { SpladexError, checkRange } from '../errors.js';
+
+/** Which method produced a point: a Seismic parameter setting or an exact baseline. */
+export type PointKind = 'seismic' | 'exhaustive' | 'maxscore';
+
+/** One measured configuration. */
+export interface TradeoffPoint {
+  /** Shown in tooltips and, for baselines, next to the mark (e.g. `cut=5 hf=0.9`). */
+  label: string;
+  /** Recall@k against the exact run, in [0, 1]. */
+  recall: number;
+  /** Mean (or other summary) latency in ms, > 0 (the axis is logarithmic). */
+  latencyMs: number;
+  kind: PointKind;
+}
+
+const KINDS: readonly PointKind[] = ['seismic', 'exhaustive', 'maxscore'];
+
+function checkPoints(points: readonly TradeoffPoint[]): void {
+  for (const p of points) {
+    if (!KINDS.includes(p.kind)) throw new SpladexError('E_OPTION', `point ${JSON.stringify(p.label)} has kind ${JSON.stringify(p.kind)}; use 'seismic', 'exhaustive' or 'maxscore'`);
+    if (!(p.latencyMs > 0) || !Number.isFinite(p.latencyMs)) throw new SpladexError('E_OPTION', `point ${JSON.stringify(p.label)} needs a finite latency > 0 ms for the log axis, got ${p.latencyMs}`);
+    if (!(p.recall >= 0 && p.recall <= 1)) throw new SpladexError('E_OPTION', `point ${JSON.stringify(p.label)} needs a recall in [0, 1], got ${p.recall}`);
+  }
+}
+
+/**
+ * The Pareto frontier of recall (higher is better) against latency (lower is better): the points
+ * not dominated by any other point (no other point is at least as fast *and* at least as accurate,
+ * and strictly better in one). Returned by increasing latency, hence strictly increasing recall.
+ * Of exact duplicates, the first one given is kept. All kinds compete: an exact baseline is on the
+ * frontier when no approximate setting reaches its recall faster.
+ */
+export function paretoFrontier(points: readonly TradeoffPoint[]): TradeoffPoint[] {
+  checkPoints(points);
+  // Stable sort: by latency ascending, then recall descending, so the first point at each latency
+  // is the most accurate one and a single sweep with a running maximum finds the frontier.
+  const sorted = points
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => a.p.latencyMs - b.p.latencyMs || b.p.recall - a.p.recall || a.i - b.i)
+    .map((x) => x.p);
+  const frontier: TradeoffPoint[] = [];
+  let best = -Infinity;
+  for (const p of sorted) {
+    if (p.recall > best) {
+      frontier.push(p);
+      best = p.recall;
+    }
+  }
+  return frontier;
+}
+
+/** Options of {@link paretoPlotSvg}. */
+export interface ParetoPlotOptions {
+  /** Title above the plot. Default `'Recall vs latency'`. */
+  title: string;
+  /** Y-axis title, naming the recall cut-off. Default `'recall@10'`. */
+  recallLabel: string;
+  /** X-axis title. Default `'mean latency per query (ms, log scale)'`. */
+  latencyLabel: string;
+  /** Plot area width in px. Default 640; range [100, 4000]. */
+  width: number;
+  /** Plot area height in px. Default 400; range [100, 4000]. */
+  height: number;
+}
+
+/** Defaults of {@link ParetoPlotOptions}. */
+export const PARETO_PLOT_DEFAULTS: Readonly<ParetoPlotOptions> = Object.freeze({
+  title: 'Recall vs latency',
+  recallLabel: 'recall@10',
+  latencyLabel: 'mean latency per query (ms, log scale)',
+  width: 640,
+  height: 400,
+});
+
+/** Legend entries (series) in display order, with their colours. */
+const SERIES = ['Seismic sweep', 'Pareto frontier', 'exhaustive (exact)', 'MaxScore (exact)'] as const;
+const SERIES_COLORS = ['#4c78a8', '#e45756', '#54a24b', '#b279a2'];
+const SERIES_OF_KIND: Record<PointKind, (typeof SERIES)[number]> = {
+  seismic: 'Seismic sweep',
+  exhaustive: 'exhaustive (exact)',
+  maxscore: 'MaxScore (exact)',
+};
+
+interface PlotRow {
+  label: string;
+  recall: number;
+  latencyMs: number;
+  series: string;
+}
+
+/**
+ * The Vega-Lite spec of the plot: every sweep point, the frontier as a line, the exact baselines as
+ * large labelled diamonds; logarithmic latency axis. Exposed so callers can tweak or save it.
+ */
+export function paretoPlotSpec(points: readonly TradeoffPoint[], options: Partial<ParetoPlotOptions> = {}): TopLevelSpec {
+  const o: ParetoPlotOptions = { ...PARETO_PLOT_DEFAULTS, ...options };
+  checkRange('width', o.width, 100, 4000);
+  checkRange('height', o.height, 100, 4000);
+  const frontier = paretoFrontier(points);
+  const row = (p: TradeoffPoint, series: string): PlotRow => ({ label: p.label, recall: p.recall, latencyMs: p.latencyMs, series });
+  const sweep = points.filter((p) => p.kind === 'seismic').map((p) => row(p, SERIES_OF_KIND.seismic));
+  const baselines = points.filter((p) => p.kind !== 'seismic').map((p) => row(p, SERIES_OF_KIND[p.kind]));
+  const front = frontier.map((p) => row(p, 'Pareto frontier'));
+
+  const recalls = points.map((p) => p.recall);
+  // Leave a little room below the worst point; recall never exceeds 1.
+  const yMin = recalls.length > 0 ? Math.max(0, Math.floor((Math.min(...recalls) - 0.02) * 20) / 20) : 0;
+
+  // Plain mutable literals with `as const` only on the enum-like strings: vega-lite's types reject readonly arrays.
+  const x = { field: 'latencyMs', type: 'quantitative' as const, title: o.latencyLabel, scale: { type: 'log' as const } };
+  const y = { field: 'recall', type: 'quantitative' as const, title: o.recallLabel, scale: { domain: [yMin, 1] } };
+  const color = {
+    field: 'series',
+    type: 'nominal' as const,
+    title: null,
+    scale: { domain: [...SERIES], range: [...SERIES_COLORS] },
+    legend: { orient: 'bottom-right' as const },
+  };
+  const tooltip = [
+    { field: 'label', type: 'nominal' as const },
+    { field: 'recall', type: 'quantitative' as const, format: '.4f' },
+    { field: 'latencyMs', type: 'quantitative' as const, title: 'ms', format: '.3f' },
+  ];
+
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: o.title,
+    width: o.width,
+    height: o.height,
+    datasets: { sweep, baselines, frontier: front },
+    // Empty layers still declare the series so the legend is complete even without baselines.
+    layer: [
+      {
+        data: { name: 'frontier' },
+        mark: { type: 'line', strokeWidth: 2, interpolate: 'step-after' },
+        encoding: { x, y, color, order: { field: 'latencyMs', type: 'quantitative' } },
+      },
+      {
+        data: { name: 'sweep' },
+        mark: { type: 'point', filled: true, size: 40, opacity: 0.8 },
+        encoding: { x, y, color, tooltip },
+      },
+      {
+        data: { name: 'frontier' },
+        mark: { type: 'point', filled: false, size: 110, strokeWidth: 1.5 },
+        encoding: { x, y, color, tooltip },
+      },
+      {
+        data: { name: 'baselines' },
+        mark: { type: 'point', shape: 'diamond', filled: true, size: 160 },
+        encoding: { x, y, color, tooltip },
+      },
+      {
+        data: { name: 'baselines' },
+        mark: { type: 'text', align: 'left', dx: 9, dy: -9, fontSize: 11 },
+        encoding: { x, y, text: { field: 'label', type: 'nominal' } },
+      },
+    ],
+    config: { view: { stroke: '#ddd' }, axis: { grid: true, gridOpacity: 0.4 } },
+  };
+  return spec;
+}
+
+/**
+ * Renders the recall@k-vs-latency plot to an SVG string, headless. Throws `E_OPTION` for points
+ * without a positive finite latency or with recall outside [0, 1].
+ */
+export async function paretoPlotSvg(points: readonly TradeoffPoint[], options: Partial<ParetoPlotOptions> = {}): Promise<string> {
+  const spec = compile(paretoPlotSpec(points, options)).spec;
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** One setting of a parameter sweep, as measured. */
+export interface SweepRow {
+  /** Number of heaviest query terms traversed. */
+  queryCut: number;
+  /** Block pruning factor. */
+  heapFactor: number;
+  /** Recall@k against the exact run, in [0, 1]. */
+  recall: number;
+  meanMs: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Options of {@link formatSweepTable}. */
+export interface SweepTableOptions {
+  /** The k of recall@k, for the column title. Default 10; integer in [1, 100,000]. */
+  k: number;
+  /** Mark rows on the Pareto frontier (by recall vs mean latency) with `*`. Default true. */
+  markFrontier: boolean;
+}
+
+/** Defaults of {@link SweepTableOptions}. */
+export const SWEEP_TABLE_DEFAULTS: Readonly<SweepTableOptions> = Object.freeze({ k: 10, markFrontier: true });
+
+/** Latency in ms with about 3 significant digits (3 decimals below 1 ms): readable, and no false precision. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  if (ms >= 100) return ms.toFixed(0);
+  if (ms >= 10) return ms.toFixed(1);
+  if (ms >= 1) return ms.toFixed(2);
+  return ms.toFixed(3);
+}
+
+/**
+ * A GitHub-flavoured Markdown table of sweep results, in the given row order:
+ * `| queryCut | heapFactor | recall@10 | mean ms | p50 ms | p99 ms |`, numeric columns right-aligned,
+ * frontier rows marked with `*` in the recall column.
+ */
+export function formatSweepTable(rows: readonly SweepRow[], options: Partial<SweepTableOptions> = {}): string {
+  const o: SweepTableOptions = { ...SWEEP_TABLE_DEFAULTS, ...options };
+  checkRange('k', o.k, 1, 100_000, true);
+  let onFrontier = new Set<number>();
+  if (o.markFrontier && rows.length > 0) {
+    const pts = rows.map((r, i) => ({ label: String(i), recall: r.recall, latencyMs: r.meanMs, kind: 'seismic' as const }));
+    // Rows with a non-positive latency cannot be placed on a log axis; the table still lists them.
+    const valid = pts.filter((p) => p.latencyMs > 0 && Number.isFinite(p.latencyMs) && p.recall >= 0 && p.recall <= 1);
+    onFrontier = new Set(paretoFrontier(valid).map((p) => Number(p.label)));
+  }
+  const header = `| queryCut | heapFactor | recall@${o.k} | mean ms | p50 ms | p99 ms |`;
+  const rule = '|---:|---:|---:|---:|---:|---:|';
+  const lines = rows.map((r, i) => {
+    const mark = onFrontier.has(i) ? ' *' : '';
+    return `| ${r.queryCut} | ${r.heapFactor} | ${r.recall.toFixed(4)}${mark} | ${formatMs(r.meanMs)} | ${formatMs(r.p50Ms)} | ${formatMs(r.p99Ms)} |`;
+  });
+  const note = o.markFrontier && onFrontier.size > 0 ? '\n\n`*` on the recall/mean-latency Pareto frontier.' : '';
+  return [header, rule, ...lines].join('\n') + note + '\n';
+}
