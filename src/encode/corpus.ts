@@ -1,0 +1,165 @@
+/**
+ * Streaming corpus encoding: JSONL corpus lines → records → `{ id, vector, content }`, in chunks,
+ * so a corpus of any size is encoded with bounded memory.
+ *
+ * Accepted line shapes (BEIR, Pyserini and plain): `{"_id"|"id": ..., "title"?: ..., "text"|"contents": ...}`.
+ * The encoded text is `title + " " + text` when a title is present (the BEIR convention) and is also
+ * returned as `content`.
+ */
+
+import { createReadStream } from 'node:fs';
+import { checkRange, SpladexError } from '../errors.js';
+import type { SparseVectorInput } from '../types.js';
+import type { Encoder } from './encoder.js';
+import type { CorpusStats } from './lexical.js';
+
+export interface CorpusRecord {
+  id: string;
+  title?: string;
+  text: string;
+  /** 1-based line number in the source file, when read from one. */
+  line?: number;
+}
+
+export interface EncodedDocument {
+  id: string;
+  vector: SparseVectorInput;
+  /** The text that was encoded (title and text). */
+  content: string;
+}
+
+/** The text a record is encoded from. */
+export function recordText(record: { title?: string; text: string }): string {
+  return record.title ? `${record.title} ${record.text}` : record.text;
+}
+
+/** Parses one corpus line; null for a blank line. Errors carry the file and line number. */
+export function parseCorpusLine(line: string, lineNumber: number, file?: string): CorpusRecord | null {
+  if (line.trim() === '') return null;
+  const where = { file: file ?? '<corpus>', line: lineNumber };
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (cause) {
+    throw new SpladexError('E_INPUT_JSON', `not valid JSON (${(cause as Error).message})`, { ...where, cause });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SpladexError('E_INPUT_JSON', 'a corpus line must be a JSON object', where);
+  const obj = value as Record<string, unknown>;
+  const rawId = obj._id ?? obj.id;
+  if ((typeof rawId !== 'string' && typeof rawId !== 'number') || rawId === '' || (typeof rawId === 'number' && !Number.isFinite(rawId))) {
+    throw new SpladexError('E_INPUT_ID', 'the document has no "_id" or "id" (a non-empty string or a number)', where);
+  }
+  const text = obj.text ?? obj.contents;
+  if (text !== undefined && typeof text !== 'string') throw new SpladexError('E_INPUT_JSON', '"text"/"contents" must be a string', where);
+  const title = obj.title;
+  if (title !== undefined && title !== null && typeof title !== 'string') throw new SpladexError('E_INPUT_JSON', '"title" must be a string', where);
+  if (text === undefined && (title === undefined || title === null)) {
+    throw new SpladexError('E_INPUT_JSON', 'the document has no "text" or "contents" (nor "title")', where);
+  }
+  const record: CorpusRecord = { id: String(rawId), text: text ?? '', line: lineNumber };
+  if (typeof title === 'string' && title !== '') record.title = title;
+  return record;
+}
+
+/**
+ * Reads a JSONL corpus file, validating UTF-8 and JSON line by line. Lines are cut on the 0x0A byte
+ * before decoding (it never occurs inside a UTF-8 multi-byte sequence), so an encoding error is
+ * reported on its own line.
+ */
+export async function* readCorpusJsonl(path: string): AsyncGenerator<CorpusRecord> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decodeLine = (bytes: Uint8Array, lineNumber: number): string => {
+    try {
+      return stripCr(decoder.decode(bytes));
+    } catch (cause) {
+      throw new SpladexError('E_INPUT_ENCODING', 'the line is not valid UTF-8; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)', { file: path, line: lineNumber, cause });
+    }
+  };
+  // Bytes of an unfinished line, kept as parts so a very long line is concatenated once, not per chunk.
+  let pending: Buffer[] = [];
+  let lineNumber = 0;
+  const stream = createReadStream(path);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (chunk.indexOf(0x0a) < 0) {
+        pending.push(chunk);
+        continue;
+      }
+      const data = pending.length > 0 ? Buffer.concat([...pending, chunk]) : chunk;
+      let from = 0;
+      for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, from)) {
+        lineNumber++;
+        const record = parseCorpusLine(decodeLine(data.subarray(from, newline), lineNumber), lineNumber, path);
+        from = newline + 1;
+        if (record !== null) yield record;
+      }
+      pending = from < data.length ? [data.subarray(from)] : [];
+    }
+  } catch (error) {
+    if (error instanceof SpladexError) throw error;
+    throw new SpladexError('E_IO', `cannot read the corpus: ${(error as Error).message}`, { file: path, cause: error });
+  } finally {
+    stream.destroy();
+  }
+  if (pending.length > 0) {
+    lineNumber++;
+    const record = parseCorpusLine(decodeLine(Buffer.concat(pending), lineNumber), lineNumber, path);
+    if (record !== null) yield record;
+  }
+}
+
+export interface CorpusEncodeOptions {
+  /** Documents per encodeDocuments call; larger chunks sort better by length. Default 256. Range [1, 1e6]. */
+  chunkSize?: number;
+}
+
+/**
+ * Encodes records as they stream in, `chunkSize` at a time, yielding results in input order. For
+ * encoders that need corpus statistics, run `collectCorpusStats` over the same records first.
+ */
+export async function* encodeCorpus(
+  encoder: Encoder,
+  records: AsyncIterable<{ id: string | number; title?: string; text: string }> | Iterable<{ id: string | number; title?: string; text: string }>,
+  options: CorpusEncodeOptions = {},
+): AsyncGenerator<EncodedDocument> {
+  const chunkSize = options.chunkSize ?? 256;
+  checkRange('chunkSize', chunkSize, 1, 1_000_000, true);
+  let ids: string[] = [];
+  let texts: string[] = [];
+  const flush = async function* (): AsyncGenerator<EncodedDocument> {
+    const vectors = await encoder.encodeDocuments(texts);
+    for (let i = 0; i < texts.length; i++) yield { id: ids[i], vector: vectors[i], content: texts[i] };
+    ids = [];
+    texts = [];
+  };
+  for await (const record of records) {
+    ids.push(String(record.id));
+    texts.push(recordText(record));
+    if (texts.length >= chunkSize) yield* flush();
+  }
+  if (texts.length > 0) yield* flush();
+}
+
+/** First pass for lexical / corpus-IDF encoders: feeds every record, then finishes the statistics. */
+export async function collectCorpusStats(
+  encoder: Encoder,
+  records: AsyncIterable<{ title?: string; text: string }> | Iterable<{ title?: string; text: string }>,
+  options: CorpusEncodeOptions = {},
+): Promise<CorpusStats> {
+  const chunkSize = options.chunkSize ?? 256;
+  checkRange('chunkSize', chunkSize, 1, 1_000_000, true);
+  let texts: string[] = [];
+  for await (const record of records) {
+    texts.push(recordText(record));
+    if (texts.length >= chunkSize) {
+      encoder.addCorpusDocuments(texts);
+      texts = [];
+    }
+  }
+  if (texts.length > 0) encoder.addCorpusDocuments(texts);
+  return encoder.finishCorpusStats();
+}
+
+function stripCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}

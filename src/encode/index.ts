@@ -1,0 +1,23 @@
+/**
+ * Text → sparse vectors: SPLADE (ONNX), inference-free and lexical (BM25) encoders, their
+ * persistence spec, corpus streaming, FLOPS tools and the tiny test model generator.
+ */
+
+export { openEncoder, openEncoderFromSpec, ENCODER_DEFAULTS } from './encoder.js';
+export type { Encoder, EncoderOptions, EncoderStats } from './encoder.js';
+export { parseEncoderSpec, ENCODER_KINDS, ENCODER_SPEC_FORMAT, ENCODER_SPEC_VERSION } from './spec.js';
+export type { EncoderKind, EncoderSpec } from './spec.js';
+export { bm25Idf, idfTableFromJson, idfTableToJson, readIdfJson } from './idf.js';
+export type { IdfTable } from './idf.js';
+export type { CorpusStats, Bm25Parameters } from './lexical.js';
+export { readCorpusJsonl, parseCorpusLine, encodeCorpus, collectCorpusStats, recordText } from './corpus.js';
+export type { CorpusRecord, EncodedDocument, CorpusEncodeOptions } from './corpus.js';
+export { bm25IdfOf, computeFlops, documentFrequencies, postingsPerDocument, pruneToFlopsBudget, csrFromVectors } from './flops.js';
+export type { CsrMatrix, FlopsPruneOptions, FlopsPruneResult, PostingsPerDocument } from './flops.js';
+export { loadTokenizerJson, loadVocabTxtTokenizer } from './tokenizer.js';
+export type { TextTokenizer, TokenizerSpec } from './tokenizer.js';
+export { EnglishAnalyzer, LUCENE_ENGLISH_STOP_WORDS } from './english-analyzer.js';
+export { porterStem } from './porter-stemmer.js';
+export type { PoolingActivation } from './pooling.js';
+export { writeTinyMaskedLm, TINY_VOCABULARY } from './tiny-model.js';
+export type { TinyMaskedLm, TinyMaskedLmOptions } from './tiny-model.js';
