@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { bm25IdfOf, computeFlops, csrFromVectors, documentFrequencies, postingsPerDocument, pruneToFlopsBudget, type CsrMatrix } from './flops.js';
-import { seededRandom } from './random.js';
+import { Rng } from '../util/rng.js';
 
 /** A random CSR with distinct positive weights and Zipf-like term popularity. */
 function randomCsr(seed: number, nRows: number, nTerms: number, maxPerRow: number): CsrMatrix {
-  const random = seededRandom(seed);
+  const rng = new Rng(seed);
+  const random = (): number => rng.next();
   const rows: Array<Record<string, number>> = [];
   for (let r = 0; r < nRows; r++) {
     const row: Record<string, number> = {};

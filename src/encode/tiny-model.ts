@@ -19,7 +19,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeOnnxModel, type OnnxInitializer, type OnnxNode, type OnnxValueInfo } from './onnx-writer.js';
-import { seededRandom, uniformFloats } from './random.js';
+import { Rng, uniformFloats } from '../util/rng.js';
 
 /** The default vocabulary: BERT special tokens, ASCII punctuation, letters, digits, pieces and words. */
 export const TINY_VOCABULARY: readonly string[] = (() => {
@@ -98,7 +98,7 @@ export interface TinyMaskedLm {
 
 /** Deterministic weights for a seed. Output biases lean negative so ReLU leaves the logits sparse. */
 export function tinyMaskedLmWeights(seed: number, vocabSize: number, hiddenSize: number, ffnSize: number, maxPositions: number): TinyMaskedLmWeights {
-  const random = seededRandom(seed);
+  const random = new Rng(seed);
   const word = uniformFloats(random, vocabSize * hiddenSize, 1);
   const position = uniformFloats(random, maxPositions * hiddenSize, 0.5);
   const tokenType = uniformFloats(random, 2 * hiddenSize, 0.5);
