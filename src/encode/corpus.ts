@@ -67,20 +67,33 @@ export function parseCorpusLine(line: string, lineNumber: number, file?: string)
  * reported on its own line.
  */
 export async function* readCorpusJsonl(path: string): AsyncGenerator<CorpusRecord> {
+  const stream = createReadStream(path);
+  try {
+    yield* readCorpusStream(stream as AsyncIterable<Buffer>, path);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * Reads a JSONL corpus from any byte stream (a file stream, process.stdin), like readCorpusJsonl;
+ * `label` names the source in errors (`<label>:<line>`). The caller owns (and closes) the stream.
+ */
+export async function* readCorpusStream(source: AsyncIterable<Buffer | Uint8Array | string>, label: string): AsyncGenerator<CorpusRecord> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const decodeLine = (bytes: Uint8Array, lineNumber: number): string => {
     try {
       return stripCr(decoder.decode(bytes));
     } catch (cause) {
-      throw new SpladexError('E_INPUT_ENCODING', 'the line is not valid UTF-8; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)', { file: path, line: lineNumber, cause });
+      throw new SpladexError('E_INPUT_ENCODING', 'the line is not valid UTF-8; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)', { file: label, line: lineNumber, cause });
     }
   };
   // Bytes of an unfinished line, kept as parts so a very long line is concatenated once, not per chunk.
   let pending: Buffer[] = [];
   let lineNumber = 0;
-  const stream = createReadStream(path);
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const raw of source) {
+      const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       if (chunk.indexOf(0x0a) < 0) {
         pending.push(chunk);
         continue;
@@ -89,7 +102,7 @@ export async function* readCorpusJsonl(path: string): AsyncGenerator<CorpusRecor
       let from = 0;
       for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, from)) {
         lineNumber++;
-        const record = parseCorpusLine(decodeLine(data.subarray(from, newline), lineNumber), lineNumber, path);
+        const record = parseCorpusLine(decodeLine(data.subarray(from, newline), lineNumber), lineNumber, label);
         from = newline + 1;
         if (record !== null) yield record;
       }
@@ -97,13 +110,11 @@ export async function* readCorpusJsonl(path: string): AsyncGenerator<CorpusRecor
     }
   } catch (error) {
     if (error instanceof SpladexError) throw error;
-    throw new SpladexError('E_IO', `cannot read the corpus: ${(error as Error).message}`, { file: path, cause: error });
-  } finally {
-    stream.destroy();
+    throw new SpladexError('E_IO', `cannot read the corpus: ${(error as Error).message}`, { file: label, cause: error });
   }
   if (pending.length > 0) {
     lineNumber++;
-    const record = parseCorpusLine(decodeLine(Buffer.concat(pending), lineNumber), lineNumber, path);
+    const record = parseCorpusLine(decodeLine(Buffer.concat(pending), lineNumber), lineNumber, label);
     if (record !== null) yield record;
   }
 }

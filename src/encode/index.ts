@@ -10,7 +10,7 @@ export type { EncoderKind, EncoderSpec } from './spec.js';
 export { bm25Idf, idfTableFromJson, idfTableToJson, readIdfJson } from './idf.js';
 export type { IdfTable } from './idf.js';
 export type { CorpusStats, Bm25Parameters } from './lexical.js';
-export { readCorpusJsonl, parseCorpusLine, encodeCorpus, collectCorpusStats, recordText } from './corpus.js';
+export { readCorpusJsonl, readCorpusStream, parseCorpusLine, encodeCorpus, collectCorpusStats, recordText } from './corpus.js';
 export type { CorpusRecord, EncodedDocument, CorpusEncodeOptions } from './corpus.js';
 export { bm25IdfOf, computeFlops, documentFrequencies, postingsPerDocument, pruneToFlopsBudget, csrFromVectors } from './flops.js';
 export type { CsrMatrix, FlopsPruneOptions, FlopsPruneResult, PostingsPerDocument } from './flops.js';
