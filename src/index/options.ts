@@ -20,7 +20,12 @@ export interface BuildOptions {
    * - `none`: keep everything (lossless; use for ground truth experiments).
    */
   pruning?: PruningStrategy;
-  /** λ: average (global-threshold) or exact (fixed-size) postings kept per list. Default 1000; range 1 – 2^31. */
+  /**
+   * λ: average (global-threshold) or exact (fixed-size) postings kept per list. Default 400; range
+   * 1 – 2^31. With a 30k-term vocabulary, 400 keeps ~12M postings: ~10% of a 1M-document SPLADE
+   * collection, which holds recall@10 ≥ 0.95 there while the index stays within 1.5× the forward
+   * index (see docs/BENCHMARKS.md). Raise it for larger collections.
+   */
   nPostings?: number;
   /** Cap of one list in global-threshold mode, as a multiple of `nPostings`. Default 1.5; range 1 – 1000. */
   maxFraction?: number;
@@ -31,7 +36,7 @@ export interface BuildOptions {
    * - `fixed-size`: consecutive runs of `blockSize` documents in id order.
    */
   blocking?: BlockingStrategy;
-  /** Centroids per list as a fraction of its length (k-means). Default 0.1; range (0, 1]. */
+  /** Centroids per list as a fraction of its length (k-means), i.e. ~1/block size. Default 0.07; range (0, 1]. */
   centroidFraction?: number;
   /** Terms of each document used to assign it to a centroid (k-means). Default 15; range 1 – 65535. */
   kmeansDocCut?: number;
@@ -39,7 +44,10 @@ export interface BuildOptions {
   blockSize?: number;
   /** Fraction of a block summary's L1 mass kept (largest terms first). Default 0.4; range (0, 1]; 1 is lossless. */
   summaryEnergy?: number;
-  /** Hard cap on the terms of one summary, applied after `summaryEnergy`; 0 means no cap. Default 0. */
+  /**
+   * Hard cap on the terms of one summary, applied after `summaryEnergy`; 0 means no cap. Default 48;
+   * range 0 – 2^31. Summaries dominate index memory; the cap keeps them at ≤ 48 × 3 bytes per block.
+   */
   maxSummaryTerms?: number;
   /**
    * Storage of forward-index values used for exact scoring of candidates.
@@ -57,14 +65,14 @@ export type ResolvedBuildOptions = Required<BuildOptions>;
 
 export const BUILD_DEFAULTS: ResolvedBuildOptions = Object.freeze({
   pruning: 'global-threshold',
-  nPostings: 1000,
+  nPostings: 400,
   maxFraction: 1.5,
   blocking: 'kmeans',
-  centroidFraction: 0.1,
+  centroidFraction: 0.07,
   kmeansDocCut: 15,
   blockSize: 32,
   summaryEnergy: 0.4,
-  maxSummaryTerms: 0,
+  maxSummaryTerms: 48,
   forwardValues: 'f16',
   seed: 42,
   threads: Math.max(1, Math.min(2, availableParallelism())),
