@@ -2,10 +2,17 @@
 /** spladex command line: one file per command under cli/commands, each exporting `register`. */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { register as registerEncode } from './commands/encode.js';
+import { register as registerBench } from './commands/bench.js';
+import { register as registerEval } from './commands/eval.js';
 import { register as registerIndex } from './commands/index.js';
 import { register as registerInfo } from './commands/info.js';
 import { register as registerSearch } from './commands/search.js';
 import { register as registerSynth } from './commands/synth.js';
+import { register as registerAdd } from './commands/add.js';
+import { register as registerDelete } from './commands/delete.js';
+import { register as registerCompact } from './commands/compact.js';
+import { register as registerVerify } from './commands/verify.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,6 +28,9 @@ const program = new Command()
   .version(version)
   .showHelpAfterError();
 
-for (const register of [registerIndex, registerSearch, registerInfo, registerSynth]) register(program);
+for (const register of [registerEncode, registerIndex, registerSearch, registerInfo, registerSynth]) register(program);
+for (const register of [registerAdd, registerDelete, registerCompact, registerVerify]) register(program);
+registerBench(program);
+registerEval(program);
 
 await program.parseAsync(process.argv);

@@ -16,5 +16,18 @@ export {
   type Manifest,
   type OpenOptions,
   type SkippedLine,
+  WRITE_DEFAULTS,
+  FILTER_SEARCH_DEFAULTS,
+  type WriteOptions,
+  type AddOptions,
+  type AddSummary,
+  type DeleteSummary,
+  type CompactSummary,
+  type IndexSearchOptions,
+  type SegmentEntry,
+  type StoredDocument,
 } from './spladex-index.js';
+export { parseFilterCondition, FILTER_LIMITS, type Filter, type FieldCondition, type FilterScalar } from './index/filter.js';
+export { verifyIndex, VERIFY_DEFAULTS, type VerifyOptions, type VerifyReport, type VerifyProblem } from './index/verify.js';
+export type { SegmentLayout } from './index/segment.js';
 export { readDocuments, readQueries, INPUT_LIMITS, type QueryRecord, type ReadDocumentsOptions } from './io/documents.js';

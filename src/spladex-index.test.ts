@@ -83,11 +83,8 @@ describe('block summaries', () => {
       const { inverted: inv, forward: fwd } = segment;
       for (let t = 0; t < segment.meta.nTerms; t++) {
         const summary = new Map<string, number>();
-        for (let c = inv.listComponentOffsets[t]; c < inv.listComponentOffsets[t + 1]; c++) {
-          for (let e = inv.componentEntryOffsets[c]; e < inv.componentEntryOffsets[c + 1]; e++) {
-            const block = inv.listBlockOffsets[t] + inv.entryBlocks[e];
-            summary.set(`${block}:${inv.components[c]}`, inv.entryCodes[e] * inv.blockScales[block]);
-          }
+        for (let b = inv.listBlockOffsets[t]; b < inv.listBlockOffsets[t + 1]; b++) {
+          for (let e = inv.summaryOffsets[b]; e < inv.summaryOffsets[b + 1]; e++) summary.set(`${b}:${inv.summaryTerms[e]}`, inv.summaryCodes[e] * inv.blockScales[b]);
         }
         for (let b = inv.listBlockOffsets[t]; b < inv.listBlockOffsets[t + 1]; b++) {
           for (let p = inv.blockPostingOffsets[b]; p < inv.blockPostingOffsets[b + 1]; p++) {

@@ -1,47 +1,51 @@
 /**
- * The public index: a directory holding a document store (`spladex.db`, which also records the
- * manifest) and one container file per segment. Opening loads every segment into typed arrays;
- * searching fans out over segments into one top-k heap.
+ * The public index: a directory holding a document store (`spladex.db`: manifest, document rows,
+ * delete bitmaps) and one immutable container file per segment (`seg-NNNNNN.spx`). Searching fans
+ * out over segments into one top-k heap.
  *
- * Directory writes are atomic: a build happens in `<dir>.tmp-<pid>-<time>` and is renamed into
- * place only when complete and flushed, so an interrupted build never leaves a valid-looking index.
+ * Readers (`SpladexIndex.open(dir)`) load every segment into typed arrays and hold a SQLite read
+ * snapshot, so what they see never changes under them — not when a writer adds documents, not when
+ * compaction deletes the files they were loaded from — until they call `refresh()`.
+ *
+ * Writers (`SpladexIndex.open(dir, { readonly: false })`) hold the directory's lock and change the
+ * index with `add`, `delete` and `compact`. Commit protocol (every write): inside one SQLite
+ * `BEGIN IMMEDIATE` transaction, write and fsync any new segment file under a never-used name,
+ * fsync the directory, then update document rows, delete bitmaps and the manifest, and COMMIT —
+ * that commit is the single point at which the new state exists. A crash before it leaves the old
+ * state (plus an unreferenced file the next writer removes); after it, the new one (plus obsolete
+ * files the next writer removes).
+ *
+ * A fresh `buildIndex` works in `<dir>.tmp-<pid>-<time>` and renames the finished directory into
+ * place; rebuilding an existing index (`overwrite`) goes through the writer protocol instead, so
+ * it is atomic too and readers keep working.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, fsyncSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { SpladexError } from './errors.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { checkRange, isSpladexError, SpladexError } from './errors.js';
 import type { SkippedLine } from './io/documents.js';
-import { buildSegment, type BuildProgress, type DocumentSource, type IngestOptions, type SegmentBuildStats } from './index/build.js';
+import { buildSegment, indexForward, mergeForward, type BuildProgress, type DocumentSource, type IngestOptions, type MergeSource, type SegmentBuildStats } from './index/build.js';
+import { bitmapMask, newBitmap, serializeBitmap, type Bitmap } from './index/deletes.js';
+import { loadSegmentFile, readCommittedState, type CommittedState } from './index/state.js';
+import { compileFilter, normaliseFilter, type Filter } from './index/filter.js';
 import { forwardBytes } from './index/forward.js';
+import { IdLookup } from './index/id-lookup.js';
 import { invertedBytes } from './index/inverted.js';
-import { resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './index/options.js';
-import { readSegment, writeSegment, type Segment } from './index/segment.js';
+import { processAlive, WriterLock } from './index/lock.js';
+import { INDEX_FORMAT_VERSION, liveDocuments, parseManifest, SEGMENT_FILE_PATTERN, segmentDigest, segmentFileName, type Manifest, type SegmentEntry } from './index/manifest.js';
+import { BUILD_DEFAULTS, resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './index/options.js';
+import { segmentLayout, writeSegment, type Segment, type SegmentLayout } from './index/segment.js';
 import { DocumentStore, STORE_FILE, type StoredDocument } from './index/store.js';
-import { prepareQuery } from './query/query-vector.js';
-import { resolveSearchOptions, type SearchOptions } from './query/options.js';
+import { GrowableUint32Array } from './util/growable.js';
 import { MaxScoreSearcher } from './query/maxscore.js';
+import { resolveSearchOptions, type SearchOptions } from './query/options.js';
+import { prepareQuery } from './query/query-vector.js';
 import { SegmentSearcher } from './query/segment-searcher.js';
 import { SEGMENT_KEY_STRIDE, TopK } from './query/topk.js';
-import type { DocumentInput, SearchHit, SparseVectorInput } from './types.js';
+import type { SearchHit, SparseVectorInput } from './types.js';
 
-/** Version of the index directory layout and manifest. Bumped on any incompatible change. */
-export const INDEX_FORMAT_VERSION = 1;
-
-export interface SegmentEntry {
-  /** File name of the segment container inside the index directory. */
-  file: string;
-  /** Segment number, also the `segment` column of the document store. */
-  number: number;
-  documents: number;
-}
-
-export interface Manifest {
-  format: 'spladex';
-  formatVersion: number;
-  createdAt: string;
-  build: ResolvedBuildOptions;
-  segments: SegmentEntry[];
-}
+export { INDEX_FORMAT_VERSION };
+export type { Manifest, SegmentEntry, BuildProgress, DocumentSource, SkippedLine, StoredDocument, Filter };
 
 export interface IndexBuildOptions extends BuildOptions, IngestOptions {
   /** Replace an existing index at the target directory. Default false (refuse with E_INDEX_EXISTS). */
@@ -55,9 +59,110 @@ export interface BuildSummary extends SegmentBuildStats {
   seconds: SegmentBuildStats['seconds'] & { write: number; total: number };
 }
 
-export type { BuildProgress, DocumentSource, SkippedLine };
+/** Options of `add` and `compact`. Defaults in `WRITE_DEFAULTS`. */
+export interface WriteOptions {
+  /**
+   * A new segment with fewer documents than this is stored flat (forward index only) and searched
+   * exhaustively: for a few thousand documents that is as fast as a pruned search, exact, and
+   * skips the blocking work. Larger segments get the Seismic structure with the index's build
+   * options. Default 5,000; range 0 – 2^31 (0: always Seismic).
+   */
+  smallSegmentDocs?: number;
+  /** Build threads. Default: `BUILD_DEFAULTS.threads`; range 1 – 64. Never changes what is built. */
+  threads?: number;
+}
 
-const segmentFileName = (n: number): string => `seg-${String(n).padStart(6, '0')}.spx`;
+export const WRITE_DEFAULTS: Readonly<Required<WriteOptions>> = Object.freeze({
+  smallSegmentDocs: 5000,
+  threads: BUILD_DEFAULTS.threads,
+});
+
+export interface AddOptions extends WriteOptions, IngestOptions {}
+
+export interface AddSummary {
+  path: string;
+  /** Documents added (new ids and replacements). */
+  documents: number;
+  /** Of those, documents whose id was already live: the old version is now deleted. */
+  replaced: number;
+  emptyDocuments: number;
+  skipped: number;
+  postings: number;
+  /** The new segment, unless nothing was added. */
+  segment?: { file: string; number: number; layout: SegmentLayout };
+  /** Live documents in the index after the add. */
+  liveDocuments: number;
+  seconds: { total: number };
+}
+
+export interface DeleteSummary {
+  path: string;
+  /** Live documents that are now deleted. */
+  deleted: number;
+  /** Requested ids with no live document (unknown or already deleted). */
+  notFound: string[];
+  liveDocuments: number;
+}
+
+export interface CompactSummary {
+  path: string;
+  segmentsBefore: number;
+  segmentsAfter: number;
+  /** Live documents, all now in one segment. */
+  documents: number;
+  /** Deleted documents dropped for good. */
+  dropped: number;
+  segment?: { file: string; number: number; layout: SegmentLayout };
+  seconds: { total: number };
+}
+
+/** Search options of `SpladexIndex.search`: the query-time arguments plus a metadata filter. */
+export interface IndexSearchOptions extends SearchOptions {
+  /** Only documents whose metadata matches (see `Filter`); an array means all must match. */
+  filter?: Filter | readonly Filter[];
+  /**
+   * Per segment: when at most this many documents pass the filter, they are scored exactly one
+   * by one (cheap, and exact whatever the pruning); otherwise the normal search runs with every
+   * other document masked out. Default 10,000; range 0 – 2^32.
+   */
+  filterExactBelow?: number;
+}
+
+export const FILTER_SEARCH_DEFAULTS: Readonly<Required<Pick<IndexSearchOptions, 'filterExactBelow'>>> = Object.freeze({ filterExactBelow: 10_000 });
+
+export interface OpenOptions {
+  /**
+   * `true` (default): a reader — loads every segment and holds a consistent snapshot until
+   * `refresh()` or `close()`; never blocks writers. `false`: a writer — takes the index lock
+   * (`E_LOCKED` if another writer holds it) and allows `add`, `delete`, `compact`.
+   */
+  readonly?: boolean;
+  /** Writers: what to record in the lock file, shown to refused writers. Default "library writer". */
+  writerName?: string;
+}
+
+export interface IndexInfo {
+  path: string;
+  formatVersion: number;
+  /** Live documents (deleted ones excluded). */
+  documents: number;
+  /** Deleted documents still stored (until `compact`). */
+  deletedDocuments: number;
+  generation: number;
+  vocabularySize: number;
+  postings: number;
+  keptPostings: number;
+  blocks: number;
+  summaryEntries: number;
+  /** Bytes on disk per part (segment sections summed over segments, plus the document store). */
+  bytes: { total: number; parts: Record<string, number> };
+  /** Bytes of the in-memory structures: forward index and inverted index (postings + summaries). */
+  memory: { forward: number; inverted: number; total: number };
+  build: ResolvedBuildOptions;
+  segments: Array<SegmentEntry & { layout: SegmentLayout; postings: number; keptPostings: number; blocks: number }>;
+}
+
+// ---- Files --------------------------------------------------------------------------------------
 
 function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
@@ -68,7 +173,15 @@ function fsyncPath(path: string): void {
   }
 }
 
-/** Moves a finished temporary directory to `out`, replacing an old index only if asked to. */
+function tryUnlink(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone, or not removable now: the next writer retries (it is an orphan either way).
+  }
+}
+
+/** Moves a finished temporary directory to `out`, replacing an old directory only if asked to. */
 function publishDirectory(temporary: string, out: string, overwrite: boolean): void {
   if (existsSync(out)) {
     const entries = statSync(out).isDirectory() ? readdirSync(out) : ['(file)'];
@@ -86,7 +199,15 @@ function publishDirectory(temporary: string, out: string, overwrite: boolean): v
     }
     rmSync(out, { recursive: true, force: true });
   }
-  renameSync(temporary, out);
+  try {
+    renameSync(temporary, out);
+  } catch (error) {
+    // Another process published the same directory first.
+    if (['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) {
+      throw new SpladexError('E_INDEX_EXISTS', `${out} was created by another process meanwhile; choose another --out or pass --overwrite`, { file: out });
+    }
+    throw error;
+  }
   fsyncPath(dirname(out));
 }
 
@@ -96,42 +217,180 @@ function temporarySibling(out: string): string {
   return path;
 }
 
+/** Removes `<dir>.tmp-<pid>-<t>` and `<dir>.old-<pid>-<t>` left by builds whose process died. */
+function removeStaleSiblings(dir: string): void {
+  const parent = dirname(dir);
+  const prefix = basename(dir);
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const match = /^\.(tmp|old)-(\d+)-\d+$/.exec(name.slice(prefix.length));
+    if (match !== null && !processAlive(Number(match[2]))) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+// ---- Loaded state -------------------------------------------------------------------------------
+
+interface LoadedSegment {
+  entry: SegmentEntry;
+  segment: Segment;
+  searcher: SegmentSearcher;
+  /** Exact MaxScore searcher, created on first use (it builds an unpruned inverted index). */
+  maxScore?: MaxScoreSearcher;
+  deleted: Bitmap;
+  /** `excluded[d] === 1` for deleted documents; absent when none is deleted. */
+  excluded?: Uint8Array;
+  /** External id → local id, built on first `getDocument`. */
+  ids?: IdLookup;
+}
+
+function attach(entry: SegmentEntry, segment: Segment, deleted: Bitmap, reuse?: LoadedSegment): LoadedSegment {
+  const loaded: LoadedSegment = { entry, segment, searcher: reuse?.searcher ?? new SegmentSearcher(segment), deleted };
+  if (reuse?.maxScore !== undefined) loaded.maxScore = reuse.maxScore;
+  if (reuse?.ids !== undefined) loaded.ids = reuse.ids;
+  if (deleted.size > 0) loaded.excluded = bitmapMask(deleted, segment.meta.nDocs);
+  return loaded;
+}
+
+function loadSegments(dir: string, state: CommittedState, reuse: readonly LoadedSegment[] = []): LoadedSegment[] {
+  return state.manifest.segments.map((entry) => {
+    const deleted = state.deletes.get(entry.number)!;
+    // Segment files never change once written, so a segment already in memory is reused as is.
+    const previous = reuse.find((s) => s.entry.file === entry.file && s.entry.documents === entry.documents && s.entry.digest === entry.digest);
+    return attach(entry, previous?.segment ?? loadSegmentFile(dir, entry), deleted, previous);
+  });
+}
+
+/**
+ * Opens a snapshot and loads it. A file can vanish between reading the manifest and loading it
+ * only if a writer committed a newer state meanwhile and removed files the new state no longer
+ * needs; then the load is simply retried on the newer state.
+ */
+function loadSnapshot(dir: string, store: DocumentStore, reuse: readonly LoadedSegment[] = []): { state: CommittedState; segments: LoadedSegment[] } {
+  for (let attempt = 0; ; attempt++) {
+    store.beginSnapshot();
+    let state: CommittedState | undefined;
+    try {
+      state = readCommittedState(store);
+      return { state, segments: loadSegments(dir, state, reuse) };
+    } catch (error) {
+      store.endSnapshot();
+      const vanished = state !== undefined && state.manifest.segments.some((e) => !existsSync(join(dir, e.file)));
+      if (!vanished || attempt >= 20) throw error;
+      const latest = parseManifest(store.getMeta<unknown>('manifest'), store.path);
+      if (latest.generation === state!.manifest.generation) throw error;
+    }
+  }
+}
+
+interface WritePlan<T> {
+  result: T;
+  /** Absent: nothing changed, the transaction is rolled back. */
+  manifest?: Manifest;
+  deletes?: Map<number, Bitmap>;
+  /** Segments built by this write, by number (kept in memory so the writer need not reread them). */
+  built?: Map<number, Segment>;
+}
+
+interface WriteContext {
+  state: CommittedState;
+  /** Files created by this write; removed if it fails. */
+  created: string[];
+}
+
+function resolveWriteOptions(options: WriteOptions): Required<WriteOptions> {
+  const o = { ...WRITE_DEFAULTS };
+  if (options.smallSegmentDocs !== undefined) o.smallSegmentDocs = options.smallSegmentDocs;
+  if (options.threads !== undefined) o.threads = options.threads;
+  checkRange('smallSegmentDocs', o.smallSegmentDocs, 0, 2 ** 31, true);
+  checkRange('threads', o.threads, 1, 64, true);
+  return o;
+}
+
+function pickIngest(options: IngestOptions): IngestOptions {
+  const out: IngestOptions = {};
+  if (options.skipInvalid !== undefined) out.skipInvalid = options.skipInvalid;
+  if (options.onSkip !== undefined) out.onSkip = options.onSkip;
+  if (options.onProgress !== undefined) out.onProgress = options.onProgress;
+  if (options.sourceLabel !== undefined) out.sourceLabel = options.sourceLabel;
+  return out;
+}
+
+function pickBuildOptions(options: IndexBuildOptions): BuildOptions {
+  const { overwrite: _o, skipInvalid: _s, onSkip: _k, onProgress: _p, sourceLabel: _l, ...build } = options;
+  return build;
+}
+
+function partBytes(infos: ReadonlyArray<{ name: string; bytes: number }>): Record<string, number> {
+  const parts: Record<string, number> = {};
+  for (const info of infos) parts[info.name] = info.bytes;
+  return parts;
+}
+
+// ---- Build --------------------------------------------------------------------------------------
+
 /**
  * Builds an index from a stream of documents into directory `out` (atomically) and returns a
- * summary. Documents may be an async iterable (e.g. a file stream) of any length.
+ * summary. Documents may be an async iterable (e.g. a file stream) of any length. With
+ * `overwrite`, an existing index is replaced through the writer protocol (locked, atomic).
  */
 export async function buildIndex(documents: DocumentSource, out: string, options: IndexBuildOptions = {}): Promise<BuildSummary> {
   const started = performance.now();
   const resolved = resolveBuildOptions(pickBuildOptions(options));
   out = resolve(out);
-  if (existsSync(out) && !options.overwrite && readdirSync(out).length > 0) {
-    throw new SpladexError('E_INDEX_EXISTS', `${out} already exists; choose another --out or pass --overwrite`, { file: out });
+  removeStaleSiblings(out);
+  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) {
+    if (!options.overwrite) throw new SpladexError('E_INDEX_EXISTS', `${out} already exists; choose another --out or pass --overwrite`, { file: out });
+    if (!existsSync(join(out, STORE_FILE))) throw new SpladexError('E_INDEX_EXISTS', `${out} exists and is not a spladex index; refusing to overwrite it`, { file: out });
+    let writer: SpladexIndex | undefined;
+    try {
+      writer = SpladexIndex.open(out, { readonly: false, writerName: 'spladex index --overwrite' });
+    } catch (error) {
+      // An index too damaged to open is replaced wholesale (below); a locked one is not touched.
+      if (!isSpladexError(error) || !['E_CORRUPT', 'E_NOT_AN_INDEX', 'E_FORMAT_VERSION'].includes(error.code)) throw error;
+    }
+    if (writer !== undefined) {
+      try {
+        return await writer.replaceAll(documents, resolved, pickIngest(options), started);
+      } finally {
+        writer.close();
+      }
+    }
   }
   mkdirSync(dirname(out), { recursive: true });
   const temporary = temporarySibling(out);
   try {
     const store = DocumentStore.create(join(temporary, STORE_FILE));
-    let result: Awaited<ReturnType<typeof buildSegment>>;
     try {
-      result = await buildSegment(documents, resolved, store, 1, options);
+      const result = await buildSegment(documents, resolved, store, 1, pickIngest(options), { layout: 'blocked' });
       options.onProgress?.({ phase: 'write', documents: result.stats.documents, postings: result.stats.postings });
       const writeStarted = performance.now();
       const file = segmentFileName(1);
       const infos = writeSegment(join(temporary, file), result.segment);
+      const now = new Date().toISOString();
       const manifest: Manifest = {
         format: 'spladex',
         formatVersion: INDEX_FORMAT_VERSION,
-        createdAt: new Date().toISOString(),
+        createdAt: now,
+        updatedAt: now,
+        generation: 1,
+        nextSegment: 2,
         build: resolved,
-        segments: [{ file, number: 1, documents: result.stats.documents }],
+        segments: [{ file, number: 1, documents: result.stats.documents, deleted: 0, digest: segmentDigest(infos) }],
       };
       store.setMeta('manifest', manifest);
       store.finishBuild();
       store.close();
+      // The store was written with synchronous = OFF: flush it before the rename makes it visible.
+      fsyncPath(join(temporary, STORE_FILE));
       fsyncPath(temporary);
       publishDirectory(temporary, out, options.overwrite ?? false);
-      const parts: Record<string, number> = {};
-      for (const info of infos) parts[info.name] = info.bytes;
+      const parts = partBytes(infos);
       parts[STORE_FILE] = statSync(join(out, STORE_FILE)).size;
       const total = statSync(join(out, file)).size + parts[STORE_FILE];
       const finished = performance.now();
@@ -151,82 +410,66 @@ export async function buildIndex(documents: DocumentSource, out: string, options
   }
 }
 
-function pickBuildOptions(options: IndexBuildOptions): BuildOptions {
-  const { overwrite: _o, skipInvalid: _s, onSkip: _k, onProgress: _p, sourceLabel: _l, ...build } = options;
-  return build;
-}
+// ---- The index ----------------------------------------------------------------------------------
 
-export interface OpenOptions {
-  /** Reserved for future read-only vs writer modes; opening is always read-only today. */
-  readonly?: boolean;
-}
-
-export interface IndexInfo {
-  path: string;
-  formatVersion: number;
-  documents: number;
-  vocabularySize: number;
-  postings: number;
-  keptPostings: number;
-  blocks: number;
-  summaryEntries: number;
-  /** Bytes on disk per part (segment sections summed over segments, plus the document store). */
-  bytes: { total: number; parts: Record<string, number> };
-  /** Bytes of the in-memory structures: forward index and inverted index (postings + summaries). */
-  memory: { forward: number; inverted: number; total: number };
-  build: ResolvedBuildOptions;
-  segments: Array<SegmentEntry & { postings: number; keptPostings: number; blocks: number }>;
-}
-
-interface LoadedSegment {
-  entry: SegmentEntry;
-  segment: Segment;
-  searcher: SegmentSearcher;
-  /** Exact MaxScore searcher, created on first use (it builds an unpruned inverted index). */
-  maxScore?: MaxScoreSearcher;
-}
+const FILTER_CACHE_SIZE = 16;
 
 export class SpladexIndex {
   private closed = false;
+  private writing = false;
+  /** Whether every document row was checked against its checksum and its segment (once per state, before the first filter). */
+  private rowsVerified = false;
+  private readonly filterCache = new Map<string, Bitmap[]>();
+  private readonly removeOnClose: string | undefined = undefined;
 
   private constructor(
     readonly path: string,
     private readonly store: DocumentStore,
-    readonly manifest: Manifest,
-    private readonly segments: LoadedSegment[],
-    private readonly removeOnClose: string | undefined,
+    private state: CommittedState,
+    /** Loaded segments; undefined for a writer until something needs them. */
+    private segments: LoadedSegment[] | undefined,
+    private readonly lock: WriterLock | undefined,
   ) {}
 
-  /** Opens an index directory, verifying every checksum. */
-  static open(path: string, _options: OpenOptions = {}): SpladexIndex {
+  /** The committed manifest this object sees. */
+  get manifest(): Manifest {
+    return this.state.manifest;
+  }
+
+  /** Whether this object may write (`open(dir, { readonly: false })`). */
+  get writable(): boolean {
+    return this.lock !== undefined;
+  }
+
+  /** Opens an index directory as a reader (default) or a writer, verifying every checksum it loads. */
+  static open(path: string, options: OpenOptions = {}): SpladexIndex {
     path = resolve(path);
     const storePath = join(path, STORE_FILE);
     if (!existsSync(storePath)) {
       throw new SpladexError('E_NOT_AN_INDEX', `${path} is not a spladex index (no ${STORE_FILE}); build one with "spladex index"`, { file: path });
     }
+    if (options.readonly === false) return SpladexIndex.openWriter(path, options.writerName ?? 'library writer');
     const store = DocumentStore.open(storePath, true);
     try {
-      const manifest = store.getMeta<Manifest>('manifest');
-      if (manifest === undefined || manifest.format !== 'spladex') {
-        throw new SpladexError('E_NOT_AN_INDEX', `${path} has no spladex manifest; rebuild the index`, { file: storePath });
-      }
-      if (manifest.formatVersion !== INDEX_FORMAT_VERSION) {
-        throw new SpladexError(
-          'E_FORMAT_VERSION',
-          `index format version ${manifest.formatVersion} is not supported (this spladex reads version ${INDEX_FORMAT_VERSION}); rebuild the index with this version`,
-          { file: storePath },
-        );
-      }
-      const segments = manifest.segments.map((entry) => {
-        const segment = readSegment(join(path, entry.file));
-        if (segment.meta.nDocs !== entry.documents) {
-          throw new SpladexError('E_CORRUPT', `segment holds ${segment.meta.nDocs} documents, the manifest says ${entry.documents}; restore or rebuild the index`, { file: join(path, entry.file) });
-        }
-        return { entry, segment, searcher: new SegmentSearcher(segment) };
-      });
-      return new SpladexIndex(path, store, manifest, segments, undefined);
+      const { state, segments } = loadSnapshot(path, store);
+      return new SpladexIndex(path, store, state, segments, undefined);
     } catch (error) {
       store.close();
+      throw error;
+    }
+  }
+
+  private static openWriter(path: string, writerName: string): SpladexIndex {
+    const lock = WriterLock.acquire(path, writerName);
+    let store: DocumentStore | undefined;
+    try {
+      store = DocumentStore.open(join(path, STORE_FILE), false);
+      store.migrate();
+      const state = readCommittedState(store);
+      return new SpladexIndex(path, store, state, undefined, lock);
+    } catch (error) {
+      store?.close();
+      lock.release();
       throw error;
     }
   }
@@ -245,18 +488,54 @@ export class SpladexIndex {
     }
   }
 
-  /** Copies the index to directory `out` atomically. */
+  /**
+   * Readers: moves to the latest committed state (segments already loaded are reused). Returns
+   * whether anything changed. If the new state cannot be loaded, the index is closed and the
+   * error thrown. Writers always see their own commits; for them this is a no-op.
+   */
+  refresh(): boolean {
+    this.assertOpen();
+    this.assertIdle();
+    if (this.writable) return false;
+    const before = this.state.manifest.generation;
+    this.store.endSnapshot();
+    try {
+      const { state, segments } = loadSnapshot(this.path, this.store, this.segments);
+      this.setState(state, segments);
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+    return this.state.manifest.generation !== before;
+  }
+
+  /** Copies the index as this object sees it to directory `out` atomically. */
   save(out: string, options: { overwrite?: boolean } = {}): void {
     this.assertOpen();
+    this.assertIdle();
     out = resolve(out);
     if (existsSync(out) && !options.overwrite && readdirSync(out).length > 0) {
       throw new SpladexError('E_INDEX_EXISTS', `${out} already exists; choose another path or pass overwrite`, { file: out });
     }
+    const segments = this.loadedSegments();
     mkdirSync(dirname(out), { recursive: true });
     const temporary = temporarySibling(out);
     try {
-      for (const { entry } of this.segments) cpSync(join(this.path, entry.file), join(temporary, entry.file));
-      this.store.db.exec(`VACUUM INTO '${join(temporary, STORE_FILE).replaceAll("'", "''")}'`);
+      // Segments are written from memory: the files this reader loaded may be gone since.
+      for (const { entry, segment } of segments) writeSegment(join(temporary, entry.file), segment);
+      const copy = DocumentStore.create(join(temporary, STORE_FILE));
+      try {
+        copy.transaction(() => {
+          for (const { entry, deleted } of segments) {
+            for (const row of this.store.segmentRows(entry.number)) copy.insertRow(row);
+            if (deleted.size > 0) copy.setDeletes(entry.number, serializeBitmap(deleted.clone()));
+          }
+          copy.setMeta('manifest', this.state.manifest);
+        });
+        copy.finishBuild();
+      } finally {
+        copy.close();
+      }
       for (const name of readdirSync(temporary)) fsyncPath(join(temporary, name));
       fsyncPath(temporary);
       publishDirectory(temporary, out, options.overwrite ?? false);
@@ -266,41 +545,127 @@ export class SpladexIndex {
     }
   }
 
+  // ---- Search -----------------------------------------------------------------------------------
+
   /** Searches one query (token → weight). */
-  search(query: SparseVectorInput, options: SearchOptions = {}): SearchHit[] {
+  search(query: SparseVectorInput, options: IndexSearchOptions = {}): SearchHit[] {
     return this.searchBatch([query], options)[0];
   }
 
-  /** Searches many queries with the same options; scratch memory is shared across them. */
-  searchBatch(queries: readonly SparseVectorInput[], options: SearchOptions = {}): SearchHit[][] {
+  /** Searches many queries with the same options; scratch memory and the filter are shared across them. */
+  searchBatch(queries: readonly SparseVectorInput[], options: IndexSearchOptions = {}): SearchHit[][] {
     this.assertOpen();
-    const o = resolveSearchOptions(options);
+    const { filter, filterExactBelow, ...searchOptions } = options;
+    const o = resolveSearchOptions(searchOptions);
+    const exactBelow = filterExactBelow ?? FILTER_SEARCH_DEFAULTS.filterExactBelow;
+    checkRange('filterExactBelow', exactBelow, 0, 2 ** 32, true);
+    const segments = this.loadedSegments();
+    const allowed = filter === undefined ? undefined : this.allowLists(filter);
+    // Per segment: the documents to score one by one (small allow-lists), or the mask to search with.
+    const plans = segments.map((s, i) => {
+      const allow = allowed?.[i];
+      if (allow === undefined) return { docs: undefined, excluded: s.excluded, skip: false };
+      if (allow.size === 0) return { docs: undefined, excluded: undefined, skip: true };
+      const docs = allow.toUint32Array();
+      if (allow.size <= exactBelow) return { docs, excluded: undefined, skip: false };
+      const mask = new Uint8Array(s.segment.meta.nDocs).fill(1);
+      for (let j = 0; j < docs.length; j++) mask[docs[j]] = 0;
+      return { docs: undefined, excluded: mask, skip: false };
+    });
     const heap = new TopK(o.k);
     return queries.map((query) => {
       heap.reset();
-      this.segments.forEach((loaded, ordinal) => {
+      segments.forEach((loaded, ordinal) => {
+        const plan = plans[ordinal];
+        if (plan.skip) return;
         const { segment, searcher } = loaded;
         const prepared = prepareQuery(query, segment.termIds);
         const base = ordinal * SEGMENT_KEY_STRIDE;
-        if (o.mode === 'exhaustive') searcher.searchExhaustive(prepared, heap, base);
-        else if (o.mode === 'maxscore') (loaded.maxScore ??= new MaxScoreSearcher(segment)).search(prepared, heap, base);
-        else searcher.searchApproximate(prepared, o.queryCut, o.heapFactor, heap, base);
+        if (plan.docs !== undefined) searcher.searchDocuments(prepared, plan.docs, heap, base);
+        else if (o.mode === 'maxscore') (loaded.maxScore ??= new MaxScoreSearcher(segment)).search(prepared, heap, base, plan.excluded);
+        else if (o.mode === 'exhaustive' || segmentLayout(segment) === 'flat') searcher.searchExhaustive(prepared, heap, base, plan.excluded);
+        else searcher.searchApproximate(prepared, o.queryCut, o.heapFactor, heap, base, plan.excluded);
       });
       return heap.sorted().map(({ score, key }) => {
         const ordinal = Math.floor(key / SEGMENT_KEY_STRIDE);
-        return { id: this.segments[ordinal].segment.docIds[key - ordinal * SEGMENT_KEY_STRIDE], score };
+        return { id: segments[ordinal].segment.docIds[key - ordinal * SEGMENT_KEY_STRIDE], score };
       });
     });
   }
 
-  /** Stored text and metadata of a document, by external id. */
+  /** Per loaded segment, the live documents passing `filter` (cached per state). */
+  private allowLists(filter: Filter | readonly Filter[]): Bitmap[] {
+    const compiled = compileFilter(normaliseFilter(filter));
+    const cached = this.filterCache.get(compiled.key);
+    if (cached !== undefined) return cached;
+    this.assertIdle();
+    const segments = this.loadedSegments();
+    this.verifyRowsOnce(segments);
+    const byNumber = new Map<number, GrowableUint32Array>();
+    for (const { segment, local } of this.store.matching(compiled.where, compiled.params)) {
+      let list = byNumber.get(segment);
+      if (list === undefined) byNumber.set(segment, (list = new GrowableUint32Array()));
+      list.push(local);
+    }
+    const lists = segments.map(({ entry, deleted }) => {
+      const bitmap = newBitmap(byNumber.get(entry.number)?.view() ?? new Uint32Array(0));
+      bitmap.andNotInPlace(deleted);
+      return bitmap;
+    });
+    if (this.filterCache.size >= FILTER_CACHE_SIZE) this.filterCache.delete(this.filterCache.keys().next().value as string);
+    this.filterCache.set(compiled.key, lists);
+    return lists;
+  }
+
+  /**
+   * Filters read metadata straight from SQLite, where a damaged page could silently drop or alter
+   * rows. Before the first filter, every row is checked once: checksum, id equal to its segment's
+   * id list, and exactly one row per document of every segment.
+   */
+  private verifyRowsOnce(segments: readonly LoadedSegment[]): void {
+    if (this.rowsVerified) return;
+    const byNumber = new Map(segments.map((s) => [s.entry.number, s]));
+    const counts = new Map<number, number>();
+    for (const row of this.store.allRows()) {
+      this.store.checkRow(row);
+      const s = byNumber.get(row.segment);
+      if (s === undefined) throw this.store.corrupt(`document ${JSON.stringify(row.id)} belongs to segment ${row.segment}, which the manifest does not list`);
+      if (row.local >= s.segment.meta.nDocs || s.segment.docIds[row.local] !== row.id) {
+        throw this.store.corrupt(`document row ${JSON.stringify(row.id)} does not match entry ${row.local} of segment ${row.segment}`);
+      }
+      counts.set(row.segment, (counts.get(row.segment) ?? 0) + 1);
+    }
+    for (const s of segments) {
+      const n = counts.get(s.entry.number) ?? 0;
+      if (n !== s.segment.meta.nDocs) throw this.store.corrupt(`segment ${s.entry.number} has ${n} document rows, expected ${s.segment.meta.nDocs}`);
+    }
+    this.rowsVerified = true;
+  }
+
+  // ---- Documents --------------------------------------------------------------------------------
+
+  /** Stored text and metadata of a live document, by external id. */
   getDocument(id: string): StoredDocument | undefined {
     this.assertOpen();
-    for (const { entry, segment } of this.segments) {
-      const local = segment.docIds.indexOf(id);
-      if (local >= 0) return this.store.getDocument(entry.number, local);
+    this.assertIdle();
+    for (const s of this.loadedSegments()) {
+      const locals = (s.ids ??= IdLookup.build(s.segment.docIds)).find(String(id));
+      for (const local of locals) {
+        if (s.deleted.has(local)) continue;
+        const doc = this.store.getDocument(s.entry.number, local);
+        if (doc === undefined || doc.id !== String(id)) throw this.store.corrupt(`the stored row of document ${JSON.stringify(id)} is missing or does not match segment ${s.entry.number}`);
+        return doc;
+      }
     }
     return undefined;
+  }
+
+  /** External ids of all live documents, in index order (the order ties are broken in). */
+  *ids(): Generator<string> {
+    this.assertOpen();
+    for (const { segment, excluded } of this.loadedSegments()) {
+      for (let d = 0; d < segment.docIds.length; d++) if (excluded === undefined || excluded[d] === 0) yield segment.docIds[d];
+    }
   }
 
   info(): IndexInfo {
@@ -310,41 +675,321 @@ export class SpladexIndex {
     let forward = 0;
     let inverted = 0;
     const segments: IndexInfo['segments'] = [];
-    for (const { entry, segment } of this.segments) {
+    const loaded = this.loadedSegments();
+    for (const { entry, segment } of loaded) {
       for (const part of segment.parts ?? []) parts[part.name] = (parts[part.name] ?? 0) + part.bytes;
-      total += statSync(join(this.path, entry.file)).size;
+      const file = join(this.path, entry.file);
+      total += existsSync(file) ? statSync(file).size : (segment.parts ?? []).reduce((n, p) => n + p.bytes, 0);
       forward += forwardBytes(segment.forward);
       inverted += invertedBytes(segment.inverted);
-      segments.push({ ...entry, postings: segment.meta.nPostings, keptPostings: segment.inverted.postingDocs.length, blocks: segment.inverted.blockScales.length });
+      segments.push({ ...entry, layout: segmentLayout(segment), postings: segment.meta.nPostings, keptPostings: segment.inverted.postingDocs.length, blocks: segment.inverted.blockScales.length });
     }
     parts[STORE_FILE] = statSync(join(this.path, STORE_FILE)).size;
     total += parts[STORE_FILE];
-    const sum = (f: (s: Segment) => number): number => this.segments.reduce((n, { segment }) => n + f(segment), 0);
+    const sum = (f: (s: Segment) => number): number => loaded.reduce((n, { segment }) => n + f(segment), 0);
+    const manifest = this.state.manifest;
     return {
       path: this.path,
-      formatVersion: this.manifest.formatVersion,
-      documents: sum((s) => s.meta.nDocs),
-      vocabularySize: new Set(this.segments.flatMap(({ segment }) => segment.vocabulary)).size,
+      formatVersion: manifest.formatVersion,
+      documents: liveDocuments(manifest),
+      deletedDocuments: manifest.segments.reduce((n, s) => n + s.deleted, 0),
+      generation: manifest.generation,
+      vocabularySize: new Set(loaded.flatMap(({ segment }) => segment.vocabulary)).size,
       postings: sum((s) => s.meta.nPostings),
       keptPostings: sum((s) => s.inverted.postingDocs.length),
       blocks: sum((s) => s.inverted.blockScales.length),
       summaryEntries: sum((s) => s.inverted.summaryCodes.length),
       bytes: { total, parts },
       memory: { forward, inverted, total: forward + inverted },
-      build: this.manifest.build,
+      build: manifest.build,
       segments,
     };
+  }
+
+  // ---- Writes -----------------------------------------------------------------------------------
+
+  /**
+   * Adds documents as one new segment (writers only). A document whose id is already live
+   * replaces it: the old version is marked deleted in the same commit. Ids repeated within
+   * `documents` are an error (`E_INPUT_DUPLICATE_ID`, or skipped with `skipInvalid`). All or
+   * nothing: on any error the index is unchanged.
+   */
+  async add(documents: DocumentSource, options: AddOptions = {}): Promise<AddSummary> {
+    const started = performance.now();
+    const o = resolveWriteOptions(options);
+    return this.write(async ({ state, created }): Promise<WritePlan<AddSummary>> => {
+      const { manifest, deletes } = state;
+      const number = manifest.nextSegment;
+      const inManifest = new Set(manifest.segments.map((s) => s.number));
+      const changed = new Set<number>();
+      let replaced = 0;
+      const onAccept = (doc: { id: string }): void => {
+        for (const { segment, local } of this.store.findById(doc.id)) {
+          if (segment === number || !inManifest.has(segment)) continue;
+          const bitmap = deletes.get(segment)!;
+          if (bitmap.has(local)) continue;
+          bitmap.add(local);
+          changed.add(segment);
+          replaced++;
+        }
+      };
+      // The layout depends on the document count, known only at the end of the stream.
+      const { segment, stats } = await buildSegment(documents, { ...manifest.build, threads: o.threads }, this.store, number, pickIngest(options), {
+        onAccept,
+        layout: (n: number) => (n < o.smallSegmentDocs ? 'flat' : 'blocked'),
+      });
+      const summary = (live: number, seg?: AddSummary['segment']): AddSummary => ({
+        path: this.path,
+        documents: stats.documents,
+        replaced,
+        emptyDocuments: stats.emptyDocuments,
+        skipped: stats.skipped,
+        postings: stats.postings,
+        ...(seg === undefined ? {} : { segment: seg }),
+        liveDocuments: live,
+        seconds: { total: (performance.now() - started) / 1000 },
+      });
+      if (stats.documents === 0) return { result: summary(liveDocuments(manifest)) };
+      const file = segmentFileName(number);
+      created.push(join(this.path, file));
+      const infos = writeSegment(join(this.path, file), segment);
+      deletes.set(number, newBitmap());
+      const next = this.nextManifest(manifest, deletes, [...manifest.segments, { file, number, documents: stats.documents, deleted: 0, digest: segmentDigest(infos) }], { nextSegment: number + 1 });
+      return { result: summary(liveDocuments(next), { file, number, layout: segmentLayout(segment) }), manifest: next, deletes, built: new Map([[number, segment]]) };
+    });
+  }
+
+  /**
+   * Marks the live documents with these external ids deleted (writers only). Unknown or already
+   * deleted ids are reported in `notFound`, not an error.
+   */
+  async delete(ids: Iterable<string | number>): Promise<DeleteSummary> {
+    return this.write(({ state }): WritePlan<DeleteSummary> => {
+      const { manifest, deletes } = state;
+      const notFound: string[] = [];
+      let deleted = 0;
+      for (const id of new Set(Array.from(ids, (x) => String(x)))) {
+        let hit = false;
+        for (const { segment, local } of this.store.findById(id)) {
+          const bitmap = deletes.get(segment);
+          if (bitmap === undefined || bitmap.has(local)) continue;
+          bitmap.add(local);
+          hit = true;
+          deleted++;
+        }
+        if (!hit) notFound.push(id);
+      }
+      if (deleted === 0) return { result: { path: this.path, deleted, notFound, liveDocuments: liveDocuments(manifest) } };
+      const next = this.nextManifest(manifest, deletes, manifest.segments, {});
+      return { result: { path: this.path, deleted, notFound, liveDocuments: liveDocuments(next) }, manifest: next, deletes };
+    });
+  }
+
+  /**
+   * Merges all segments into one and drops deleted documents for good (writers only). The new
+   * segment is built from the stored forward vectors with the index's build options; rows keep
+   * their content and checksums. Does nothing when the index is one segment without deletes.
+   */
+  async compact(options: WriteOptions = {}): Promise<CompactSummary> {
+    const started = performance.now();
+    const o = resolveWriteOptions(options);
+    return this.write(async ({ state, created }): Promise<WritePlan<CompactSummary>> => {
+      const { manifest } = state;
+      const dropped = manifest.segments.reduce((n, s) => n + s.deleted, 0);
+      const summary = (after: number, seg?: CompactSummary['segment']): CompactSummary => ({
+        path: this.path,
+        segmentsBefore: manifest.segments.length,
+        segmentsAfter: after,
+        documents: liveDocuments(manifest),
+        dropped,
+        ...(seg === undefined ? {} : { segment: seg }),
+        seconds: { total: (performance.now() - started) / 1000 },
+      });
+      if (manifest.segments.length <= 1 && dropped === 0) return { result: summary(manifest.segments.length) };
+      const loaded = loadSegments(this.path, state, this.segments ?? []);
+      const sources: MergeSource[] = loaded.map(({ segment, deleted }) => {
+        const live = new Uint32Array(segment.meta.nDocs - deleted.size);
+        for (let d = 0, i = 0; d < segment.meta.nDocs; d++) if (!deleted.has(d)) live[i++] = d;
+        return { segment, live };
+      });
+      const nLive = sources.reduce((n, s) => n + s.live.length, 0);
+      const number = manifest.nextSegment;
+      const remaining = new Map<number, Bitmap>();
+      let entries: SegmentEntry[] = [];
+      let built: Map<number, Segment> | undefined;
+      let seg: CompactSummary['segment'];
+      if (nLive > 0) {
+        const input = mergeForward(sources, manifest.build.forwardValues);
+        const { segment } = await indexForward(input, { ...manifest.build, threads: o.threads }, nLive < o.smallSegmentDocs ? 'flat' : 'blocked');
+        // Rows follow their documents; order is kept, so ties still break the same way.
+        let next = 0;
+        sources.forEach(({ live }, i) => {
+          const from = loaded[i].entry.number;
+          for (let j = 0; j < live.length; j++) this.store.moveDocument(from, live[j], number, next++);
+        });
+        const file = segmentFileName(number);
+        created.push(join(this.path, file));
+        const infos = writeSegment(join(this.path, file), segment);
+        entries = [{ file, number, documents: nLive, deleted: 0, digest: segmentDigest(infos) }];
+        remaining.set(number, newBitmap());
+        built = new Map([[number, segment]]);
+        seg = { file, number, layout: segmentLayout(segment) };
+      }
+      const next = this.nextManifest(manifest, remaining, entries, { nextSegment: number + 1 });
+      return { result: summary(entries.length, seg), manifest: next, deletes: remaining, ...(built === undefined ? {} : { built }) };
+    });
+  }
+
+  /** @internal `buildIndex(..., { overwrite })` on an existing index: one commit replaces every segment and row. */
+  async replaceAll(documents: DocumentSource, build: ResolvedBuildOptions, ingest: IngestOptions, started: number): Promise<BuildSummary> {
+    return this.write(async ({ state, created }): Promise<WritePlan<BuildSummary>> => {
+      const { manifest } = state;
+      const number = manifest.nextSegment;
+      const result = await buildSegment(documents, build, this.store, number, ingest, { layout: 'blocked' });
+      ingest.onProgress?.({ phase: 'write', documents: result.stats.documents, postings: result.stats.postings });
+      const writeStarted = performance.now();
+      const file = segmentFileName(number);
+      created.push(join(this.path, file));
+      const infos = writeSegment(join(this.path, file), result.segment);
+      const deletes = new Map([[number, newBitmap()]]);
+      const now = new Date().toISOString();
+      const next = this.nextManifest({ ...manifest, build, createdAt: now }, deletes, [{ file, number, documents: result.stats.documents, deleted: 0, digest: segmentDigest(infos) }], {
+        nextSegment: number + 1,
+      });
+      const parts = partBytes(infos);
+      const finished = performance.now();
+      const summary: BuildSummary = {
+        path: this.path,
+        ...result.stats,
+        vocabularySize: result.segment.meta.nTerms,
+        bytes: { total: statSync(join(this.path, file)).size, parts },
+        seconds: { ...result.stats.seconds, write: (finished - writeStarted) / 1000, total: (finished - started) / 1000 },
+      };
+      return { result: summary, manifest: next, deletes, built: new Map([[number, result.segment]]) };
+    }).then((summary) => {
+      summary.bytes.parts[STORE_FILE] = statSync(join(this.path, STORE_FILE)).size;
+      summary.bytes.total += summary.bytes.parts[STORE_FILE];
+      return summary;
+    });
+  }
+
+  /**
+   * The next manifest: deleted counts from `deletes`, segments without a live document dropped,
+   * generation and time advanced.
+   */
+  private nextManifest(manifest: Manifest, deletes: Map<number, Bitmap>, segments: readonly SegmentEntry[], changes: Partial<Manifest>): Manifest {
+    const kept = segments
+      .map((entry) => ({ ...entry, deleted: deletes.get(entry.number)?.size ?? 0 }))
+      .filter((entry) => entry.documents > entry.deleted);
+    return { ...manifest, ...changes, segments: kept, generation: manifest.generation + 1, updatedAt: new Date().toISOString() };
+  }
+
+  /** Runs one write under the commit protocol (see the file comment). */
+  private async write<T>(work: (context: WriteContext) => Promise<WritePlan<T>> | WritePlan<T>): Promise<T> {
+    this.assertOpen();
+    if (!this.writable) throw new SpladexError('E_OPTION', 'this index was opened read-only; open it with { readonly: false } to add, delete or compact');
+    this.assertIdle();
+    this.writing = true;
+    const store = this.store;
+    const context: WriteContext = { state: { manifest: this.state.manifest, deletes: new Map() }, created: [] };
+    let plan: WritePlan<T>;
+    let removed: SegmentEntry[] = [];
+    try {
+      store.beginWrite();
+      // The committed state is reread inside the transaction: it is the truth, whatever this object cached.
+      context.state = readCommittedState(store);
+      this.removeOrphans(context.state.manifest);
+      plan = await work(context);
+      if (plan.manifest !== undefined) {
+        const before = context.state.manifest;
+        const after = plan.manifest;
+        const kept = new Set(after.segments.map((s) => s.number));
+        removed = before.segments.filter((s) => !kept.has(s.number));
+        for (const entry of after.segments) {
+          const bitmap = plan.deletes?.get(entry.number);
+          const previous = before.segments.find((s) => s.number === entry.number);
+          if (bitmap !== undefined && (previous === undefined || previous.deleted !== bitmap.size) && bitmap.size > 0) store.setDeletes(entry.number, serializeBitmap(bitmap));
+        }
+        for (const entry of removed) store.removeSegment(entry.number);
+        // Rows of segments built by this write but dropped at once (everything in them deleted).
+        for (const number of plan.built?.keys() ?? []) if (!kept.has(number)) store.removeSegment(number);
+        store.setMeta('manifest', after);
+        // New segment files are fsynced by writeContainer; their directory entries must be durable
+        // before the commit record that names them.
+        fsyncPath(this.path);
+        store.commit();
+      } else {
+        store.rollback();
+      }
+    } catch (error) {
+      store.rollback();
+      for (const file of context.created) tryUnlink(file);
+      this.writing = false;
+      throw error;
+    }
+    this.writing = false;
+    if (plan.manifest === undefined) return plan.result;
+    // Committed. Obsolete files go now; a crash here only leaves orphans for the next writer.
+    for (const entry of removed) tryUnlink(join(this.path, entry.file));
+    for (const number of plan.built?.keys() ?? []) {
+      if (!plan.manifest.segments.some((s) => s.number === number)) tryUnlink(join(this.path, segmentFileName(number)));
+    }
+    try {
+      fsyncPath(this.path);
+    } catch {
+      // Durability of a removal does not matter: a resurrected file is an orphan.
+    }
+    const state: CommittedState = { manifest: plan.manifest, deletes: plan.deletes ?? context.state.deletes };
+    if (this.segments !== undefined) {
+      const reuse = [...this.segments];
+      for (const [number, segment] of plan.built ?? []) {
+        const entry = plan.manifest.segments.find((s) => s.number === number);
+        if (entry !== undefined) reuse.push(attach(entry, segment, newBitmap()));
+      }
+      this.setState(state, loadSegments(this.path, state, reuse));
+    } else {
+      this.setState(state, undefined);
+    }
+    return plan.result;
+  }
+
+  /** Segment files no committed manifest names: left by a writer that crashed before or after its commit. */
+  private removeOrphans(manifest: Manifest): void {
+    const referenced = new Set(manifest.segments.map((s) => s.file));
+    for (const name of readdirSync(this.path)) {
+      if (SEGMENT_FILE_PATTERN.test(name) && !referenced.has(name)) tryUnlink(join(this.path, name));
+    }
+    removeStaleSiblings(this.path);
+  }
+
+  private setState(state: CommittedState, segments: LoadedSegment[] | undefined): void {
+    this.state = state;
+    this.segments = segments;
+    this.filterCache.clear();
+    this.rowsVerified = false;
+  }
+
+  /** Loaded segments, loading them now for a writer that has not needed them yet. */
+  private loadedSegments(): LoadedSegment[] {
+    if (this.segments === undefined) this.segments = loadSegments(this.path, this.state);
+    return this.segments;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.store.close();
+    this.lock?.release();
     if (this.removeOnClose !== undefined) rmSync(this.removeOnClose, { recursive: true, force: true });
   }
 
   private assertOpen(): void {
     if (this.closed) throw new SpladexError('E_CLOSED', 'the index is closed; open it again with SpladexIndex.open()');
+  }
+
+  /** Reads of document rows during a write would see its uncommitted rows. */
+  private assertIdle(): void {
+    if (this.writing) throw new SpladexError('E_LOCKED', 'a write (add, delete or compact) is in progress on this index; await it first');
   }
 }
 

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { SpladexError } from '../../src/errors.js';
 import { readQueries, validateVector } from '../../src/io/documents.js';
 import { SEARCH_DEFAULTS, type SearchMode } from '../../src/query/options.js';
-import { SpladexIndex } from '../../src/spladex-index.js';
+import { parseFilterCondition, type Filter } from '../../src/index/filter.js';
+import { FILTER_SEARCH_DEFAULTS, SpladexIndex } from '../../src/spladex-index.js';
 import type { SearchHit, SparseVectorInput } from '../../src/types.js';
 import { action, choice, parseInteger, parseNumber, writeLine } from '../util.js';
 
@@ -43,6 +44,13 @@ export function register(program: Command): void {
     .option('--exact [method]', 'exact search instead of approximate: exhaustive (default) or maxscore')
     .option('--format <format>', 'output: json (one line per query) | trec (run file) | table', choice(['json', 'trec', 'table'] as const), 'table')
     .option('--run-tag <tag>', 'run tag of trec output', 'spladex')
+    .option(
+      '--filter <condition>',
+      'only documents whose metadata matches, e.g. "year>=2010", "lang=en", "tag in a,b", "lang!=de" or a JSON filter object; repeat to require several',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--filter-exact-below <n>', 'per segment, score the filtered documents one by one when at most n pass the filter', parseInteger, FILTER_SEARCH_DEFAULTS.filterExactBelow)
     .action(
       action(async (dir: string, inline: string | undefined, opts: Record<string, unknown>) => {
         if ((inline === undefined) === (opts.queries === undefined)) {
@@ -53,7 +61,14 @@ export function register(program: Command): void {
           mode = opts.exact === true ? 'exhaustive' : (opts.exact as SearchMode);
           if (mode !== 'exhaustive' && mode !== 'maxscore') throw new SpladexError('E_OPTION', '--exact takes exhaustive or maxscore');
         }
-        const searchOptions = { k: opts.k as number, queryCut: opts.queryCut as number, heapFactor: opts.heapFactor as number, mode };
+        const filters: Filter[] = (opts.filter as string[]).map(parseFilterCondition);
+        const searchOptions = {
+          k: opts.k as number,
+          queryCut: opts.queryCut as number,
+          heapFactor: opts.heapFactor as number,
+          mode,
+          ...(filters.length > 0 ? { filter: filters, filterExactBelow: opts.filterExactBelow as number } : {}),
+        };
         const format = opts.format as OutputFormat;
         const tag = opts.runTag as string;
         const index = SpladexIndex.open(dir);

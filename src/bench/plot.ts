@@ -5,8 +5,9 @@
  * (renderer 'none' + `toSVG()`): no browser, no canvas, byte-stable output for the same input.
  */
 
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+// vega and vega-lite are loaded on first plot only: they take ~0.3 s to import, which every CLI
+// command would otherwise pay at start-up.
+import type { TopLevelSpec } from 'vega-lite';
 
 import { SpladexError, checkRange } from '../errors.js';
 
@@ -177,6 +178,7 @@ export function paretoPlotSpec(points: readonly TradeoffPoint[], options: Partia
  * without a positive finite latency or with recall outside [0, 1].
  */
 export async function paretoPlotSvg(points: readonly TradeoffPoint[], options: Partial<ParetoPlotOptions> = {}): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const spec = compile(paretoPlotSpec(points, options)).spec;
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {

@@ -210,6 +210,9 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
         for (let j = forwardOffsets[d]; j < forwardOffsets[d + 1]; j++) {
           const u = forwardTerms[j];
           const v = decoded[j];
+          // A weight that rounded to zero contributes nothing to any bound; skipping it also keeps
+          // zero as the accumulator's "not yet seen" marker.
+          if (v === 0) continue;
           const current = maxAccumulator[u];
           if (current === 0) {
             touchedTerms[nUnion++] = u;

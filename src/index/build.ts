@@ -1,15 +1,25 @@
 /**
  * Segment build pipeline: ingest → static pruning → blocking & summaries → segment.
  * Documents stream through once; only flat arrays survive ingestion.
+ *
+ * Two entry points share the indexing half of the pipeline (`indexForward`):
+ * - `buildSegment` ingests a document stream (index, add) and stores each accepted document's
+ *   row in the document store;
+ * - `mergeForward` concatenates the live documents of existing segments (compaction), decoding
+ *   their stored values exactly and remapping each segment's own vocabulary.
+ *
+ * A segment is either `blocked` (Seismic: pruned, blocked, summarised inverted index) or `flat`
+ * (forward index only, searched exhaustively): small segments from incremental adds are flat,
+ * because scoring a few thousand documents exactly is as fast as a pruned search and exact.
  */
 import { SpladexError } from '../errors.js';
 import { validateDocumentInput, type ParsedDocument, type SkippedLine, type ValidDocument } from '../io/documents.js';
 import type { DocumentInput } from '../types.js';
-import { ForwardBuilder } from './forward.js';
-import { buildInverted } from './inverted.js';
+import { decodeValuesInto, encodeValues, ForwardBuilder, termIdArray, type ForwardIndex } from './forward.js';
+import { buildInverted, type InvertedIndex } from './inverted.js';
 import type { ResolvedBuildOptions } from './options.js';
 import { buildPrunedLists, topTermsPerDocument } from './pruning.js';
-import type { Segment } from './segment.js';
+import type { Segment, SegmentLayout } from './segment.js';
 import { makeTermIndex } from './segment.js';
 import type { DocumentStore } from './store.js';
 
@@ -49,6 +59,44 @@ export interface SegmentBuildStats {
 export type DocumentSource = AsyncIterable<DocumentInput | ParsedDocument> | Iterable<DocumentInput | ParsedDocument>;
 type Incoming = DocumentInput | ParsedDocument;
 
+export interface SegmentHooks {
+  /**
+   * `blocked` (default) or `flat` (no inverted index; searched exhaustively), or a function of the
+   * number of documents ingested, which is only known at the end of the stream.
+   */
+  layout?: SegmentLayout | ((documents: number) => SegmentLayout);
+  /**
+   * Called for every accepted document before its row is stored (add uses it to mark earlier
+   * versions of the id deleted). May throw a `SpladexError` to reject the document.
+   */
+  onAccept?: (doc: ValidDocument, local: number) => void;
+}
+
+/** Deepest metadata nesting accepted; SQLite's JSON functions stop at 1,000 levels, and filters must never hit that. */
+export const MAX_METADATA_DEPTH = 64;
+
+/**
+ * The JSON text a document's metadata is stored as. Library callers can pass anything, so cycles,
+ * BigInts and absurd nesting become typed errors here instead of crashes (or filters that fail later).
+ */
+function metadataText(doc: ValidDocument, where: { file: string; line: number }): string | null {
+  if (doc.metadata === undefined) return null;
+  // Iterative depth check: recursion is what overflows on hostile input.
+  const stack: Array<[unknown, number]> = [[doc.metadata, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_METADATA_DEPTH) throw new SpladexError('E_INPUT_LIMIT', `metadata is nested deeper than ${MAX_METADATA_DEPTH} levels`, where);
+    for (const child of Object.values(value as object)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    if (stack.length > 1_000_000) throw new SpladexError('E_INPUT_LIMIT', 'metadata has too many nested values', where);
+  }
+  try {
+    return JSON.stringify(doc.metadata);
+  } catch (cause) {
+    throw new SpladexError('E_INPUT_JSON', `metadata cannot be stored as JSON (${(cause as Error).message})`, { ...where, cause });
+  }
+}
+
 /** Builds one segment from a document stream, storing texts and metadata in `store`. */
 export async function buildSegment(
   documents: DocumentSource,
@@ -56,85 +104,235 @@ export async function buildSegment(
   store: DocumentStore,
   segmentNumber: number,
   ingest: IngestOptions = {},
-  knownIds?: (id: string) => boolean,
+  hooks: SegmentHooks = {},
 ): Promise<{ segment: Segment; stats: SegmentBuildStats }> {
   const started = performance.now();
   const forward = new ForwardBuilder(options.forwardValues);
   const docIds: string[] = [];
+  // Duplicates within this stream; ids already in the index are the caller's business (onAccept).
   const seen = new Set<string>();
   let emptyDocuments = 0;
   let skipped = 0;
   let ordinal = 0;
   const BATCH = 5000;
-  let batch: Array<{ local: number; doc: ValidDocument }> = [];
+  let batch: Array<{ local: number; id: string; content: string | null; metadata: string | null }> = [];
   const flush = (): void => {
     if (batch.length === 0) return;
     const rows = batch;
     store.transaction(() => {
-      for (const { local, doc } of rows) store.insert(segmentNumber, local, doc);
+      for (const row of rows) store.insert(segmentNumber, row.local, row.id, row.content, row.metadata);
     });
     batch = [];
   };
 
   for await (const incoming of documents as AsyncIterable<Incoming>) {
     ordinal++;
-    const parsed = 'entries' in incoming ? incoming : undefined;
+    const parsed = incoming !== null && typeof incoming === 'object' && 'entries' in incoming ? (incoming as ParsedDocument) : undefined;
     const where = { file: ingest.sourceLabel ?? '<documents>', line: parsed?.line ?? ordinal };
     try {
       const doc = parsed ?? validateDocumentInput(incoming as DocumentInput, where);
-      if (seen.has(doc.id) || (knownIds !== undefined && knownIds(doc.id))) {
+      if (seen.has(doc.id)) {
         throw new SpladexError('E_INPUT_DUPLICATE_ID', `duplicate document id ${JSON.stringify(doc.id)}`, where);
       }
+      const local = docIds.length;
+      const metadata = metadataText(doc, where);
+      forward.add(doc.entries, where);
+      // After `add` nothing may reject the document any more: onAccept only fails fatally.
+      hooks.onAccept?.(doc, local);
       seen.add(doc.id);
-      const local = forward.add(doc.entries, where);
       if (doc.entries.tokens.length === 0) emptyDocuments++;
       docIds.push(doc.id);
-      batch.push({ local, doc });
+      batch.push({ local, id: doc.id, content: doc.content ?? null, metadata });
       if (batch.length >= BATCH) flush();
       if (docIds.length % 10_000 === 0) ingest.onProgress?.({ phase: 'ingest', documents: docIds.length, postings: forward.nPostings });
     } catch (error) {
-      if (!ingest.skipInvalid || !(error instanceof SpladexError) || error.code === 'E_IO') throw error;
+      if (!ingest.skipInvalid || !(error instanceof SpladexError) || error.code === 'E_IO' || error.code === 'E_CORRUPT' || error.code === 'E_LOCKED') throw error;
       skipped++;
       ingest.onSkip?.({ line: where.line, code: error.code, message: error.message });
     }
   }
   flush();
   const ingested = performance.now();
-  ingest.onProgress?.({ phase: 'prune', documents: docIds.length, postings: forward.nPostings });
 
-  const nTerms = forward.vocabulary.length;
   const { forward: forwardIndex, decoded } = forward.finish();
-  const lists = buildPrunedLists(forwardIndex, decoded, nTerms, options);
-  const top = options.blocking === 'kmeans' ? topTermsPerDocument(forwardIndex, decoded, options.kmeansDocCut) : undefined;
-  const pruned = performance.now();
-  ingest.onProgress?.({ phase: 'blocks', documents: docIds.length, postings: forwardIndex.terms.length });
+  const layout = typeof hooks.layout === 'function' ? hooks.layout(docIds.length) : (hooks.layout ?? 'blocked');
+  const { segment, stats } = await indexForward({ forward: forwardIndex, decoded, vocabulary: forward.vocabulary, docIds }, options, layout, ingest.onProgress);
+  return {
+    segment,
+    stats: { ...stats, emptyDocuments, skipped, seconds: { ...stats.seconds, ingest: (ingested - started) / 1000 } },
+  };
+}
 
-  const inverted = await buildInverted(
-    { nTerms, forwardOffsets: forwardIndex.offsets, forwardTerms: forwardIndex.terms, decoded, lists, top, options },
-    options.threads,
-  );
+/** A finished forward index with everything a segment needs besides its inverted index. */
+export interface ForwardInput {
+  forward: ForwardIndex;
+  /** Decoded values (what scoring sees), SharedArrayBuffer-backed for build workers. */
+  decoded: Float32Array;
+  vocabulary: string[];
+  docIds: string[];
+}
+
+function emptyInverted(nTerms: number): InvertedIndex {
+  return {
+    listBlockOffsets: new Uint32Array(nTerms + 1),
+    blockPostingOffsets: new Uint32Array(1),
+    postingDocs: new Uint32Array(0),
+    blockScales: new Float32Array(0),
+    summaryOffsets: new Uint32Array(1),
+    summaryTerms: nTerms <= 65536 ? new Uint16Array(0) : new Uint32Array(0),
+    summaryCodes: new Uint8Array(0),
+  };
+}
+
+/** Pruning, blocking and summaries (blocked layout) over a finished forward index. */
+export async function indexForward(
+  input: ForwardInput,
+  options: ResolvedBuildOptions,
+  layout: SegmentLayout,
+  onProgress?: (progress: BuildProgress) => void,
+): Promise<{ segment: Segment; stats: SegmentBuildStats }> {
+  const { forward, decoded, vocabulary, docIds } = input;
+  const nTerms = vocabulary.length;
+  const started = performance.now();
+  onProgress?.({ phase: 'prune', documents: docIds.length, postings: forward.terms.length });
+  let inverted: InvertedIndex;
+  let pruned = started;
+  if (layout === 'flat') {
+    inverted = emptyInverted(nTerms);
+  } else {
+    const lists = buildPrunedLists(forward, decoded, nTerms, options);
+    const top = options.blocking === 'kmeans' ? topTermsPerDocument(forward, decoded, options.kmeansDocCut) : undefined;
+    pruned = performance.now();
+    onProgress?.({ phase: 'blocks', documents: docIds.length, postings: forward.terms.length });
+    inverted = await buildInverted({ nTerms, forwardOffsets: forward.offsets, forwardTerms: forward.terms, decoded, lists, top, options }, options.threads);
+  }
   const blocked = performance.now();
 
   const { threads: _threads, ...buildIdentity } = options;
   const segment: Segment = {
-    meta: { nDocs: docIds.length, nTerms, nPostings: forwardIndex.terms.length, valueType: options.forwardValues, build: buildIdentity },
-    vocabulary: forward.vocabulary,
-    termIds: makeTermIndex(forward.vocabulary),
+    meta: { nDocs: docIds.length, nTerms, nPostings: forward.terms.length, valueType: options.forwardValues, build: buildIdentity, layout },
+    vocabulary,
+    termIds: makeTermIndex(vocabulary),
     docIds,
-    forward: forwardIndex,
+    forward,
     inverted,
   };
+  let emptyDocuments = 0;
+  for (let d = 0; d < forward.nDocs; d++) if (forward.offsets[d + 1] === forward.offsets[d]) emptyDocuments++;
   return {
     segment,
     stats: {
       documents: docIds.length,
       emptyDocuments,
-      skipped,
-      postings: forwardIndex.terms.length,
+      skipped: 0,
+      postings: forward.terms.length,
       keptPostings: inverted.postingDocs.length,
       blocks: inverted.blockScales.length,
       summaryEntries: inverted.summaryCodes.length,
-      seconds: { ingest: (ingested - started) / 1000, prune: (pruned - ingested) / 1000, blocks: (blocked - pruned) / 1000 },
+      seconds: { ingest: 0, prune: (pruned - started) / 1000, blocks: (blocked - pruned) / 1000 },
     },
   };
+}
+
+/** The u8 codebook all sources share, if they do. */
+function sharedCodebook(sources: readonly MergeSource[], valueType: ResolvedBuildOptions['forwardValues']): Float32Array | undefined {
+  if (valueType !== 'u8' || sources.length === 0) return undefined;
+  const first = sources[0].segment.forward;
+  for (const { segment } of sources) {
+    const f = segment.forward;
+    if (f.valueType !== 'u8' || f.codebook.length !== first.codebook.length || f.codebook.some((level, i) => level !== first.codebook[i])) return undefined;
+  }
+  return Float32Array.from(first.codebook);
+}
+
+/** Live documents of one segment for a merge: local ids, ascending. */
+export interface MergeSource {
+  segment: Segment;
+  live: Uint32Array;
+}
+
+/**
+ * Concatenates the live documents of `sources`, in order, into one forward index.
+ *
+ * Values are decoded exactly as scoring sees them and re-encoded as `valueType`: f32 and f16
+ * round-trip bit for bit (every half value is a float32, and converts back to the same half), so
+ * scores after a merge are identical; u8 keeps its codes when all sources share one codebook
+ * (compacting a single segment), and otherwise refits 256 levels to the merged values, which can
+ * move scores by a quantization step. Each segment has its own vocabulary, so term ids
+ * are remapped through one table per segment (no per-posting map lookups); only terms used by a
+ * live document enter the merged vocabulary.
+ */
+export function mergeForward(sources: readonly MergeSource[], valueType: ResolvedBuildOptions['forwardValues']): ForwardInput {
+  const vocabulary: string[] = [];
+  const termIndex = new Map<string, number>();
+  let nDocs = 0;
+  let nnz = 0;
+  const remaps = sources.map(({ segment, live }) => {
+    const { offsets, terms } = segment.forward;
+    const used = new Uint8Array(segment.meta.nTerms);
+    for (let i = 0; i < live.length; i++) {
+      const d = live[i];
+      for (let j = offsets[d]; j < offsets[d + 1]; j++) used[terms[j]] = 1;
+      nnz += offsets[d + 1] - offsets[d];
+    }
+    nDocs += live.length;
+    const remap = new Uint32Array(segment.meta.nTerms);
+    for (let t = 0; t < used.length; t++) {
+      if (used[t] === 0) continue;
+      const token = segment.vocabulary[t];
+      let id = termIndex.get(token);
+      if (id === undefined) {
+        id = vocabulary.length;
+        termIndex.set(token, id);
+        vocabulary.push(token);
+      }
+      remap[t] = id;
+    }
+    return remap;
+  });
+  if (nnz > 0xffffffff) throw new SpladexError('E_INPUT_LIMIT', 'more than 2^32 postings in one merged segment; compaction cannot merge this index into one segment');
+
+  const offsets = new Uint32Array(new SharedArrayBuffer((nDocs + 1) * 4));
+  const terms = termIdArray(nnz, vocabulary.length, true);
+  const raw = new Float32Array(nnz);
+  const docIds: string[] = [];
+  let doc = 0;
+  let at = 0;
+  sources.forEach(({ segment, live }, s) => {
+    const remap = remaps[s];
+    const f = segment.forward;
+    const coded = f.valueType !== 'f32';
+    for (let i = 0; i < live.length; i++) {
+      const d = live[i];
+      for (let j = f.offsets[d]; j < f.offsets[d + 1]; j++) {
+        terms[at] = remap[f.terms[j]];
+        raw[at] = coded ? f.codebook[f.values[j]] : f.values[j];
+        at++;
+      }
+      offsets[++doc] = at;
+      docIds.push(segment.docIds[d]);
+    }
+  });
+  const shared = sharedCodebook(sources, valueType);
+  let values: ForwardIndex['values'];
+  let codebook: Float32Array;
+  if (shared !== undefined) {
+    // Every source uses the same 8-bit levels (always so when one segment is compacted): keep the codes, exactly.
+    codebook = shared;
+    values = new Uint8Array(nnz);
+    let k = 0;
+    for (const { segment, live } of sources) {
+      const f = segment.forward;
+      for (let i = 0; i < live.length; i++) {
+        const d = live[i];
+        values.set((f.values as Uint8Array).subarray(f.offsets[d], f.offsets[d + 1]), k);
+        k += f.offsets[d + 1] - f.offsets[d];
+      }
+    }
+  } else {
+    ({ values, codebook } = encodeValues(raw, valueType));
+  }
+  const decoded = new Float32Array(new SharedArrayBuffer(nnz * 4));
+  decodeValuesInto(values, codebook, decoded);
+  return { forward: { nDocs, offsets, terms, valueType, values, codebook }, decoded, vocabulary, docIds };
 }

@@ -66,12 +66,17 @@ export class ForwardBuilder {
   add(entries: SparseEntries, where: Where): number {
     const { tokens, weights } = entries;
     const doc = this.nDocs;
+    // Check everything before appending anything, so a rejected document leaves no postings behind.
+    if (this.valueType === 'f16') {
+      for (let i = 0; i < weights.length; i++) {
+        if (weights[i] > HALF_MAX) {
+          throw new SpladexError('E_INPUT_LIMIT', `weight ${weights[i]} of token ${JSON.stringify(tokens[i])} exceeds the half-precision range (${HALF_MAX}); build with forwardValues "f32"`, where);
+        }
+      }
+    }
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i];
       const weight = weights[i];
-      if (this.valueType === 'f16' && weight > HALF_MAX) {
-        throw new SpladexError('E_INPUT_LIMIT', `weight ${weight} of token ${JSON.stringify(token)} exceeds the half-precision range (${HALF_MAX}); build with forwardValues "f32"`, where);
-      }
       let id = this.termIds.get(token);
       if (id === undefined) {
         id = this.vocabulary.length;

@@ -10,6 +10,12 @@ import type { ForwardIndex, TermIdArray } from './forward.js';
 import type { InvertedIndex } from './inverted.js';
 import type { ForwardValueType, ResolvedBuildOptions } from './options.js';
 
+/**
+ * `blocked`: Seismic inverted index (pruned, blocked, summarised lists). `flat`: forward index
+ * only, searched exhaustively (small segments from incremental adds). Absent means `blocked`.
+ */
+export type SegmentLayout = 'blocked' | 'flat';
+
 export interface SegmentMeta {
   nDocs: number;
   nTerms: number;
@@ -17,6 +23,11 @@ export interface SegmentMeta {
   valueType: ForwardValueType;
   /** Build options, without `threads`: the thread count never changes what is built. */
   build: Omit<ResolvedBuildOptions, 'threads'>;
+  layout?: SegmentLayout;
+}
+
+export function segmentLayout(segment: Segment): SegmentLayout {
+  return segment.meta.layout ?? 'blocked';
 }
 
 export interface Segment {
@@ -78,6 +89,11 @@ export function readSegment(path: string): Segment {
     return section as T;
   };
   const meta = decodeJson<SegmentMeta>(get('meta', Uint8Array), path);
+  // The meta part is checksummed, but it is still input: check what the code below relies on.
+  const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+  if (meta === null || typeof meta !== 'object' || !isCount(meta.nDocs) || !isCount(meta.nTerms) || !isCount(meta.nPostings)) throw bad('invalid segment metadata');
+  if (!['f16', 'u8', 'f32'].includes(meta.valueType)) throw bad(`unknown value type ${JSON.stringify(meta.valueType)}`);
+  if (meta.layout !== undefined && meta.layout !== 'blocked' && meta.layout !== 'flat') throw bad(`unknown segment layout ${JSON.stringify(meta.layout)}`);
   const vocabulary = decodeStrings(get('vocab.off', Uint32Array), get('vocab.txt', Uint8Array), path);
   const docIds = decodeStrings(get('ids.off', Uint32Array), get('ids.txt', Uint8Array), path);
   const valueType = meta.valueType;
@@ -113,7 +129,10 @@ export function readSegment(path: string): Segment {
     inverted.blockPostingOffsets[inverted.blockScales.length] === inverted.postingDocs.length &&
     inverted.summaryOffsets.length === inverted.blockScales.length + 1 &&
     inverted.summaryOffsets[inverted.blockScales.length] === inverted.summaryTerms.length &&
-    inverted.summaryCodes.length === inverted.summaryTerms.length;
+    inverted.summaryCodes.length === inverted.summaryTerms.length &&
+    forward.terms.length === meta.nPostings &&
+    (meta.layout !== 'flat' || inverted.blockScales.length === 0) &&
+    (valueType !== 'u8' || forward.codebook.length === 256);
   if (!ok) throw bad('parts have inconsistent sizes');
   return { meta, vocabulary, termIds: makeTermIndex(vocabulary), docIds, forward, inverted, parts: infos };
 }

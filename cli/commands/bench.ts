@@ -1,0 +1,121 @@
+/**
+ * `spladex bench <dir> --queries <file>`: recall@k against exact search, latency, throughput,
+ * memory and index size, with the exact baselines (exhaustive, MaxScore) measured in the same run;
+ * `--sweep` adds a queryCut × heapFactor grid, its table and a Pareto plot.
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { BENCH_DEFAULTS, runBench, sweepTableRows, tradeoffPoints, type BenchReport } from '../../src/bench/bench.js';
+import { formatSweepTable, paretoPlotSvg } from '../../src/bench/plot.js';
+import { formatMachine } from '../../src/bench/stats.js';
+import { SpladexError } from '../../src/errors.js';
+import { loadQueries } from '../../src/eval/queries.js';
+import { action, formatBytes, parseInteger, parseNumber, writeLine } from '../util.js';
+
+/** Default plot file of `--sweep` when `--plot` is not given (in the working directory). */
+export const DEFAULT_PLOT_FILE = 'spladex-bench-pareto.svg';
+
+interface BenchCliOptions {
+  queries: string;
+  k: number;
+  queryCut: number;
+  heapFactor: number;
+  sweep: boolean;
+  sweepQueryCuts: number[];
+  sweepHeapFactors: number[];
+  threads: number;
+  warmup: number;
+  limit: number;
+  plot?: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+function parseNumberList(value: string): number[] {
+  const list = value.split(',').map((part) => parseNumber(part.trim()));
+  if (list.length === 0) throw new InvalidArgumentError('expected a comma-separated list of numbers');
+  return list;
+}
+
+const ms = (value: number): string => (value >= 100 ? value.toFixed(0) : value >= 1 ? value.toFixed(2) : value.toFixed(3));
+
+/** Human-readable report. */
+export function formatBenchReport(report: BenchReport): string {
+  const l = report.latency_ms;
+  const ex = report.baselines.exhaustive.latency_ms;
+  const mx = report.baselines.maxscore;
+  const lines = [
+    `index        ${report.index} (${report.documents} documents)`,
+    `queries      ${report.queries}, k = ${report.k}, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}`,
+    `recall@${report.k}    ${report.recall_at_k.toFixed(4)} against exhaustive search (tie-aware ${report.recall_at_k_tie_aware.toFixed(4)})`,
+    `latency      mean ${ms(l.mean)} ms, p50 ${ms(l.p50)}, p95 ${ms(l.p95)}, p99 ${ms(l.p99)} (single thread)`,
+    `throughput   ${report.qps.toFixed(0)} queries/s on ${report.threads} thread${report.threads === 1 ? '' : 's'}`,
+    `exhaustive   mean ${ms(ex.mean)} ms, p50 ${ms(ex.p50)} → approximate is ${report.speedup.exhaustive_p50.toFixed(1)}× faster at p50`,
+    `MaxScore     mean ${ms(mx.latency_ms.mean)} ms, p50 ${ms(mx.latency_ms.p50)} → approximate is ${report.speedup.maxscore_p50.toFixed(1)}× faster at p50 (agrees with exhaustive on ${(mx.agreement * 100).toFixed(1)}% of queries)`,
+    `memory       peak RSS ${formatBytes(report.peak_rss_bytes)} serving (${formatBytes(report.peak_rss_bytes_end)} at the end); index ${formatBytes(report.index_memory_bytes.total)} in memory (forward ${formatBytes(report.index_memory_bytes.forward)}, inverted ${formatBytes(report.index_memory_bytes.inverted)})`,
+    `disk         ${formatBytes(report.index_bytes.total)}`,
+    ...Object.entries(report.index_bytes.parts).map(([part, bytes]) => `  ${part.padEnd(16)} ${formatBytes(bytes)}`),
+    `machine      ${formatMachine(report.machine)}`,
+  ];
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  const d = BENCH_DEFAULTS;
+  program
+    .command('bench')
+    .description('measure recall@k against exact search, latency, throughput, memory and size; exact baselines (exhaustive, MaxScore) in the same run')
+    .argument('<dir>', 'index directory')
+    .requiredOption('--queries <file>', 'JSONL file of queries ({"id", "vector": {token: weight}})')
+    .option('--k <n>', 'results per query (recall@k)', parseInteger, d.k)
+    .option('--query-cut <n>', 'posting lists traversed: the n heaviest query terms (0 = all)', parseInteger, d.queryCut)
+    .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, d.heapFactor)
+    .option('--sweep', 'also measure a queryCut × heapFactor grid; prints its table and writes a Pareto plot', false)
+    .addOption(new Option('--sweep-query-cuts <list>', 'queryCut values of the sweep, comma-separated').argParser(parseNumberList).default([...d.sweepQueryCuts], d.sweepQueryCuts.join(',')))
+    .addOption(new Option('--sweep-heap-factors <list>', 'heapFactor values of the sweep, comma-separated').argParser(parseNumberList).default([...d.sweepHeapFactors], d.sweepHeapFactors.join(',')))
+    .option('--threads <n>', 'worker threads of the throughput measurement', parseInteger, d.threads)
+    .option('--warmup <n>', 'untimed queries before each timed pass', parseInteger, d.warmup)
+    .option('--limit <n>', 'use only the first n queries (0 = all)', parseInteger, 0)
+    .option('--plot <file.svg>', `write the recall-vs-latency plot here (with --sweep, default ./${DEFAULT_PLOT_FILE})`)
+    .option('--json', 'print one JSON object', false)
+    .option('--quiet', 'no progress messages on stderr', false)
+    .action(
+      action(async (dir: string, opts: BenchCliOptions) => {
+        if (opts.limit < 0) throw new SpladexError('E_OPTION', `option limit must be an integer >= 0, got ${opts.limit}`);
+        const queries = await loadQueries(opts.queries, { limit: opts.limit });
+        if (queries.length === 0) throw new SpladexError('E_OPTION', `${opts.queries} holds no queries; a benchmark needs at least one`);
+        const report: BenchReport & { plot?: string } = await runBench(dir, queries, {
+          k: opts.k,
+          queryCut: opts.queryCut,
+          heapFactor: opts.heapFactor,
+          sweep: opts.sweep,
+          sweepQueryCuts: opts.sweepQueryCuts,
+          sweepHeapFactors: opts.sweepHeapFactors,
+          threads: opts.threads,
+          warmup: opts.warmup,
+          onProgress: opts.quiet ? undefined : (message) => process.stderr.write(`bench: ${message}\n`),
+        });
+        const plotFile = opts.plot ?? (opts.sweep ? DEFAULT_PLOT_FILE : undefined);
+        if (plotFile !== undefined) {
+          const svg = await paretoPlotSvg(tradeoffPoints(report), { title: `Recall@${report.k} vs latency (${report.documents} documents, ${report.queries} queries)`, recallLabel: `recall@${report.k}` });
+          try {
+            writeFileSync(plotFile, svg);
+          } catch (cause) {
+            throw new SpladexError('E_IO', 'cannot write the plot; check the path', { file: plotFile, cause });
+          }
+          report.plot = resolve(plotFile);
+        }
+        if (opts.json) {
+          writeLine(JSON.stringify(report));
+          return;
+        }
+        writeLine(formatBenchReport(report));
+        if (report.sweep !== undefined) {
+          writeLine('');
+          writeLine(formatSweepTable(sweepTableRows(report), { k: report.k }).trimEnd());
+        }
+        if (report.plot !== undefined) writeLine(`\nplot written to ${report.plot}`);
+      }),
+    );
+}

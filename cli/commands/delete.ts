@@ -1,0 +1,57 @@
+/** `spladex delete <dir> --ids <file | list>`: marks documents deleted by external id. */
+import { existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { SpladexError } from '../../src/errors.js';
+import { readLines } from '../../src/io/jsonl.js';
+import { SpladexIndex } from '../../src/spladex-index.js';
+import { action, writeLine } from '../util.js';
+
+/**
+ * `--ids` is a file of one id per line when it names an existing file ("-": stdin), otherwise a
+ * comma-separated list. Surrounding whitespace is not part of an id.
+ */
+export async function readIds(value: string): Promise<string[]> {
+  const ids: string[] = [];
+  if (value === '-' || (existsSync(value) && statSync(value).isFile())) {
+    for await (const line of readLines(value)) {
+      const id = line.text.trim();
+      if (id.length > 0) ids.push(id);
+    }
+  } else {
+    for (const part of value.split(',')) {
+      const id = part.trim();
+      if (id.length > 0) ids.push(id);
+    }
+  }
+  if (ids.length === 0) throw new SpladexError('E_OPTION', '--ids names no document: give a file with one id per line or a comma-separated list');
+  return ids;
+}
+
+export function register(program: Command): void {
+  program
+    .command('delete')
+    .description('mark documents deleted; they disappear from results at once and from disk at the next "spladex compact"')
+    .argument('<dir>', 'index directory')
+    .requiredOption('--ids <file|list>', 'file with one document id per line ("-" reads stdin), or a comma-separated list of ids')
+    .option('--json', 'print the summary as one JSON object', false)
+    .action(
+      action(async (dir: string, opts: { ids: string; json: boolean }) => {
+        const ids = await readIds(opts.ids);
+        const index = SpladexIndex.open(dir, { readonly: false, writerName: 'spladex delete' });
+        try {
+          const summary = await index.delete(ids);
+          if (opts.json) {
+            writeLine(JSON.stringify(summary));
+            return;
+          }
+          writeLine(`deleted ${summary.deleted} documents from ${summary.path}; ${summary.liveDocuments} live documents remain`);
+          if (summary.notFound.length > 0) {
+            const shown = summary.notFound.slice(0, 10).map((id) => JSON.stringify(id)).join(', ');
+            writeLine(`  ${summary.notFound.length} ids not found (unknown or already deleted): ${shown}${summary.notFound.length > 10 ? ', …' : ''}`);
+          }
+        } finally {
+          index.close();
+        }
+      }),
+    );
+}

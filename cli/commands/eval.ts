@@ -1,0 +1,71 @@
+/**
+ * `spladex eval <dir> --queries <file> --qrels <file>`: nDCG@10, MRR@10, Recall@100 and
+ * Recall@1000 against TREC qrels, and optionally the TREC run file.
+ */
+import type { Command } from 'commander';
+import { SpladexError } from '../../src/errors.js';
+import { METRIC_LABELS } from '../../src/eval/metrics.js';
+import { loadQueries } from '../../src/eval/queries.js';
+import { EVAL_DEFAULTS, evaluateIndex } from '../../src/eval/run-eval.js';
+import { DEFAULT_RUN_TAG, readQrels, writeRun } from '../../src/eval/trec.js';
+import type { SearchMode } from '../../src/query/options.js';
+import { SpladexIndex } from '../../src/spladex-index.js';
+import { action, parseInteger, parseNumber, writeLine } from '../util.js';
+
+interface EvalCliOptions {
+  queries: string;
+  qrels: string;
+  k: number;
+  queryCut: number;
+  heapFactor: number;
+  exact?: string | true;
+  run?: string;
+  runTag: string;
+  json: boolean;
+}
+
+export function register(program: Command): void {
+  const d = EVAL_DEFAULTS;
+  program
+    .command('eval')
+    .description('evaluate retrieval against TREC qrels: nDCG@10, MRR@10, Recall@100, Recall@1000; optionally write the TREC run')
+    .argument('<dir>', 'index directory')
+    .requiredOption('--queries <file>', 'JSONL file of queries ({"id", "vector": {token: weight}})')
+    .requiredOption('--qrels <file>', 'TREC qrels (qid 0 docid relevance)')
+    .option('--k <n>', 'retrieval depth per query', parseInteger, d.k)
+    .option('--query-cut <n>', 'posting lists traversed: the n heaviest query terms (0 = all)', parseInteger, d.queryCut)
+    .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, d.heapFactor)
+    .option('--exact [method]', 'exact search instead of approximate: exhaustive (default) or maxscore')
+    .option('--run <out.trec>', 'write the run (qid Q0 docid rank score tag) to this file')
+    .option('--run-tag <tag>', 'run tag of the run file', DEFAULT_RUN_TAG)
+    .option('--json', 'print one JSON object', false)
+    .action(
+      action(async (dir: string, opts: EvalCliOptions) => {
+        let mode: SearchMode = d.mode;
+        if (opts.exact !== undefined) {
+          mode = opts.exact === true ? 'exhaustive' : (opts.exact as SearchMode);
+          if (mode !== 'exhaustive' && mode !== 'maxscore') throw new SpladexError('E_OPTION', '--exact takes exhaustive or maxscore');
+        }
+        const [queries, qrels] = await Promise.all([loadQueries(opts.queries), readQrels(opts.qrels)]);
+        const index = SpladexIndex.open(dir, { readonly: true });
+        try {
+          const { report, run } = evaluateIndex(index, queries, qrels, { k: opts.k, queryCut: opts.queryCut, heapFactor: opts.heapFactor, mode });
+          if (opts.run !== undefined) await writeRun(opts.run, run, opts.runTag);
+          if (opts.json) {
+            writeLine(JSON.stringify(opts.run === undefined ? report : { ...report, run: opts.run }));
+            return;
+          }
+          const how = mode === 'approximate' ? `approximate, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}` : `exact (${mode})`;
+          writeLine(`${report.queries} queries searched to depth ${report.k} (${how}), ${report.evaluated} judged queries evaluated${report.missing > 0 ? `, ${report.missing} of them missing from the queries (scored 0)` : ''}`);
+          writeLine(`${METRIC_LABELS.ndcgAt10.padEnd(8)} ${report.ndcg_at_10.toFixed(4)}`);
+          writeLine(`${METRIC_LABELS.mrrAt10.padEnd(8)} ${report.mrr_at_10.toFixed(4)}`);
+          writeLine(`${METRIC_LABELS.recallAt100.padEnd(8)} ${report.recall_at_100.toFixed(4)}`);
+          writeLine(`${METRIC_LABELS.recallAt1000.padEnd(8)} ${report.recall_at_1000.toFixed(4)}`);
+          writeLine(`mean search time ${report.mean_latency_ms.toFixed(3)} ms per query`);
+          if (opts.run !== undefined) writeLine(`run written to ${opts.run}`);
+        } finally {
+          index.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,287 @@
+/**
+ * `spladex bench`: quality and speed of approximate search against the exact baselines, on one
+ * index and one query set, in one run.
+ *
+ * Order of measurements, and why:
+ *  1. approximate search with the chosen settings (and the sweep grid), single-threaded;
+ *  2. peak RSS snapshot: the footprint of serving (index open + searching), before anything else
+ *     the benchmark needs grows the process;
+ *  3. throughput on N worker threads (each opens its own copy of the index);
+ *  4. exhaustive search: the ground truth and the first exact baseline;
+ *  5. MaxScore: the second exact baseline, warmed up like approximate search (its first query
+ *     builds the unpruned inverted index, which is reported and kept out of the timings).
+ * Recall is computed at the end, against the exhaustive results.
+ */
+import { availableParallelism } from 'node:os';
+import { checkRange } from '../errors.js';
+import { exactRecallAtK, tieAwareRecallAtK } from '../eval/metrics.js';
+import type { VectorQuery } from '../eval/queries.js';
+import { SEARCH_DEFAULTS, type SearchOptions } from '../query/options.js';
+import { SpladexIndex, type IndexInfo } from '../spladex-index.js';
+import type { SearchHit } from '../types.js';
+import type { SweepRow, TradeoffPoint } from './plot.js';
+import { describeMachine, latencyStats, peakRssBytes, timeQueries, type LatencyStats, type MachineInfo } from './stats.js';
+import { measureThroughput, throughputWorkersAvailable } from './throughput.js';
+
+export interface BenchOptions {
+  /** Results per query; recall is recall@k. Default SEARCH_DEFAULTS.k. */
+  k?: number;
+  /** Approximate-search setting measured in detail. Default SEARCH_DEFAULTS.queryCut. */
+  queryCut?: number;
+  /** Approximate-search setting measured in detail. Default SEARCH_DEFAULTS.heapFactor. */
+  heapFactor?: number;
+  /** Also measure every queryCut × heapFactor of the grid below. Default false. */
+  sweep?: boolean;
+  /** queryCut values of the sweep. Default [3, 5, 10, 20, 40]. */
+  sweepQueryCuts?: readonly number[];
+  /** heapFactor values of the sweep. Default [0.5, 0.6, 0.7, 0.8, 0.9, 1]. */
+  sweepHeapFactors?: readonly number[];
+  /** Worker threads of the throughput measurement. Default: the number of cores. Range 1 – 256. */
+  threads?: number;
+  /**
+   * Untimed queries before each timed pass (JIT, caches). Default 100. Exhaustive search uses at
+   * most `EXHAUSTIVE_WARMUP` of them: each of its queries scans the whole forward index, so a few
+   * are enough to warm it, and 100 would cost minutes on large collections.
+   */
+  warmup?: number;
+  /** The throughput phase repeats the queries until it has run for about this long (seconds). Default 3. */
+  throughputSeconds?: number;
+  /** Progress messages (phase names); default none. */
+  onProgress?: (message: string) => void;
+}
+
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'onProgress'>>;
+
+export const BENCH_DEFAULTS: Readonly<ResolvedBenchOptions> = Object.freeze({
+  k: SEARCH_DEFAULTS.k,
+  queryCut: SEARCH_DEFAULTS.queryCut,
+  heapFactor: SEARCH_DEFAULTS.heapFactor,
+  sweep: false,
+  sweepQueryCuts: Object.freeze([3, 5, 10, 20, 40]) as readonly number[],
+  sweepHeapFactors: Object.freeze([0.5, 0.6, 0.7, 0.8, 0.9, 1]) as readonly number[],
+  threads: availableParallelism(),
+  warmup: 100,
+  throughputSeconds: 3,
+});
+
+/** Warm-up queries of exhaustive search (each one scores every document). */
+export const EXHAUSTIVE_WARMUP = 5;
+
+/** Latency summary of a timed pass, in milliseconds. */
+export interface LatencySummary {
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  min: number;
+  max: number;
+}
+
+export interface SweepPoint {
+  query_cut: number;
+  heap_factor: number;
+  recall_at_k: number;
+  latency_ms: LatencySummary;
+}
+
+export interface BenchReport {
+  index: string;
+  documents: number;
+  queries: number;
+  k: number;
+  settings: { query_cut: number; heap_factor: number };
+  /** Mean over queries of |approximate top k ∩ exact top k| / min(k, |exact|). */
+  recall_at_k: number;
+  /** Like recall_at_k, but a result whose score ties the exact k-th score also counts. */
+  recall_at_k_tie_aware: number;
+  /** Single-threaded latency per query, after warm-up. */
+  latency_ms: LatencySummary;
+  /** Queries per second on `threads` worker threads. */
+  qps: number;
+  threads: number;
+  /** Peak RSS of the process after opening the index and serving the approximate queries. */
+  peak_rss_bytes: number;
+  /** Peak RSS at the end, including the exact baselines and the throughput workers' index copies. */
+  peak_rss_bytes_end: number;
+  /** Bytes on disk, total and per part. */
+  index_bytes: { total: number; parts: Record<string, number> };
+  /** Bytes of the in-memory search structures. */
+  index_memory_bytes: IndexInfo['memory'];
+  baselines: {
+    exhaustive: { latency_ms: LatencySummary };
+    maxscore: {
+      latency_ms: LatencySummary;
+      /** Recall@k against exhaustive search (MaxScore is exact: must be 1). */
+      recall_at_k: number;
+      /** Fraction of queries whose MaxScore results equal the exhaustive ones exactly, ids and scores (must be 1). */
+      agreement: number;
+      /** Time of the first query, which builds the unpruned inverted index (excluded from latency_ms). */
+      first_query_ms: number;
+      /** Memory of the unpruned inverted index MaxScore needs. */
+      index_memory_bytes: number;
+    };
+  };
+  /** Baseline latency / approximate latency. */
+  speedup: { exhaustive_p50: number; maxscore_p50: number; exhaustive_mean: number; maxscore_mean: number };
+  sweep?: SweepPoint[];
+  machine: MachineInfo;
+}
+
+function summary(stats: LatencyStats): LatencySummary {
+  return { mean: stats.mean, p50: stats.p50, p95: stats.p95, p99: stats.p99, min: stats.min, max: stats.max };
+}
+
+function meanRecall(approx: SearchHit[][], exact: SearchHit[][], k: number, tieAware: boolean): number {
+  if (exact.length === 0) return 1;
+  let sum = 0;
+  for (let i = 0; i < exact.length; i++) {
+    sum += tieAware ? tieAwareRecallAtK(approx[i], exact[i], k) : exactRecallAtK(approx[i].map((h) => h.id), exact[i].map((h) => h.id), k);
+  }
+  return sum / exact.length;
+}
+
+/** Bytes of MaxScore's unpruned inverted index: doc id + float value per posting, offset + max per term. */
+function unprunedIndexBytes(info: IndexInfo): number {
+  return info.postings * 8 + info.vocabularySize * 8 + 4 * info.segments.length;
+}
+
+/** Fills defaults and checks the ranges of the benchmark's own options (search options are checked by the index). */
+export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOptions {
+  const o: ResolvedBenchOptions = { ...BENCH_DEFAULTS };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined && key !== 'onProgress') (o as unknown as Record<string, unknown>)[key] = value;
+  checkRange('threads', o.threads, 1, 256, true);
+  checkRange('warmup', o.warmup, 0, 1_000_000, true);
+  checkRange('throughputSeconds', o.throughputSeconds, 0, 3600);
+  return o;
+}
+
+/** Measures approximate search against both exact baselines on `queries`. */
+export async function runBench(dir: string, queries: readonly VectorQuery[], options: BenchOptions = {}): Promise<BenchReport> {
+  const o = resolveBenchOptions(options);
+  const progress = options.onProgress ?? (() => {});
+  const vectors = queries.map((q) => q.vector);
+  const n = vectors.length;
+  const chosen: SearchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, mode: 'approximate' };
+
+  const index = SpladexIndex.open(dir, { readonly: true });
+  try {
+    // Validates k, queryCut and heapFactor of every setting (E_OPTION) before any long measurement.
+    index.search({}, chosen);
+    if (o.sweep) for (const queryCut of o.sweepQueryCuts) for (const heapFactor of o.sweepHeapFactors) index.search({}, { ...chosen, queryCut, heapFactor });
+    const info = index.info();
+    const timed = async (searchOptions: SearchOptions, warmup: number): Promise<{ hits: SearchHit[][]; stats: LatencyStats }> => {
+      const run = await timeQueries(n, (i) => index.search(vectors[i], searchOptions), { warmup });
+      return { hits: run.results, stats: latencyStats(run.latencies) };
+    };
+
+    progress(`approximate search (queryCut ${o.queryCut}, heapFactor ${o.heapFactor}) on ${n} queries`);
+    const approximate = await timed(chosen, o.warmup);
+    const sweepRuns: Array<{ queryCut: number; heapFactor: number; hits: SearchHit[][]; stats: LatencyStats }> = [];
+    if (o.sweep) {
+      for (const queryCut of o.sweepQueryCuts) {
+        for (const heapFactor of o.sweepHeapFactors) {
+          progress(`sweep: queryCut ${queryCut}, heapFactor ${heapFactor}`);
+          const run = await timed({ ...chosen, queryCut, heapFactor }, Math.min(o.warmup, n));
+          sweepRuns.push({ queryCut, heapFactor, ...run });
+        }
+      }
+    }
+    const servingPeakRss = peakRssBytes();
+
+    // One thread (or no compiled worker): throughput is the inverse of the mean latency.
+    let qps = 1000 / Math.max(approximate.stats.mean, 1e-9);
+    let threads = 1;
+    if (o.threads > 1 && throughputWorkersAvailable() && n > 0) {
+      // Enough passes that each thread searches for about throughputSeconds.
+      const shareMs = (approximate.stats.mean * n) / o.threads;
+      const passes = Math.max(1, Math.min(1000, Math.ceil((o.throughputSeconds * 1000) / Math.max(shareMs, 1e-6))));
+      progress(`throughput on ${o.threads} threads (${passes} pass${passes === 1 ? '' : 'es'})`);
+      const throughput = await measureThroughput(index.path, vectors, chosen, o.threads, Math.min(o.warmup, n), passes);
+      qps = throughput.qps;
+      threads = throughput.threads;
+    }
+
+    progress(`exhaustive search (ground truth) on ${n} queries`);
+    const exhaustive = await timed({ k: o.k, mode: 'exhaustive' }, Math.min(EXHAUSTIVE_WARMUP, n));
+
+    progress('MaxScore: building the unpruned inverted index');
+    const firstStarted = performance.now();
+    if (n > 0) index.search(vectors[0], { k: o.k, mode: 'maxscore' });
+    const firstQueryMs = performance.now() - firstStarted;
+    progress(`MaxScore search on ${n} queries`);
+    const maxscore = await timed({ k: o.k, mode: 'maxscore' }, o.warmup);
+    let agreeing = 0;
+    for (let i = 0; i < n; i++) if (sameHits(maxscore.hits[i], exhaustive.hits[i])) agreeing++;
+
+    const latency = summary(approximate.stats);
+    const exhaustiveLatency = summary(exhaustive.stats);
+    const maxscoreLatency = summary(maxscore.stats);
+    const report: BenchReport = {
+      index: index.path,
+      documents: info.documents,
+      queries: n,
+      k: o.k,
+      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor },
+      recall_at_k: meanRecall(approximate.hits, exhaustive.hits, o.k, false),
+      recall_at_k_tie_aware: meanRecall(approximate.hits, exhaustive.hits, o.k, true),
+      latency_ms: latency,
+      qps,
+      threads,
+      peak_rss_bytes: servingPeakRss,
+      peak_rss_bytes_end: peakRssBytes(),
+      index_bytes: info.bytes,
+      index_memory_bytes: info.memory,
+      baselines: {
+        exhaustive: { latency_ms: exhaustiveLatency },
+        maxscore: { latency_ms: maxscoreLatency, recall_at_k: meanRecall(maxscore.hits, exhaustive.hits, o.k, false), agreement: n === 0 ? 1 : agreeing / n, first_query_ms: firstQueryMs, index_memory_bytes: unprunedIndexBytes(info) },
+      },
+      speedup: {
+        exhaustive_p50: exhaustiveLatency.p50 / latency.p50,
+        maxscore_p50: maxscoreLatency.p50 / latency.p50,
+        exhaustive_mean: exhaustiveLatency.mean / latency.mean,
+        maxscore_mean: maxscoreLatency.mean / latency.mean,
+      },
+      machine: describeMachine(),
+    };
+    if (o.sweep) {
+      report.sweep = sweepRuns.map((run) => ({
+        query_cut: run.queryCut,
+        heap_factor: run.heapFactor,
+        recall_at_k: meanRecall(run.hits, exhaustive.hits, o.k, false),
+        latency_ms: summary(run.stats),
+      }));
+    }
+    return report;
+  } finally {
+    index.close();
+  }
+}
+
+function sameHits(a: readonly SearchHit[], b: readonly SearchHit[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].id !== b[i].id || a[i].score !== b[i].score) return false;
+  return true;
+}
+
+/** The points of the recall-vs-latency plot: every sweep setting (or the chosen one) plus both exact baselines. */
+export function tradeoffPoints(report: BenchReport): TradeoffPoint[] {
+  const rows = report.sweep ?? [{ query_cut: report.settings.query_cut, heap_factor: report.settings.heap_factor, recall_at_k: report.recall_at_k, latency_ms: report.latency_ms }];
+  const points: TradeoffPoint[] = rows.map((r) => ({ label: `cut=${r.query_cut} hf=${r.heap_factor}`, recall: r.recall_at_k, latencyMs: r.latency_ms.mean, kind: 'seismic' }));
+  points.push({ label: 'exhaustive', recall: 1, latencyMs: report.baselines.exhaustive.latency_ms.mean, kind: 'exhaustive' });
+  points.push({ label: 'MaxScore', recall: report.baselines.maxscore.recall_at_k, latencyMs: report.baselines.maxscore.latency_ms.mean, kind: 'maxscore' });
+  // The log axis needs positive latencies; a tiny index can time a query at 0 ms.
+  for (const p of points) p.latencyMs = Math.max(p.latencyMs, 1e-4);
+  return points;
+}
+
+/** The sweep in the shape of `formatSweepTable`. */
+export function sweepTableRows(report: BenchReport): SweepRow[] {
+  return (report.sweep ?? []).map((row) => ({
+    queryCut: row.query_cut,
+    heapFactor: row.heap_factor,
+    recall: row.recall_at_k,
+    meanMs: row.latency_ms.mean,
+    p50Ms: row.latency_ms.p50,
+    p99Ms: row.latency_ms.p99,
+  }));
+}

@@ -1,0 +1,82 @@
+/**
+ * `spladex eval`: retrieves every query to depth k (1000 by default, so Recall@1000 is
+ * meaningful) and scores the run against TREC qrels with the metrics of metrics.ts.
+ */
+import { SEARCH_DEFAULTS, type SearchMode } from '../query/options.js';
+import type { SpladexIndex } from '../spladex-index.js';
+import { evaluateRun, type QueryMetrics } from './metrics.js';
+import type { VectorQuery } from './queries.js';
+import { rankingFromHits, type Qrels, type RunQueryResults } from './trec.js';
+import type { SearchHit } from '../types.js';
+
+export interface EvalOptions {
+  /** Retrieval depth per query. Default 1000 (the deepest metric is Recall@1000). */
+  k?: number;
+  /** Approximate-search setting. Default SEARCH_DEFAULTS.queryCut. */
+  queryCut?: number;
+  /** Approximate-search setting. Default SEARCH_DEFAULTS.heapFactor. */
+  heapFactor?: number;
+  /** Search algorithm. Default `approximate`. */
+  mode?: SearchMode;
+}
+
+export const EVAL_DEFAULTS: Required<EvalOptions> = Object.freeze({
+  k: 1000,
+  queryCut: SEARCH_DEFAULTS.queryCut,
+  heapFactor: SEARCH_DEFAULTS.heapFactor,
+  mode: SEARCH_DEFAULTS.mode,
+});
+
+export interface EvalReport {
+  index: string;
+  /** Queries searched. */
+  queries: number;
+  /** Qrels queries with at least one relevant document: the denominator of every mean. */
+  evaluated: number;
+  /** Evaluated queries absent from the query file (they score 0). */
+  missing: number;
+  k: number;
+  mode: SearchMode;
+  settings: { query_cut: number; heap_factor: number };
+  ndcg_at_10: number;
+  mrr_at_10: number;
+  recall_at_100: number;
+  recall_at_1000: number;
+  /** Mean search time per query (ms). */
+  mean_latency_ms: number;
+}
+
+/** Searches every query and evaluates the run; also returns the run for writing. */
+export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery[], qrels: Qrels, options: EvalOptions = {}): { report: EvalReport; run: RunQueryResults[] } {
+  const o: Required<EvalOptions> = { ...EVAL_DEFAULTS };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
+  const searchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, mode: o.mode };
+  const results = new Map<string, SearchHit[]>();
+  const run: RunQueryResults[] = [];
+  const started = performance.now();
+  for (const query of queries) {
+    const hits = index.search(query.vector, searchOptions);
+    results.set(query.id, hits);
+    run.push({ queryId: query.id, hits });
+  }
+  const elapsed = performance.now() - started;
+  const evaluation = evaluateRun(rankingFromHits(results), qrels);
+  const mean: QueryMetrics = evaluation.mean;
+  return {
+    report: {
+      index: index.path,
+      queries: queries.length,
+      evaluated: evaluation.queries,
+      missing: evaluation.missing.length,
+      k: o.k,
+      mode: o.mode,
+      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor },
+      ndcg_at_10: mean.ndcgAt10,
+      mrr_at_10: mean.mrrAt10,
+      recall_at_100: mean.recallAt100,
+      recall_at_1000: mean.recallAt1000,
+      mean_latency_ms: queries.length === 0 ? 0 : elapsed / queries.length,
+    },
+    run,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Reading the committed state of an index: the manifest with its delete bitmaps, and segment
+ * files checked against the manifest entries that name them. Shared by readers, writers and
+ * `verify`.
+ */
+import { join } from 'node:path';
+import { SpladexError } from '../errors.js';
+import { deserializeBitmap, newBitmap, type Bitmap } from './deletes.js';
+import { parseManifest, segmentDigest, type Manifest, type SegmentEntry } from './manifest.js';
+import { checkSegment, type SegmentCheckLevel } from './segment-check.js';
+import { readSegment, type Segment } from './segment.js';
+import type { DocumentStore } from './store.js';
+
+export interface CommittedState {
+  manifest: Manifest;
+  /** Delete bitmap of every segment of the manifest (empty when nothing is deleted). */
+  deletes: Map<number, Bitmap>;
+}
+
+/** Reads and validates the manifest and the delete bitmaps (in the caller's snapshot or transaction). */
+export function readCommittedState(store: DocumentStore): CommittedState {
+  const value = store.getMeta<unknown>('manifest');
+  if (value === undefined) throw new SpladexError('E_NOT_AN_INDEX', 'no spladex manifest in this store; rebuild the index', { file: store.path });
+  const manifest = parseManifest(value, store.path);
+  const blobs = store.getDeleteBlobs();
+  const deletes = new Map<number, Bitmap>();
+  for (const entry of manifest.segments) {
+    const blob = blobs.get(entry.number);
+    if (blob === undefined) {
+      if (entry.deleted > 0) throw store.corrupt(`the delete bitmap of segment ${entry.number} is missing`);
+      deletes.set(entry.number, newBitmap());
+    } else {
+      deletes.set(entry.number, deserializeBitmap(blob, entry.deleted, entry.documents, store.path, entry.number));
+    }
+  }
+  return { manifest, deletes };
+}
+
+/** Reads one segment file and checks it against its manifest entry. */
+export function loadSegmentFile(dir: string, entry: SegmentEntry, level: SegmentCheckLevel = 'load'): Segment {
+  const file = join(dir, entry.file);
+  const segment = readSegment(file);
+  if (segment.meta.nDocs !== entry.documents) {
+    throw new SpladexError('E_CORRUPT', `segment holds ${segment.meta.nDocs} documents, the manifest says ${entry.documents}; restore or rebuild the index`, { file });
+  }
+  if (entry.digest !== undefined && segmentDigest(segment.parts ?? []) !== entry.digest) {
+    throw new SpladexError('E_CORRUPT', 'segment file is not the one the manifest names (digest mismatch); restore or rebuild the index', { file });
+  }
+  checkSegment(segment, file, level);
+  return segment;
+}
+
