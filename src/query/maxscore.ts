@@ -29,6 +29,7 @@ import { checkRange } from '../errors.js';
 import type { ForwardIndex } from '../index/forward.js';
 import type { Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
+import { forwardDot } from './dot.js';
 import type { TopK } from './topk.js';
 
 /**
@@ -278,19 +279,6 @@ export class MaxScoreSearcher {
    * `SegmentSearcher.score`, so exact baselines agree bit for bit.
    */
   private rescore(doc: number): number {
-    const f = this.segment.forward;
-    const { terms, codebook } = f;
-    const dense = this.dense;
-    let score = 0;
-    const start = f.offsets[doc];
-    const end = f.offsets[doc + 1];
-    if (f.values instanceof Float32Array) {
-      const values = f.values;
-      for (let j = start; j < end; j++) score += dense[terms[j]] * values[j];
-    } else {
-      const values = f.values;
-      for (let j = start; j < end; j++) score += dense[terms[j]] * codebook[values[j]];
-    }
-    return score;
+    return forwardDot(this.segment.forward, this.dense, doc);
   }
 }

@@ -2,59 +2,37 @@
  * Query processing over one segment: Seismic's block-pruned search and exhaustive scoring.
  *
  * All per-query state lives in arrays allocated once per searcher and reused: a dense query
- * vector (term id → weight) and a visit stamp per document (so each document is scored at most
- * once per query without clearing anything).
+ * vector (term id → weight) and a visited bitset (one bit per document, 125 KiB per million
+ * documents, so it stays in L2 where a 4-byte stamp per document would not); the words a query
+ * touched are remembered and cleared afterwards, so clearing costs what the query visited.
  */
 import type { ForwardIndex } from '../index/forward.js';
 import type { Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
+import { dotCodebook, dotFloat, dotHalf, forwardDot } from './dot.js';
 import type { TopK } from './topk.js';
-
-/** Dot product of document `doc` with the dense query, for coded (f16/u8) values. */
-function dotCoded(dense: Float32Array, terms: Uint16Array | Uint32Array, values: Uint16Array | Uint8Array, codebook: Float32Array, start: number, end: number): number {
-  let score = 0;
-  for (let j = start; j < end; j++) score += dense[terms[j]] * codebook[values[j]];
-  return score;
-}
-
-/** Dot product for raw float32 values. */
-function dotFloat(dense: Float32Array, terms: Uint16Array | Uint32Array, values: Float32Array, start: number, end: number): number {
-  let score = 0;
-  for (let j = start; j < end; j++) score += dense[terms[j]] * values[j];
-  return score;
-}
 
 export class SegmentSearcher {
   private readonly dense: Float32Array;
-  private readonly stamps: Uint32Array;
-  private stamp = 0;
+  private readonly visited: Int32Array;
+  private readonly touchedWords: Int32Array;
   private readonly forward: ForwardIndex;
-  private readonly coded: boolean;
 
   constructor(readonly segment: Segment) {
     this.forward = segment.forward;
     this.dense = new Float32Array(segment.meta.nTerms);
-    this.stamps = new Uint32Array(segment.meta.nDocs);
-    this.coded = this.forward.valueType !== 'f32';
+    this.visited = new Int32Array((segment.meta.nDocs + 31) >>> 5);
+    this.touchedWords = new Int32Array(this.visited.length);
   }
 
   /** Scores one document against the current dense query. */
   score(doc: number): number {
-    const f = this.forward;
-    const start = f.offsets[doc];
-    const end = f.offsets[doc + 1];
-    return this.coded
-      ? dotCoded(this.dense, f.terms, f.values as Uint16Array | Uint8Array, f.codebook, start, end)
-      : dotFloat(this.dense, f.terms, f.values as Float32Array, start, end);
+    return forwardDot(this.forward, this.dense, doc);
   }
 
   private load(query: PreparedQuery): void {
     const { terms, weights } = query;
     for (let i = 0; i < terms.length; i++) this.dense[terms[i]] = weights[i];
-    if (++this.stamp === 0xffffffff) {
-      this.stamps.fill(0);
-      this.stamp = 1;
-    }
   }
 
   private unload(query: PreparedQuery): void {
@@ -76,10 +54,12 @@ export class SegmentSearcher {
     const { listBlockOffsets, blockPostingOffsets, postingDocs, blockScales, summaryOffsets, summaryTerms, summaryCodes } = inv;
     const f = this.forward;
     const { offsets, terms: fTerms, values, codebook } = f;
+    // One kernel per value type, chosen once per query: 0 = f16, 1 = u8 codebook, 2 = f32.
+    const kernel = f.valueType === 'f16' ? 0 : f.valueType === 'u8' ? 1 : 2;
     const dense = this.dense;
-    const coded = this.coded;
-    const stamps = this.stamps;
-    const stamp = this.stamp;
+    const visited = this.visited;
+    const touchedWords = this.touchedWords;
+    let nTouched = 0;
     const nq = terms.length;
     const cut = queryCut === 0 || queryCut > nq ? nq : queryCut;
 
@@ -97,16 +77,24 @@ export class SegmentSearcher {
         }
         for (let p = blockPostingOffsets[block], end = blockPostingOffsets[block + 1]; p < end; p++) {
           const d = postingDocs[p];
-          if (stamps[d] === stamp) continue;
-          stamps[d] = stamp;
+          const word = d >>> 5;
+          const bit = 1 << (d & 31);
+          const seen = visited[word];
+          if ((seen & bit) !== 0) continue;
+          if (seen === 0) touchedWords[nTouched++] = word;
+          visited[word] = seen | bit;
           if (excluded !== undefined && excluded[d] === 1) continue;
-          const s = coded
-            ? dotCoded(dense, fTerms, values as Uint16Array | Uint8Array, codebook, offsets[d], offsets[d + 1])
-            : dotFloat(dense, fTerms, values as Float32Array, offsets[d], offsets[d + 1]);
+          const s =
+            kernel === 0
+              ? dotHalf(dense, fTerms, values as Uint16Array, offsets[d], offsets[d + 1])
+              : kernel === 1
+                ? dotCodebook(dense, fTerms, values as Uint8Array, codebook, offsets[d], offsets[d + 1])
+                : dotFloat(dense, fTerms, values as Float32Array, offsets[d], offsets[d + 1]);
           if (s > 0) heap.push(s, keyBase + d);
         }
       }
     }
+    for (let i = 0; i < nTouched; i++) visited[touchedWords[i]] = 0;
     this.unload(query);
   }
 
