@@ -45,8 +45,10 @@ export interface BuildOptions {
   /** Fraction of a block summary's L1 mass kept (largest terms first). Default 0.4; range (0, 1]; 1 is lossless. */
   summaryEnergy?: number;
   /**
-   * Hard cap on the terms of one summary, applied after `summaryEnergy`; 0 means no cap. Default 48;
-   * range 0 – 2^31. Summaries dominate index memory; the cap keeps them at ≤ 48 × 3 bytes per block.
+   * Hard cap on the terms of one summary, applied after `summaryEnergy`; 0 means no cap. Default 96;
+   * range 0 – 2^31. Summaries dominate the inverted side's memory (3 bytes a term); 96 keeps a 1M
+   * SPLADE-like index at ~1.4× its forward index while making bounds tight enough for
+   * `heapFactor` 0.9 (measurements in docs/BENCHMARKS.md).
    */
   maxSummaryTerms?: number;
   /**
@@ -72,7 +74,7 @@ export const BUILD_DEFAULTS: ResolvedBuildOptions = Object.freeze({
   kmeansDocCut: 15,
   blockSize: 32,
   summaryEnergy: 0.4,
-  maxSummaryTerms: 48,
+  maxSummaryTerms: 96,
   forwardValues: 'f16',
   seed: 42,
   threads: Math.max(1, Math.min(2, availableParallelism())),
