@@ -5,6 +5,8 @@ import { InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { SpladexError } from '../src/errors.js';
 
+export { formatBytes } from '../src/bench/stats.js';
+
 export function parseNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
@@ -69,17 +71,23 @@ export function progressBar(quiet: boolean, format: string): cliProgress.SingleB
   return new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 50 }, cliProgress.Presets.shades_classic);
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
 
 export function writeLine(text: string): void {
   process.stdout.write(`${text}\n`);
+}
+
+/** 1234567 → "1,234,567". */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** Seconds with two decimals and a unit: "1.23 s". */
+export function formatSeconds(seconds: number): string {
+  return `${seconds.toFixed(2)} s`;
+}
+
+/** Items per second since `since` (a performance.now() time), rounded, as a progress-bar string. */
+export function formatRate(count: number, since: number): string {
+  const seconds = (performance.now() - since) / 1000;
+  return seconds > 0 ? Math.round(count / seconds).toLocaleString('en-US') : '0';
 }
