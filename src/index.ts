@@ -26,7 +26,16 @@ export {
   type IndexSearchOptions,
   type SegmentEntry,
   type StoredDocument,
+  type AddTextOptions,
+  type FlopsReport,
+  type EncoderOverrides,
+  type StoredIdf,
 } from './spladex-index.js';
+export { buildTextIndex, openIndexEncoder, defaultEncoderKind, type TextIndexBuildOptions, type TextCorpusSource, type TextDocumentInput, type EncoderBuildReport } from './text-index.js';
+export { POSTING_PRUNING_DEFAULTS, type PostingPruningOptions, type PostingPruningReport, type ResolvedPostingPruning } from './index/posting-pruning.js';
+export { loadQueries, LOAD_QUERIES_DEFAULTS, type LoadQueriesOptions, type QueryTextEncoder, type VectorQuery } from './eval/queries.js';
+// The encoder API (text → sparse vectors): openEncoder, readCorpusJsonl, encodeCorpus, computeFlops, pruneToFlopsBudget, …
+export * from './encode/index.js';
 export { parseFilterCondition, FILTER_LIMITS, type Filter, type FieldCondition, type FilterScalar } from './index/filter.js';
 export { verifyIndex, VERIFY_DEFAULTS, type VerifyOptions, type VerifyReport, type VerifyProblem } from './index/verify.js';
 export type { SegmentLayout } from './index/segment.js';

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { checkRange, isSpladexError, SpladexError } from './errors.js';
 import type { SkippedLine } from './io/documents.js';
-import { buildSegment, indexForward, mergeForward, type BuildProgress, type DocumentSource, type IngestOptions, type MergeSource, type SegmentBuildStats } from './index/build.js';
+import { buildSegment, indexForward, mergeForward, type BuildProgress, type DocumentSource, type ForwardInput, type IngestOptions, type MergeSource, type SegmentBuildStats } from './index/build.js';
 import { bitmapMask, newBitmap, serializeBitmap, type Bitmap } from './index/deletes.js';
 import { loadSegmentFile, readCommittedState, type CommittedState } from './index/state.js';
 import { compileFilter, normaliseFilter, type Filter } from './index/filter.js';
@@ -43,13 +43,52 @@ import { prepareQuery } from './query/query-vector.js';
 import { SegmentSearcher } from './query/segment-searcher.js';
 import { SEGMENT_KEY_STRIDE, TopK } from './query/topk.js';
 import type { SearchHit, SparseVectorInput } from './types.js';
+import type { Encoder } from './encode/encoder.js';
+import { documentFrequencies } from './encode/flops.js';
+import { bm25Idf, idfTableFromJson, readIdfJson, type IdfTable } from './encode/idf.js';
+import type { EncoderSpec } from './encode/spec.js';
+import {
+  copyTextMeta,
+  noEncoderError,
+  openStoredEncoder,
+  readStoredEncoder,
+  readStoredIdf,
+  writeIdfMeta,
+  writeTextMeta,
+  type EncoderOverrides,
+  type StoredIdf,
+  type TextMeta,
+} from './index/encoder-store.js';
+import {
+  corpusIdfTable,
+  forwardMatrix,
+  idfForVocabulary,
+  POSTING_PRUNING_KEYS,
+  postingPruningActive,
+  pruneForwardInput,
+  resolvePostingPruning,
+  type PostingPruningOptions,
+  type PostingPruningReport,
+  type ResolvedPostingPruning,
+} from './index/posting-pruning.js';
+import { encodeTextCorpus, type EncoderBuildReport, type TextCorpusSource } from './index/text-source.js';
+import { encodeChunkSize } from './encode/corpus.js';
+import { ENCODER_DEFAULTS } from './encode/encoder.js';
 
 export { INDEX_FORMAT_VERSION };
-export type { Manifest, SegmentEntry, BuildProgress, DocumentSource, SkippedLine, StoredDocument, Filter };
+export type { Manifest, SegmentEntry, BuildProgress, DocumentSource, SkippedLine, StoredDocument, Filter, EncoderOverrides, StoredIdf };
 
-export interface IndexBuildOptions extends BuildOptions, IngestOptions {
+export interface IndexBuildOptions extends BuildOptions, IngestOptions, PostingPruningOptions {
   /** Replace an existing index at the target directory. Default false (refuse with E_INDEX_EXISTS). */
   overwrite?: boolean;
+  /**
+   * IDF per term, the `idf` of posting pruning's value = weight × idf (`flopsBudget`,
+   * `maxTermsPerDoc`): an idf.json path, a Map or a `{ token: idf }` object. Stored with the index.
+   * Terms missing from the table count as idf 0 (a query never weights them), so they go first.
+   * Default: the encoder's table for an index built from text (lexical, inference-free), else BM25
+   * IDF of the corpus document frequencies (stored when posting pruning is on).
+   */
+  idf?: string | IdfTable | Record<string, number>;
 }
 
 export interface BuildSummary extends SegmentBuildStats {
@@ -57,6 +96,10 @@ export interface BuildSummary extends SegmentBuildStats {
   vocabularySize: number;
   bytes: { total: number; parts: Record<string, number> };
   seconds: SegmentBuildStats['seconds'] & { write: number; total: number };
+  /** FLOPS and postings before and after index-time posting pruning, when it was asked for. */
+  postingPruning?: PostingPruningReport;
+  /** Indexes built from text: the encoder, its throughput and where its time went. */
+  encoder?: EncoderBuildReport;
 }
 
 /** Options of `add` and `compact`. Defaults in `WRITE_DEFAULTS`. */
@@ -79,8 +122,24 @@ export const WRITE_DEFAULTS: Readonly<Required<WriteOptions>> = Object.freeze({
 
 export interface AddOptions extends WriteOptions, IngestOptions {}
 
+/** Options of `addText`: those of `add`, plus the encoder chunk size. Encoder run-time settings come from `OpenOptions.encoder`. */
+export interface AddTextOptions extends AddOptions {
+  /** Documents per encoder call. Default max(256, 4 × batchSize); range 1 – 1,000,000. */
+  chunkSize?: number;
+}
+
 export interface AddSummary {
   path: string;
+  /** Per-document posting cuts of the index applied to the new documents (see `Manifest.postingPruning`). */
+  postingPruning?: PostingPruningReport;
+  /**
+   * Terms added to a corpus IDF table (lexical indexes, and indexes pruned with corpus IDF): the
+   * original N and every existing IDF are kept; a term the index never saw gets
+   * `ln(1 + (N − df + 0.5)/(df + 0.5))` with its df in the added documents.
+   */
+  idfTermsAdded?: number;
+  /** `addText`: the encoder, its throughput and where its time went. */
+  encoder?: EncoderBuildReport;
   /** Documents added (new ids and replacements). */
   documents: number;
   /** Of those, documents whose id was already live: the old version is now deleted. */
@@ -128,9 +187,33 @@ export interface IndexSearchOptions extends SearchOptions {
   filterExactBelow?: number;
 }
 
+/** FLOPS of an index and its postings per document (`SpladexIndex.flops`, `spladex info`). */
+export interface FlopsReport {
+  /** Expected multiply-adds per query of an exact search: `queryFlops` when a query sample was given, else `documentFlops`. */
+  flops: number;
+  /** Which p_q `flops` used: the query sample's, or the documents' own (p_q = p_d). */
+  distribution: 'queries' | 'documents';
+  /** `Σ_t df(t)² / N²`: FLOPS with p_q = p_d. */
+  documentFlops: number;
+  /** `Σ_t df_q(t)·df(t) / (N_q·N)` over the query sample; null without one. */
+  queryFlops: number | null;
+  /** Queries in the sample (0 without one). */
+  queries: number;
+  /** Live documents. */
+  documents: number;
+  /** Forward postings per live document. */
+  postingsPerDocument: { mean: number; p50: number; p99: number; max: number };
+}
+
 export const FILTER_SEARCH_DEFAULTS: Readonly<Required<Pick<IndexSearchOptions, 'filterExactBelow'>>> = Object.freeze({ filterExactBelow: 10_000 });
 
 export interface OpenOptions {
+  /**
+   * Indexes built from text: run-time settings of the stored encoder (`searchText`, `addText`,
+   * `encoder()`): `model` relocates the model directory (its checksum must still match: `E_MODEL`),
+   * `threads`, `batchSize`, … Everything that shapes vectors comes from the stored spec.
+   */
+  encoder?: EncoderOverrides;
   /**
    * `true` (default): a reader — loads every segment and holds a consistent snapshot until
    * `refresh()` or `close()`; never blocks writers. `false`: a writer — takes the index lock
@@ -159,6 +242,12 @@ export interface IndexInfo {
   /** Bytes of the in-memory structures: forward index and inverted index (postings + summaries). */
   memory: { forward: number; inverted: number; total: number };
   build: ResolvedBuildOptions;
+  /** The encoder of an index built from text (null: built from vectors). */
+  encoder: { kind: EncoderSpec['kind']; label: string } | null;
+  /** The stored IDF table (null: none): where it came from and its size. */
+  idf: { source: 'file' | 'corpus' | 'table'; terms: number } | null;
+  /** Index-time posting pruning the index was built with (null: none). */
+  postingPruning: ResolvedPostingPruning | null;
   segments: Array<SegmentEntry & { layout: SegmentLayout; postings: number; keptPostings: number; blocks: number }>;
 }
 
@@ -322,8 +411,89 @@ function pickIngest(options: IngestOptions): IngestOptions {
 }
 
 function pickBuildOptions(options: IndexBuildOptions): BuildOptions {
-  const { overwrite: _o, skipInvalid: _s, onSkip: _k, onProgress: _p, sourceLabel: _l, ...build } = options;
-  return build;
+  const build: Record<string, unknown> = {};
+  for (const key of Object.keys(BUILD_DEFAULTS)) if ((options as Record<string, unknown>)[key] !== undefined) build[key] = (options as Record<string, unknown>)[key];
+  return build as BuildOptions;
+}
+
+function pickPostingPruning(options: IndexBuildOptions): PostingPruningOptions {
+  const picked: PostingPruningOptions = {};
+  for (const key of POSTING_PRUNING_KEYS) if (options[key] !== undefined) picked[key] = options[key];
+  return picked;
+}
+
+/** An `idf` option as a stored table. */
+async function loadIdfOption(idf: NonNullable<IndexBuildOptions['idf']>): Promise<StoredIdf> {
+  if (typeof idf === 'string') {
+    const file = resolve(idf);
+    const { table, sha256 } = await readIdfJson(file);
+    return { source: { type: 'file', file, sha256 }, table };
+  }
+  if (idf instanceof Map) return { source: { type: 'table' }, table: idfTableFromJson(Object.fromEntries(idf)) };
+  return { source: { type: 'table' }, table: idfTableFromJson(idf) };
+}
+
+/** @internal What a build stores besides its segments (set by `buildTextIndex`). */
+export interface BuildExtras {
+  encoder?: EncoderSpec;
+  idf?: StoredIdf;
+}
+
+/** Everything a build decides before reading the first document. */
+interface BuildPlan {
+  build: ResolvedBuildOptions;
+  pruning: ResolvedPostingPruning;
+  /** Posting pruning over the finished forward index, when asked for. */
+  prepare: ((input: ForwardInput) => ForwardInput) | undefined;
+  report: () => PostingPruningReport | undefined;
+  /** The encoder and IDF records to store (the IDF may be computed by `prepare`). */
+  text: () => TextMeta;
+}
+
+async function planBuild(options: IndexBuildOptions, extras: BuildExtras): Promise<BuildPlan> {
+  const build = resolveBuildOptions(pickBuildOptions(options));
+  const pruning = resolvePostingPruning(pickPostingPruning(options));
+  if (options.idf !== undefined && extras.idf !== undefined) {
+    throw new SpladexError('E_OPTION', "option idf conflicts with the encoder's IDF table; give the IDF to the encoder (inference-free) or leave it out (lexical uses its corpus IDF)");
+  }
+  let idf = extras.idf ?? (options.idf === undefined ? undefined : await loadIdfOption(options.idf));
+  let report: PostingPruningReport | undefined;
+  const prepare = !postingPruningActive(pruning)
+    ? undefined
+    : (input: ForwardInput): ForwardInput => {
+        // No table: BM25 IDF of the corpus document frequencies, stored so that add prunes with the same values.
+        idf ??= { source: { type: 'corpus', formula: 'bm25', documents: input.forward.nDocs }, table: corpusIdfTable(input) };
+        const result = pruneForwardInput(input, idfForVocabulary(input, idf.table, 0), pruning, idf.source.type);
+        report = result.report;
+        return result.input;
+      };
+  return {
+    build,
+    pruning,
+    prepare,
+    report: () => report,
+    text: () => ({ ...(extras.encoder === undefined ? {} : { encoder: extras.encoder }), ...(idf === undefined ? {} : { idf }) }),
+  };
+}
+
+/**
+ * @internal Refuses bad build options and an existing target now, before a caller spends time on
+ * its documents (`buildTextIndex` encodes a corpus first). `buildIndex` checks again.
+ */
+export function precheckBuild(out: string, options: IndexBuildOptions): void {
+  resolveBuildOptions(pickBuildOptions(options));
+  resolvePostingPruning(pickPostingPruning(options));
+  out = resolve(out);
+  if (!existsSync(out) || (statSync(out).isDirectory() && readdirSync(out).length === 0)) return;
+  if (!options.overwrite) throw new SpladexError('E_INDEX_EXISTS', `${out} already exists; choose another --out or pass --overwrite`, { file: out });
+  if (!existsSync(join(out, STORE_FILE))) throw new SpladexError('E_INDEX_EXISTS', `${out} exists and is not a spladex index; refusing to overwrite it`, { file: out });
+}
+
+/** Manifest fields of a finished build besides segments: encoder and IDF references, posting pruning. */
+function textManifestFields(store: DocumentStore, plan: BuildPlan): Pick<Manifest, 'encoder' | 'idf' | 'postingPruning'> {
+  const fields: Pick<Manifest, 'encoder' | 'idf' | 'postingPruning'> = writeTextMeta(store, plan.text());
+  if (postingPruningActive(plan.pruning)) fields.postingPruning = plan.pruning;
+  return fields;
 }
 
 function partBytes(infos: ReadonlyArray<{ name: string; bytes: number }>): Record<string, number> {
@@ -340,8 +510,13 @@ function partBytes(infos: ReadonlyArray<{ name: string; bytes: number }>): Recor
  * `overwrite`, an existing index is replaced through the writer protocol (locked, atomic).
  */
 export async function buildIndex(documents: DocumentSource, out: string, options: IndexBuildOptions = {}): Promise<BuildSummary> {
+  return buildIndexWith(documents, out, options, {});
+}
+
+/** @internal `buildIndex` that also stores an encoder spec and IDF table (`buildTextIndex`). */
+export async function buildIndexWith(documents: DocumentSource, out: string, options: IndexBuildOptions, extras: BuildExtras): Promise<BuildSummary> {
   const started = performance.now();
-  const resolved = resolveBuildOptions(pickBuildOptions(options));
+  const plan = await planBuild(options, extras);
   out = resolve(out);
   removeStaleSiblings(out);
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) {
@@ -356,7 +531,7 @@ export async function buildIndex(documents: DocumentSource, out: string, options
     }
     if (writer !== undefined) {
       try {
-        return await writer.replaceAll(documents, resolved, pickIngest(options), started);
+        return await writer.replaceAll(documents, plan, pickIngest(options), started);
       } finally {
         writer.close();
       }
@@ -367,7 +542,7 @@ export async function buildIndex(documents: DocumentSource, out: string, options
   try {
     const store = DocumentStore.create(join(temporary, STORE_FILE));
     try {
-      const result = await buildSegment(documents, resolved, store, 1, pickIngest(options), { layout: 'blocked' });
+      const result = await buildSegment(documents, plan.build, store, 1, pickIngest(options), { layout: 'blocked', prepare: plan.prepare });
       options.onProgress?.({ phase: 'write', documents: result.stats.documents, postings: result.stats.postings });
       const writeStarted = performance.now();
       const file = segmentFileName(1);
@@ -380,8 +555,9 @@ export async function buildIndex(documents: DocumentSource, out: string, options
         updatedAt: now,
         generation: 1,
         nextSegment: 2,
-        build: resolved,
+        build: plan.build,
         segments: [{ file, number: 1, documents: result.stats.documents, deleted: 0, digest: segmentDigest(infos) }],
+        ...textManifestFields(store, plan),
       };
       store.setMeta('manifest', manifest);
       store.finishBuild();
@@ -394,12 +570,14 @@ export async function buildIndex(documents: DocumentSource, out: string, options
       parts[STORE_FILE] = statSync(join(out, STORE_FILE)).size;
       const total = statSync(join(out, file)).size + parts[STORE_FILE];
       const finished = performance.now();
+      const report = plan.report();
       return {
         path: out,
         ...result.stats,
         vocabularySize: result.segment.meta.nTerms,
         bytes: { total, parts },
         seconds: { ...result.stats.seconds, write: (finished - writeStarted) / 1000, total: (finished - started) / 1000 },
+        ...(report === undefined ? {} : { postingPruning: report }),
       };
     } finally {
       store.close();
@@ -421,6 +599,8 @@ export class SpladexIndex {
   private rowsVerified = false;
   private readonly filterCache = new Map<string, Bitmap[]>();
   private readonly removeOnClose: string | undefined = undefined;
+  /** The stored encoder, opened on first use; keyed by the manifest's encoder and IDF checksums. */
+  private openedEncoder: { key: string; encoder: Promise<Encoder> } | undefined;
 
   private constructor(
     readonly path: string,
@@ -429,6 +609,7 @@ export class SpladexIndex {
     /** Loaded segments; undefined for a writer until something needs them. */
     private segments: LoadedSegment[] | undefined,
     private readonly lock: WriterLock | undefined,
+    private readonly encoderOverrides: EncoderOverrides = {},
   ) {}
 
   /** The committed manifest this object sees. */
@@ -448,25 +629,25 @@ export class SpladexIndex {
     if (!existsSync(storePath)) {
       throw new SpladexError('E_NOT_AN_INDEX', `${path} is not a spladex index (no ${STORE_FILE}); build one with "spladex index"`, { file: path });
     }
-    if (options.readonly === false) return SpladexIndex.openWriter(path, options.writerName ?? 'library writer');
+    if (options.readonly === false) return SpladexIndex.openWriter(path, options.writerName ?? 'library writer', options.encoder);
     const store = DocumentStore.open(storePath, true);
     try {
       const { state, segments } = loadSnapshot(path, store);
-      return new SpladexIndex(path, store, state, segments, undefined);
+      return new SpladexIndex(path, store, state, segments, undefined, options.encoder);
     } catch (error) {
       store.close();
       throw error;
     }
   }
 
-  private static openWriter(path: string, writerName: string): SpladexIndex {
+  private static openWriter(path: string, writerName: string, encoderOverrides: EncoderOverrides | undefined): SpladexIndex {
     const lock = WriterLock.acquire(path, writerName);
     let store: DocumentStore | undefined;
     try {
       store = DocumentStore.open(join(path, STORE_FILE), false);
       store.migrate();
       const state = readCommittedState(store);
-      return new SpladexIndex(path, store, state, undefined, lock);
+      return new SpladexIndex(path, store, state, undefined, lock, encoderOverrides);
     } catch (error) {
       store?.close();
       lock.release();
@@ -530,6 +711,7 @@ export class SpladexIndex {
             for (const row of this.store.segmentRows(entry.number)) copy.insertRow(row);
             if (deleted.size > 0) copy.setDeletes(entry.number, serializeBitmap(deleted.clone()));
           }
+          copyTextMeta(this.store, copy, this.state.manifest);
           copy.setMeta('manifest', this.state.manifest);
         });
         copy.finishBuild();
@@ -591,6 +773,136 @@ export class SpladexIndex {
         return { id: segments[ordinal].segment.docIds[key - ordinal * SEGMENT_KEY_STRIDE], score };
       });
     });
+  }
+
+  /**
+   * Searches free text (one string, or many): the queries are encoded with the encoder the index
+   * was built with (its stored spec and IDF table, see `encoder()`), then searched like vectors.
+   * `E_INPUT_VECTOR` for an index built from vectors (it has no encoder); `E_MODEL` when the model
+   * or tokenizer files changed since the build.
+   */
+  async searchText(text: string, options?: IndexSearchOptions): Promise<SearchHit[]>;
+  async searchText(texts: readonly string[], options?: IndexSearchOptions): Promise<SearchHit[][]>;
+  async searchText(input: string | readonly string[], options: IndexSearchOptions = {}): Promise<SearchHit[] | SearchHit[][]> {
+    this.assertOpen();
+    const texts = typeof input === 'string' ? [input] : [...input];
+    for (const text of texts) if (typeof text !== 'string') throw new SpladexError('E_OPTION', `searchText takes a string or an array of strings, got ${typeof text}`);
+    // Checks the options (and the filter) before any encoding work.
+    this.searchBatch([], options);
+    const vectors = await (await this.encoder()).encodeQueries(texts);
+    const hits = this.searchBatch(vectors, options);
+    return typeof input === 'string' ? hits[0] : hits;
+  }
+
+  /** The spec of the encoder the index was built with (null: built from vectors). */
+  encoderSpec(): EncoderSpec | null {
+    this.assertOpen();
+    return readStoredEncoder(this.store, this.state.manifest);
+  }
+
+  /** The IDF table stored with the index — query weights of lexical / inference-free encoders, pruning values — or null. */
+  storedIdf(): StoredIdf | null {
+    this.assertOpen();
+    return readStoredIdf(this.store, this.state.manifest);
+  }
+
+  /**
+   * The encoder the index was built with, reopened from its stored spec and IDF table with the
+   * `OpenOptions.encoder` overrides, on first use; `close()` disposes it. Use it to encode queries
+   * yourself (`encodeQueries`). `E_INPUT_VECTOR` for an index built from vectors.
+   */
+  encoder(): Promise<Encoder> {
+    this.assertOpen();
+    const { manifest } = this.state;
+    const key = `${manifest.encoder?.crc ?? 'none'}:${manifest.idf?.crc ?? 'none'}`;
+    if (this.openedEncoder?.key !== key) {
+      this.disposeEncoder();
+      const spec = readStoredEncoder(this.store, manifest);
+      if (spec === null) return Promise.reject(noEncoderError(this.path));
+      const encoder = openStoredEncoder(spec, readStoredIdf(this.store, manifest), this.encoderOverrides);
+      // A failed open is not cached: the next call tries again (e.g. after the model was restored).
+      encoder.catch(() => {
+        if (this.openedEncoder?.encoder === encoder) this.openedEncoder = undefined;
+      });
+      this.openedEncoder = { key, encoder };
+    }
+    return this.openedEncoder!.encoder;
+  }
+
+  private disposeEncoder(): void {
+    const opened = this.openedEncoder;
+    this.openedEncoder = undefined;
+    opened?.encoder.then((e) => e.dispose(), () => undefined).catch(() => undefined);
+  }
+
+  /**
+   * FLOPS of the index — the expected number of multiply-adds of an exact search per query, SPLADE's
+   * `Σ_t p_q(t)·p_d(t)` with `p_d(t) = df(t)/N` over the live documents' forward vectors — and the
+   * distribution of postings per document. `p_q` comes from `options.queries` when given (a query
+   * sample), else `p_q = p_d` (the documents' own distribution, SPLADE's training regulariser).
+   * Reads every forward posting once.
+   */
+  flops(options: { queries?: readonly SparseVectorInput[] } = {}): FlopsReport {
+    this.assertOpen();
+    const segments = this.loadedSegments();
+    // Document frequencies over live documents, per token (one segment: its own term ids).
+    const globalIds = new Map<string, number>();
+    let df = new Float64Array(1024);
+    const lengths = new GrowableUint32Array();
+    let n = 0;
+    for (const { segment, excluded } of segments) {
+      const { offsets, terms } = segment.forward;
+      const local = new Uint32Array(segment.meta.nTerms);
+      for (let d = 0; d < segment.meta.nDocs; d++) {
+        if (excluded !== undefined && excluded[d] === 1) continue;
+        n++;
+        lengths.push(offsets[d + 1] - offsets[d]);
+        for (let j = offsets[d]; j < offsets[d + 1]; j++) local[terms[j]]++;
+      }
+      for (let t = 0; t < local.length; t++) {
+        if (local[t] === 0) continue;
+        const token = segment.vocabulary[t];
+        let id = globalIds.get(token);
+        if (id === undefined) {
+          id = globalIds.size;
+          globalIds.set(token, id);
+          if (id >= df.length) {
+            const grown = new Float64Array(df.length * 2);
+            grown.set(df);
+            df = grown;
+          }
+        }
+        df[id] += local[t];
+      }
+    }
+    let self = 0;
+    for (let t = 0; t < globalIds.size; t++) self += df[t] * df[t];
+    const documentFlops = n > 0 ? self / (n * n) : 0;
+    let queryFlops: number | null = null;
+    const queries = options.queries;
+    if (queries !== undefined) {
+      let sum = 0;
+      for (const query of queries) {
+        for (const token in query) {
+          if (!(query[token] > 0)) continue;
+          const id = globalIds.get(token);
+          if (id !== undefined) sum += df[id];
+        }
+      }
+      queryFlops = queries.length > 0 && n > 0 ? sum / (queries.length * n) : 0;
+    }
+    const sorted = lengths.view().slice().sort();
+    const at = (q: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+    const total = sorted.reduce((a, b) => a + b, 0);
+    return {
+      flops: queryFlops ?? documentFlops,
+      distribution: queryFlops === null ? 'documents' : 'queries',
+      documentFlops,
+      queryFlops,
+      queries: queries?.length ?? 0,
+      documents: n,
+      postingsPerDocument: { mean: n > 0 ? total / n : 0, p50: at(0.5), p99: at(0.99), max: sorted.length === 0 ? 0 : sorted[sorted.length - 1] },
+    };
   }
 
   /** Per loaded segment, the live documents passing `filter` (cached per state). */
@@ -702,6 +1014,9 @@ export class SpladexIndex {
       bytes: { total, parts },
       memory: { forward, inverted, total: forward + inverted },
       build: manifest.build,
+      encoder: manifest.encoder === undefined ? null : { kind: manifest.encoder.kind, label: manifest.encoder.label },
+      idf: manifest.idf === undefined ? null : { source: manifest.idf.source, terms: manifest.idf.terms },
+      postingPruning: manifest.postingPruning ?? null,
       segments,
     };
   }
@@ -717,8 +1032,9 @@ export class SpladexIndex {
   async add(documents: DocumentSource, options: AddOptions = {}): Promise<AddSummary> {
     const started = performance.now();
     const o = resolveWriteOptions(options);
-    return this.write(async ({ state, created }): Promise<WritePlan<AddSummary>> => {
+    const summary = await this.write(async ({ state, created }): Promise<WritePlan<AddSummary>> => {
       const { manifest, deletes } = state;
+      const plan = this.addPlan(manifest);
       const number = manifest.nextSegment;
       const inManifest = new Set(manifest.segments.map((s) => s.number));
       const changed = new Set<number>();
@@ -737,9 +1053,13 @@ export class SpladexIndex {
       const { segment, stats } = await buildSegment(documents, { ...manifest.build, threads: o.threads }, this.store, number, pickIngest(options), {
         onAccept,
         layout: (n: number) => (n < o.smallSegmentDocs ? 'flat' : 'blocked'),
+        prepare: plan.prepare,
       });
+      const report = plan.report();
       const summary = (live: number, seg?: AddSummary['segment']): AddSummary => ({
         path: this.path,
+        ...(report === undefined ? {} : { postingPruning: report }),
+        ...(plan.added() > 0 && seg !== undefined ? { idfTermsAdded: plan.added() } : {}),
         documents: stats.documents,
         replaced,
         emptyDocuments: stats.emptyDocuments,
@@ -754,9 +1074,96 @@ export class SpladexIndex {
       created.push(join(this.path, file));
       const infos = writeSegment(join(this.path, file), segment);
       deletes.set(number, newBitmap());
-      const next = this.nextManifest(manifest, deletes, [...manifest.segments, { file, number, documents: stats.documents, deleted: 0, digest: segmentDigest(infos) }], { nextSegment: number + 1 });
+      const idf = plan.updatedIdf();
+      const changes: Partial<Manifest> = { nextSegment: number + 1 };
+      if (idf !== undefined) changes.idf = writeIdfMeta(this.store, idf);
+      const next = this.nextManifest(manifest, deletes, [...manifest.segments, { file, number, documents: stats.documents, deleted: 0, digest: segmentDigest(infos) }], changes);
       return { result: summary(liveDocuments(next), { file, number, layout: segmentLayout(segment) }), manifest: next, deletes, built: new Map([[number, segment]]) };
     });
+    return summary;
+  }
+
+  /**
+   * What `add` does to new documents besides indexing them: the index's per-document posting cuts
+   * (`maxTermsPerDoc`, `minWeight`; a FLOPS budget is a property of a whole collection and is not
+   * re-applied — rebuild to re-prune), and new terms entering a corpus IDF table.
+   */
+  private addPlan(manifest: Manifest): {
+    prepare: ((input: ForwardInput) => ForwardInput) | undefined;
+    report: () => PostingPruningReport | undefined;
+    updatedIdf: () => StoredIdf | undefined;
+    added: () => number;
+  } {
+    const stored = manifest.postingPruning;
+    const cuts = stored !== undefined && (stored.maxTermsPerDoc > 0 || stored.minWeight > 0) ? { ...stored, flopsBudget: 0 } : undefined;
+    let idf = readStoredIdf(this.store, manifest);
+    const source = idf?.source;
+    const extend = source?.type === 'corpus';
+    let report: PostingPruningReport | undefined;
+    let updated: StoredIdf | undefined;
+    let added = 0;
+    const prepare =
+      cuts === undefined && !extend
+        ? undefined
+        : (input: ForwardInput): ForwardInput => {
+            if (idf !== null && source?.type === 'corpus') {
+              const df = documentFrequencies(forwardMatrix(input));
+              let table: Map<string, number> | undefined;
+              for (let t = 0; t < input.vocabulary.length; t++) {
+                const token = input.vocabulary[t];
+                if (df[t] === 0 || idf.table.has(token)) continue;
+                table ??= new Map(idf.table);
+                table.set(token, bm25Idf(source.documents, df[t]));
+                added++;
+              }
+              if (table !== undefined) idf = updated = { source, table };
+            }
+            if (cuts === undefined) return input;
+            const result = pruneForwardInput(input, idfForVocabulary(input, idf?.table ?? null, 0), cuts, idf?.source.type ?? 'corpus');
+            report = result.report;
+            return result.input;
+          };
+    return { prepare, report: () => report, updatedIdf: () => updated, added: () => added };
+  }
+
+  /**
+   * Adds a text corpus (writers only; see `TextCorpusSource`), encoded with the encoder the index
+   * was built with — its stored spec and IDF table, one pass — as one new segment, like `add`.
+   * Lexical indexes keep their original corpus statistics: N, avgdl and every IDF stay as built
+   * (scores of existing documents do not move, and BM25 stays comparable across segments); a term
+   * the index never saw gets an IDF from the original N and its df in the added documents
+   * (`idfTermsAdded`). Rebuild to recompute the statistics over everything.
+   * `E_INPUT_VECTOR` for an index built from vectors.
+   */
+  async addText(corpus: TextCorpusSource, options: AddTextOptions = {}): Promise<AddSummary> {
+    const started = performance.now();
+    this.assertOpen();
+    if (!this.writable) throw new SpladexError('E_OPTION', 'this index was opened read-only; open it with { readonly: false } to add, delete or compact');
+    const spec = readStoredEncoder(this.store, this.state.manifest);
+    if (spec === null) throw noEncoderError(this.path);
+    const encoder = await openStoredEncoder(spec, readStoredIdf(this.store, this.state.manifest), this.encoderOverrides);
+    try {
+      const label = options.sourceLabel ?? (typeof corpus === 'string' ? corpus : '<documents>');
+      let readSkipped = 0;
+      const { chunkSize, ...addOptions } = options;
+      const prepared = await encodeTextCorpus(encoder, corpus, {
+        label,
+        chunkSize: chunkSize ?? encodeChunkSize(this.encoderOverrides.batchSize ?? ENCODER_DEFAULTS.batchSize),
+        skipInvalid: options.skipInvalid ?? false,
+        onSkip: (skipped) => {
+          readSkipped++;
+          options.onSkip?.(skipped);
+        },
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      });
+      const summary = await this.add(prepared.documents, { ...addOptions, sourceLabel: label });
+      summary.skipped += readSkipped;
+      summary.encoder = prepared.report();
+      summary.seconds.total = (performance.now() - started) / 1000;
+      return summary;
+    } finally {
+      await encoder.dispose();
+    }
   }
 
   /**
@@ -841,11 +1248,11 @@ export class SpladexIndex {
   }
 
   /** @internal `buildIndex(..., { overwrite })` on an existing index: one commit replaces every segment and row. */
-  async replaceAll(documents: DocumentSource, build: ResolvedBuildOptions, ingest: IngestOptions, started: number): Promise<BuildSummary> {
+  async replaceAll(documents: DocumentSource, plan: BuildPlan, ingest: IngestOptions, started: number): Promise<BuildSummary> {
     return this.write(async ({ state, created }): Promise<WritePlan<BuildSummary>> => {
       const { manifest } = state;
       const number = manifest.nextSegment;
-      const result = await buildSegment(documents, build, this.store, number, ingest, { layout: 'blocked' });
+      const result = await buildSegment(documents, plan.build, this.store, number, ingest, { layout: 'blocked', prepare: plan.prepare });
       ingest.onProgress?.({ phase: 'write', documents: result.stats.documents, postings: result.stats.postings });
       const writeStarted = performance.now();
       const file = segmentFileName(number);
@@ -853,17 +1260,21 @@ export class SpladexIndex {
       const infos = writeSegment(join(this.path, file), result.segment);
       const deletes = new Map([[number, newBitmap()]]);
       const now = new Date().toISOString();
-      const next = this.nextManifest({ ...manifest, build, createdAt: now }, deletes, [{ file, number, documents: result.stats.documents, deleted: 0, digest: segmentDigest(infos) }], {
+      // Every field of the old index that the new build does not set again goes.
+      const { encoder: _e, idf: _i, postingPruning: _p, ...base } = manifest;
+      const next = this.nextManifest({ ...base, build: plan.build, createdAt: now, ...textManifestFields(this.store, plan) }, deletes, [{ file, number, documents: result.stats.documents, deleted: 0, digest: segmentDigest(infos) }], {
         nextSegment: number + 1,
       });
       const parts = partBytes(infos);
       const finished = performance.now();
+      const report = plan.report();
       const summary: BuildSummary = {
         path: this.path,
         ...result.stats,
         vocabularySize: result.segment.meta.nTerms,
         bytes: { total: statSync(join(this.path, file)).size, parts },
         seconds: { ...result.stats.seconds, write: (finished - writeStarted) / 1000, total: (finished - started) / 1000 },
+        ...(report === undefined ? {} : { postingPruning: report }),
       };
       return { result: summary, manifest: next, deletes, built: new Map([[number, result.segment]]) };
     }).then((summary) => {
@@ -978,6 +1389,7 @@ export class SpladexIndex {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.disposeEncoder();
     this.store.close();
     this.lock?.release();
     if (this.removeOnClose !== undefined) rmSync(this.removeOnClose, { recursive: true, force: true });

@@ -1,8 +1,16 @@
-/** `spladex add <dir> <input.jsonl>`: adds documents to an existing index as one new segment. */
+/**
+ * `spladex add <dir> <input.jsonl>`: adds documents to an existing index as one new segment:
+ * sparse vectors (default), or with `--input text` a text corpus encoded with the index's stored
+ * encoder.
+ */
 import type { Command } from 'commander';
+import { SpladexError } from '../../src/errors.js';
+import { readCorpusStream, type CorpusRecord } from '../../src/encode/corpus.js';
+import { ENCODER_DEFAULTS } from '../../src/encode/encoder.js';
 import { readDocuments, type SkippedLine } from '../../src/io/documents.js';
-import { SpladexIndex, WRITE_DEFAULTS, type AddSummary } from '../../src/spladex-index.js';
-import { action, countingStream, parseInteger, progressBar, writeLine } from '../util.js';
+import { SpladexIndex, WRITE_DEFAULTS, type AddSummary, type EncoderOverrides } from '../../src/spladex-index.js';
+import { encoderStatsLines } from '../encoder-options.js';
+import { action, choice, countingStream, formatCount as fmt, formatRate, parseInteger, progressBar, writeLine } from '../util.js';
 
 function printAddSummary(summary: AddSummary, skippedLines: SkippedLine[], json: boolean): void {
   if (json) {
@@ -17,47 +25,83 @@ function printAddSummary(summary: AddSummary, skippedLines: SkippedLine[], json:
   }
   const layout = summary.segment.layout === 'flat' ? 'small, searched exhaustively' : 'Seismic index';
   writeLine(`added ${summary.documents} documents (${summary.replaced} replaced, ${summary.emptyDocuments} empty, ${summary.skipped} skipped) to ${summary.path} as ${summary.segment.file} (${layout})`);
+  const e = summary.encoder;
+  if (e !== undefined) {
+    writeLine(`  encoder    ${e.label}: ${fmt(Math.round(e.stats.documentsPerSecond))} documents/s in the encoder`);
+    for (const line of encoderStatsLines(e.stats, { split: '  time split ', model: '  model      ' })) writeLine(line);
+  }
+  const p = summary.postingPruning;
+  if (p !== undefined) writeLine(`  pruning    the index's per-document cuts: postings ${fmt(p.postingsBefore)} → ${fmt(p.postingsAfter)}`);
+  if (summary.idfTermsAdded !== undefined) writeLine(`  idf        ${fmt(summary.idfTermsAdded)} new terms added to the corpus IDF table (N and existing IDFs unchanged)`);
   writeLine(`  the index now holds ${summary.liveDocuments} live documents; time ${summary.seconds.total.toFixed(2)} s`);
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('add')
-    .description('add documents from a JSONL file to an existing index as a new segment; a document whose id is already in the index replaces it ("-" reads stdin)')
+    .description(
+      'add documents from a JSONL file to an existing index as a new segment; a document whose id is already in the index replaces it ("-" reads stdin). ' +
+        "With --input text the corpus is encoded with the index's stored encoder; a lexical (BM25) index keeps its original corpus statistics (N, avgdl, IDF), new terms get an IDF from the original N",
+    )
     .argument('<dir>', 'index directory')
-    .argument('<input>', 'JSONL file of documents, same format as "spladex index"')
+    .argument('<input>', 'JSONL file of documents, same format as "spladex index" (vectors, or text with --input text)')
+    .option('--input <kind>', "what the input holds: vectors | text (encoded with the index's stored encoder)", choice(['vectors', 'text'] as const), 'vectors')
+    .option('--model <dir>', "(--input text) where the index's model directory is now (its checksum must match the build)")
+    .option('--batch-size <n>', '(--input text) model sequences per run, 1..4096', parseInteger, ENCODER_DEFAULTS.batchSize)
     .option('--small-segment <n>', 'a new segment with fewer documents is stored without an inverted index and searched exhaustively', parseInteger, WRITE_DEFAULTS.smallSegmentDocs)
-    .option('--threads <n>', 'build threads', parseInteger, WRITE_DEFAULTS.threads)
+    .option('--threads <n>', 'build threads (and, with --input text when given, onnxruntime threads)', parseInteger, WRITE_DEFAULTS.threads)
     .option('--skip-invalid', 'skip invalid lines and report them instead of stopping at the first', false)
     .option('--json', 'print the summary as one JSON object', false)
-    .option('--quiet', 'no progress bar', false)
-    .action(
-      action(async (dir: string, input: string, opts: Record<string, unknown>) => {
-        const index = SpladexIndex.open(dir, { readonly: false, writerName: `spladex add ${input}` });
-        const source = countingStream(input);
-        const bar = progressBar(Boolean(opts.quiet), '{bar} {percentage}% | {docs} docs | {phase}');
-        bar?.start(Math.max(1, source.size), 0, { docs: 0, phase: 'ingest' });
-        const skippedLines: SkippedLine[] = [];
-        const onSkip = (s: SkippedLine): void => {
-          skippedLines.push(s);
+    .option('--quiet', 'no progress bar', false);
+  command.action(
+    action(async (dir: string, input: string, opts: Record<string, unknown>) => {
+      const text = opts.input === 'text';
+      for (const flag of ['model', 'batchSize']) {
+        if (!text && command.getOptionValueSource(flag) === 'cli') throw new SpladexError('E_OPTION', `--${flag === 'model' ? 'model' : 'batch-size'} applies to --input text (the input here is vectors)`);
+      }
+      const encoder: EncoderOverrides = { batchSize: opts.batchSize as number };
+      if (opts.model !== undefined) encoder.model = opts.model as string;
+      if (command.getOptionValueSource('threads') === 'cli') encoder.threads = opts.threads as number;
+      const index = SpladexIndex.open(dir, { readonly: false, writerName: `spladex add ${input}`, encoder });
+      const source = countingStream(input);
+      const bar = progressBar(Boolean(opts.quiet), '{bar} {percentage}% | {docs} docs | {rate} docs/s | {phase}');
+      const started = performance.now();
+      let count = 0;
+      bar?.start(Math.max(1, source.size), 0, { docs: 0, rate: '0', phase: text ? 'encode + ingest' : 'ingest' });
+      const skippedLines: SkippedLine[] = [];
+      const onSkip = (s: SkippedLine): void => {
+        skippedLines.push(s);
+      };
+      const tick = (phase: string): void => bar?.update(source.size > 0 ? source.bytesRead() : 0, { docs: fmt(count), rate: formatRate(count, started), phase });
+      try {
+        const options = {
+          smallSegmentDocs: opts.smallSegment as number,
+          threads: opts.threads as number,
+          skipInvalid: Boolean(opts.skipInvalid),
+          onSkip,
+          sourceLabel: input,
+          onProgress: (p: { phase: string; documents: number }) => {
+            count = Math.max(count, p.documents);
+            tick(p.phase === 'ingest' && text ? 'encode + ingest' : p.phase);
+          },
         };
-        try {
-          const summary = await index.add(readDocuments(source.stream, { skipInvalid: Boolean(opts.skipInvalid), onSkip, label: input }), {
-            smallSegmentDocs: opts.smallSegment as number,
-            threads: opts.threads as number,
-            skipInvalid: Boolean(opts.skipInvalid),
-            onSkip,
-            sourceLabel: input,
-            onProgress: (p) => bar?.update(source.size > 0 ? source.bytesRead() : 0, { docs: p.documents, phase: p.phase }),
-          });
-          bar?.stop();
-          // Lines rejected while parsing never reach the builder: count every skip here.
-          summary.skipped = skippedLines.length;
-          printAddSummary(summary, skippedLines, Boolean(opts.json));
-        } finally {
-          bar?.stop();
-          index.close();
-        }
-      }),
-    );
+        const records = async function* (): AsyncGenerator<CorpusRecord> {
+          for await (const record of readCorpusStream(source.stream as AsyncIterable<Buffer>, input, { skipInvalid: Boolean(opts.skipInvalid), onSkip })) {
+            if (++count % 256 === 0) tick('encode + ingest');
+            yield record;
+          }
+        };
+        const summary = text
+          ? await index.addText(records(), options)
+          : await index.add(readDocuments(source.stream, { skipInvalid: Boolean(opts.skipInvalid), onSkip, label: input }), options);
+        bar?.stop();
+        // Lines rejected while parsing never reach the builder: count every skip here.
+        summary.skipped = skippedLines.length;
+        printAddSummary(summary, skippedLines, Boolean(opts.json));
+      } finally {
+        bar?.stop();
+        index.close();
+      }
+    }),
+  );
 }

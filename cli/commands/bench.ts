@@ -12,12 +12,14 @@ import { formatMachine } from '../../src/bench/stats.js';
 import { SpladexError } from '../../src/errors.js';
 import { loadQueries } from '../../src/eval/queries.js';
 import { action, formatBytes, parseInteger, parseNumber, writeLine } from '../util.js';
+import { textQueryEncoder } from '../query-encoder.js';
 
 /** Default plot file of `--sweep` when `--plot` is not given (in the working directory). */
 export const DEFAULT_PLOT_FILE = 'spladex-bench-pareto.svg';
 
 interface BenchCliOptions {
   queries: string;
+  model?: string;
   k: number;
   queryCut: number;
   heapFactor: number;
@@ -67,7 +69,8 @@ export function register(program: Command): void {
     .command('bench')
     .description('measure recall@k against exact search, latency, throughput, memory and size; exact baselines (exhaustive, MaxScore) in the same run')
     .argument('<dir>', 'index directory')
-    .requiredOption('--queries <file>', 'JSONL file of queries ({"id", "vector": {token: weight}})')
+    .requiredOption('--queries <file>', 'JSONL file of queries: {"id", "vector": {token: weight}} lines, or {"_id"|"id", "text"} lines on an index built from text (encoded once, before timing)')
+    .option('--model <dir>', "where the index's model directory is now (text queries; its checksum must match the build)")
     .option('--k <n>', 'results per query (recall@k)', parseInteger, d.k)
     .option('--query-cut <n>', 'posting lists traversed: the n heaviest query terms (0 = all)', parseInteger, d.queryCut)
     .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, d.heapFactor)
@@ -83,7 +86,8 @@ export function register(program: Command): void {
     .action(
       action(async (dir: string, opts: BenchCliOptions) => {
         if (opts.limit < 0) throw new SpladexError('E_OPTION', `option limit must be an integer >= 0, got ${opts.limit}`);
-        const queries = await loadQueries(opts.queries, { limit: opts.limit });
+        const encoder = textQueryEncoder(dir, opts.model);
+        const queries = await loadQueries(opts.queries, { limit: opts.limit, encoder: encoder.open }).finally(encoder.dispose);
         if (queries.length === 0) throw new SpladexError('E_OPTION', `${opts.queries} holds no queries; a benchmark needs at least one`);
         const report: BenchReport & { plot?: string } = await runBench(dir, queries, {
           k: opts.k,

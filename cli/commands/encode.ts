@@ -14,40 +14,21 @@ import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/prom
 import { basename, dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { collectCorpusStats, encodeCorpus, readCorpusStream, type CorpusRecord } from '../../src/encode/corpus.js';
-import { ENCODER_DEFAULTS, openEncoder, type Encoder, type EncoderOptions, type EncoderStats } from '../../src/encode/encoder.js';
+import { collectCorpusStats, encodeChunkSize, encodeCorpus, readCorpusStream, type CorpusRecord } from '../../src/encode/corpus.js';
+import { openEncoder, type Encoder, type EncoderStats } from '../../src/encode/encoder.js';
 import type { CorpusStats } from '../../src/encode/lexical.js';
-import { ENCODER_KINDS, type EncoderKind } from '../../src/encode/spec.js';
+import type { EncoderKind } from '../../src/encode/spec.js';
 import { SpladexError } from '../../src/errors.js';
 import { readQueries } from '../../src/io/documents.js';
 import type { SparseVectorInput } from '../../src/types.js';
-import { action, choice, countingStream, parseInteger, parseNumber, progressBar, writeLine } from '../util.js';
+import { addEncoderOptions, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL, type EncoderCliOptions } from '../encoder-options.js';
+import { action, choice, countingStream, formatCount as fmt, formatRate as rate, formatSeconds as sec, progressBar, writeLine } from '../util.js';
 
-const LEXICAL_LABEL = 'lexical (BM25), not a learned model';
-
-interface EncodeCliOptions {
+interface EncodeCliOptions extends EncoderCliOptions {
   out: string;
-  model?: string;
-  kind?: EncoderKind;
-  vocab?: string;
-  tokenizer?: string;
-  idf?: string;
   as: 'documents' | 'queries';
   queries?: string;
   queriesOut?: string;
-  batchSize: number;
-  maxBatchTokens: number;
-  threads: number;
-  maxLength?: number;
-  longDocuments: 'truncate' | 'window';
-  windowOverlap: number;
-  specialTokens?: 'exclude' | 'include';
-  topK: number;
-  minWeight: number;
-  k1: number;
-  b: number;
-  stemmer: 'porter' | 'none';
-  stopwords: 'lucene' | 'none';
   content: boolean;
   overwrite: boolean;
   quiet: boolean;
@@ -81,8 +62,7 @@ export interface EncodeSummary {
 }
 
 export function register(program: Command): void {
-  const d = ENCODER_DEFAULTS;
-  program
+  const command = program
     .command('encode')
     .description(
       'encode a text corpus (JSONL: "_id"|"id", "title"?, "text"|"contents") into the sparse-vector JSONL that `spladex index` takes: ' +
@@ -90,28 +70,13 @@ export function register(program: Command): void {
         `without a model it is ${LEXICAL_LABEL}. "-" reads stdin (one-pass kinds only)`,
     )
     .argument('<corpus>', 'JSONL corpus file, or "-" for stdin')
-    .requiredOption('--out <file>', 'output JSONL file (written to a temporary file, then renamed)')
-    .option('--model <dir>', 'model directory: model.onnx + tokenizer.json or vocab.txt [+ idf.json, config.json, spladex.json] (or an .onnx file in one)')
-    .option('--kind <kind>', `encoder kind: splade | inference-free | lexical (default: splade with --model, else lexical = ${LEXICAL_LABEL})`, choice(ENCODER_KINDS))
-    .option('--vocab <vocab.txt>', "WordPiece vocab.txt to tokenize with instead of the model's tokenizer (lexical: BM25 over its tokens instead of the English analyzer)")
-    .option('--tokenizer <tokenizer.json>', "Hugging Face tokenizer.json to use instead of the model's")
-    .option('--idf <idf.json>', 'inference-free query IDF (token → idf); default <model>/idf.json, else BM25 IDF from the corpus (lexical always uses the corpus\'s BM25 IDF)')
+    .requiredOption('--out <file>', 'output JSONL file (written to a temporary file, then renamed)');
+  addEncoderOptions(command, {
+    idf: "inference-free query IDF (token → idf); default <model>/idf.json, else BM25 IDF from the corpus (lexical always uses the corpus's BM25 IDF)",
+  })
     .option('--as <what>', 'encode the input as documents or as queries (queries: no pruning, always truncated; splade, or inference-free with idf)', choice(['documents', 'queries'] as const), 'documents')
     .option('--queries <file>', 'also encode this query JSONL ({"_id"|"id", "text"|"query"}) with the same encoder (after the corpus, so lexical IDF is the corpus\'s)')
     .option('--queries-out <file>', 'where the --queries vectors go ({"id", "vector"} per line)')
-    .option('--batch-size <n>', 'model sequences per run, 1..4096', parseInteger, d.batchSize)
-    .option('--max-batch-tokens <n>', 'cap on padded tokens per model run (logits take tokens × vocab × 4 bytes), 1..1048576', parseInteger, d.maxBatchTokens)
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = one per physical core)', parseInteger, d.threads)
-    .option('--max-length <n>', `max tokens per model sequence incl. [CLS]/[SEP] (default: spladex.json, else the model's limit capped at ${d.maxLength})`, parseInteger)
-    .option('--long-documents <mode>', 'documents longer than --max-length: truncate (as SPLADE) | window (overlapping windows, max-pooled)', choice(['truncate', 'window'] as const), d.longDocuments)
-    .option('--window-overlap <n>', 'tokens shared by consecutive windows (--long-documents window)', parseInteger, d.windowOverlap)
-    .option('--special-tokens <mode>', `[CLS]/[SEP] positions in max pooling: exclude | include (naver's SPLADE code) (default: spladex.json, else ${d.specialTokenPositions})`, choice(['exclude', 'include'] as const))
-    .option('--top-k <n>', 'keep at most n terms per document, largest weights (0 = all); queries are never pruned', parseInteger, d.topK)
-    .option('--min-weight <w>', 'drop document weights below w (0 = keep every weight > 0)', parseNumber, d.minWeight)
-    .option('--k1 <k1>', 'BM25 k1 (lexical)', parseNumber, d.bm25K1)
-    .option('--b <b>', 'BM25 b (lexical)', parseNumber, d.bm25B)
-    .option('--stemmer <stemmer>', 'English analyzer stemmer (lexical without a tokenizer): porter | none', choice(['porter', 'none'] as const), d.stemmer)
-    .option('--stopwords <list>', 'English analyzer stop words (lexical without a tokenizer): lucene | none', choice(['lucene', 'none'] as const), d.stopwords)
     .option('--no-content', 'do not copy the text into the output lines')
     .option('--overwrite', 'replace existing output files', false)
     .option('--quiet', 'no progress bar', false)
@@ -119,11 +84,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Kinds:
-  splade          documents and queries through the model (--model)
-  inference-free  documents through the model; queries = tokenizer tokens × IDF (no model at query time)
-  lexical         ${LEXICAL_LABEL}: BM25 tf weights for documents, qtf × BM25 IDF for queries;
-                  two passes over the corpus (statistics, then vectors)
+${KINDS_HELP}
 
 Examples:
   spladex encode corpus.jsonl --out vectors.jsonl --model models/splade-v3
@@ -145,30 +106,12 @@ async function runEncode(input: string, opts: EncodeCliOptions): Promise<void> {
     if (!opts.overwrite && (await exists(output))) throw new SpladexError('E_IO', 'output file already exists; choose another path or pass --overwrite to replace it', { file: output });
   }
 
-  const kind: EncoderKind = opts.kind ?? (opts.model === undefined ? 'lexical' : 'splade');
+  const options = encoderOptionsFrom(opts);
+  const kind = options.kind as EncoderKind;
   if (kind !== 'inference-free' && opts.idf !== undefined) {
     throw new SpladexError('E_OPTION', `--idf sets inference-free query weights; ${kind === 'lexical' ? 'lexical queries are weighted by the BM25 IDF of the corpus' : 'splade queries go through the model'}`);
   }
-  const options: EncoderOptions = {
-    kind,
-    model: opts.model,
-    vocab: opts.vocab,
-    tokenizer: opts.tokenizer,
-    idf: opts.idf,
-    batchSize: opts.batchSize,
-    maxBatchTokens: opts.maxBatchTokens,
-    threads: opts.threads,
-    maxLength: opts.maxLength,
-    longDocuments: opts.longDocuments,
-    windowOverlap: opts.windowOverlap,
-    specialTokenPositions: opts.specialTokens,
-    topK: opts.topK,
-    minWeight: opts.minWeight,
-    bm25K1: opts.k1,
-    bm25B: opts.b,
-    stemmer: opts.stemmer,
-    stopwords: opts.stopwords,
-  };
+  options.idf = opts.idf;
   const started = performance.now();
   const encoder = await openEncoder(options);
   const writers: AtomicLineWriter[] = [];
@@ -190,7 +133,7 @@ async function runEncode(input: string, opts: EncodeCliOptions): Promise<void> {
       );
     }
     const what = opts.as === 'queries' ? 'queries' : 'docs';
-    const chunkSize = Math.max(256, opts.batchSize * 4);
+    const chunkSize = encodeChunkSize(opts.batchSize);
 
     // Pass 1: corpus statistics.
     let corpusStats: CorpusStats | null = null;
@@ -489,26 +432,7 @@ function printSummary(s: EncodeSummary, json: boolean): void {
     .filter((p) => p !== '')
     .join(', ');
   writeLine(`  time        ${sec(s.seconds.total)} total: ${passes}`);
-  const split = e.tokenizeMs + e.modelMs + e.poolMs;
-  const part = (ms: number): string => `${sec(ms / 1000)} (${split > 0 ? Math.round((100 * ms) / split) : 0}%)`;
-  writeLine(`  encoder     tokenize ${part(e.tokenizeMs)}, model ${part(e.modelMs)}, pool ${part(e.poolMs)}`);
-  if (e.sequences > 0) {
-    const padding = e.tokens > 0 ? (100 * (e.paddedTokens - e.tokens)) / e.tokens : 0;
-    writeLine(`  model       ${fmt(e.sequences)} sequences, ${fmt(e.tokens)} tokens (+${padding.toFixed(1)}% padding)`);
-  }
-}
-
-function rate(count: number, since: number): string {
-  const seconds = (performance.now() - since) / 1000;
-  return seconds > 0 ? Math.round(count / seconds).toLocaleString('en-US') : '0';
-}
-
-function fmt(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-function sec(seconds: number): string {
-  return `${seconds.toFixed(2)} s`;
+  for (const line of encoderStatsLines(e, { split: '  encoder     ', model: '  model       ' })) writeLine(line);
 }
 
 async function exists(path: string): Promise<boolean> {

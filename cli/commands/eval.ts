@@ -10,11 +10,13 @@ import { EVAL_DEFAULTS, evaluateIndex } from '../../src/eval/run-eval.js';
 import { DEFAULT_RUN_TAG, readQrels, writeRun } from '../../src/eval/trec.js';
 import type { SearchMode } from '../../src/query/options.js';
 import { SpladexIndex } from '../../src/spladex-index.js';
+import { textQueryEncoder } from '../query-encoder.js';
 import { action, parseInteger, parseNumber, writeLine } from '../util.js';
 
 interface EvalCliOptions {
   queries: string;
   qrels: string;
+  model?: string;
   k: number;
   queryCut: number;
   heapFactor: number;
@@ -30,8 +32,9 @@ export function register(program: Command): void {
     .command('eval')
     .description('evaluate retrieval against TREC qrels: nDCG@10, MRR@10, Recall@100, Recall@1000; optionally write the TREC run')
     .argument('<dir>', 'index directory')
-    .requiredOption('--queries <file>', 'JSONL file of queries ({"id", "vector": {token: weight}})')
+    .requiredOption('--queries <file>', 'JSONL file of queries: {"id", "vector": {token: weight}} lines, or {"_id"|"id", "text"} lines on an index built from text')
     .requiredOption('--qrels <file>', 'TREC qrels (qid 0 docid relevance)')
+    .option('--model <dir>', "where the index's model directory is now (text queries; its checksum must match the build)")
     .option('--k <n>', 'retrieval depth per query', parseInteger, d.k)
     .option('--query-cut <n>', 'posting lists traversed: the n heaviest query terms (0 = all)', parseInteger, d.queryCut)
     .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, d.heapFactor)
@@ -46,7 +49,8 @@ export function register(program: Command): void {
           mode = opts.exact === true ? 'exhaustive' : (opts.exact as SearchMode);
           if (mode !== 'exhaustive' && mode !== 'maxscore') throw new SpladexError('E_OPTION', '--exact takes exhaustive or maxscore');
         }
-        const [queries, qrels] = await Promise.all([loadQueries(opts.queries), readQrels(opts.qrels)]);
+        const encoder = textQueryEncoder(dir, opts.model);
+        const [queries, qrels] = await Promise.all([loadQueries(opts.queries, { encoder: encoder.open }).finally(encoder.dispose), readQrels(opts.qrels)]);
         const index = SpladexIndex.open(dir, { readonly: true });
         try {
           const { report, run } = evaluateIndex(index, queries, qrels, { k: opts.k, queryCut: opts.queryCut, heapFactor: opts.heapFactor, mode });

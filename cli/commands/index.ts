@@ -1,9 +1,23 @@
-/** `spladex index <input.jsonl> --out <dir>`: builds an index from sparse-vector JSONL. */
+/**
+ * `spladex index <input.jsonl> --out <dir>`: builds an index from sparse-vector JSONL (default), or
+ * with `--input text` from a text corpus, encoding while indexing (the encoder is stored with the
+ * index, so `spladex search <dir> "free text"` encodes queries the same way). Optional index-time
+ * posting pruning: `--flops-budget`, `--max-terms-per-doc`, `--min-weight`.
+ */
 import type { Command } from 'commander';
+import { readCorpusStream, type CorpusRecord } from '../../src/encode/corpus.js';
+import type { EncoderKind } from '../../src/encode/spec.js';
+import { SpladexError } from '../../src/errors.js';
+import { POSTING_PRUNING_DEFAULTS, type PostingPruningOptions } from '../../src/index/posting-pruning.js';
 import { readDocuments, type SkippedLine } from '../../src/io/documents.js';
-import { buildIndex, type BuildSummary } from '../../src/spladex-index.js';
+import { buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/spladex-index.js';
+import { buildTextIndex, type TextCorpusSource } from '../../src/text-index.js';
 import { addBuildOptions, buildOptionsFrom } from '../build-options.js';
-import { action, countingStream, formatBytes, progressBar, writeLine } from '../util.js';
+import { addEncoderOptions, encoderFlagNames, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL, type EncoderCliOptions } from '../encoder-options.js';
+import { action, choice, countingStream, formatBytes, formatCount as fmt, formatRate, formatSeconds as sec, parseInteger, parseNumber, progressBar, writeLine } from '../util.js';
+
+/** `index` has its own --threads (build) and posting pruning flags instead of encode's --top-k / --min-weight. */
+const ENCODER_FLAGS = { threads: false, documentPruning: false } as const;
 
 export function printBuildSummary(summary: BuildSummary, skippedLines: SkippedLine[], json: boolean): void {
   if (json) {
@@ -13,47 +27,211 @@ export function printBuildSummary(summary: BuildSummary, skippedLines: SkippedLi
   for (const s of skippedLines.slice(0, 20)) process.stderr.write(`skipped line ${s.line}: [${s.code}] ${s.message}\n`);
   if (skippedLines.length > 20) process.stderr.write(`… and ${skippedLines.length - 20} more skipped lines\n`);
   writeLine(`indexed ${summary.documents} documents (${summary.emptyDocuments} empty, ${summary.skipped} skipped) into ${summary.path}`);
+  const e = summary.encoder;
+  if (e !== undefined) {
+    writeLine(`  encoder    ${e.label}${e.model === null ? '' : ` (${e.model.dir}/${e.model.file}, sha256 ${e.model.sha256.slice(0, 12)}…)`}`);
+    const wall = summary.seconds.ingest > 0 ? summary.documents / summary.seconds.ingest : 0;
+    writeLine(`  throughput ${fmt(Math.round(e.stats.documentsPerSecond))} documents/s in the encoder, ${fmt(Math.round(wall))}/s wall (reading and indexing included)`);
+    if (e.corpusStats !== null) writeLine(`  corpus     ${fmt(e.corpusStats.documents)} documents, average length ${e.corpusStats.averageLength.toFixed(1)} terms (first pass, ${sec(e.seconds.statistics)})`);
+    for (const line of encoderStatsLines(e.stats, { split: '  time split ', model: '  model      ' })) writeLine(line);
+  }
+  const p = summary.postingPruning;
+  if (p !== undefined) {
+    const o = p.options;
+    const rules = [o.flopsBudget > 0 ? `FLOPS budget ${o.flopsBudget}` : '', o.maxTermsPerDoc > 0 ? `max ${o.maxTermsPerDoc} terms per document` : '', o.minWeight > 0 ? `min weight ${o.minWeight}` : '']
+      .filter((r) => r !== '')
+      .join(', ');
+    writeLine(`  pruning    ${rules}; IDF from ${p.idf === 'corpus' ? 'the corpus (BM25)' : p.idf === 'file' ? 'an idf.json' : 'a table'}`);
+    writeLine(`  FLOPS      ${p.flopsBefore.toFixed(3)} → ${p.flopsAfter.toFixed(3)} expected multiply-adds per query (p_q = p_d)`);
+    writeLine(`  postings   ${fmt(p.postingsBefore)} → ${fmt(p.postingsAfter)} (${p.postingsPerDocumentBefore.toFixed(1)} → ${p.postingsPerDocumentAfter.toFixed(1)} per document)`);
+  }
   writeLine(`  vocabulary ${summary.vocabularySize} terms, ${summary.postings} postings, ${summary.keptPostings} kept after static pruning, ${summary.blocks} blocks`);
   writeLine(`  size ${formatBytes(summary.bytes.total)} on disk`);
   const s = summary.seconds;
-  writeLine(`  time ${s.total.toFixed(2)} s (ingest ${s.ingest.toFixed(2)}, prune ${s.prune.toFixed(2)}, blocks ${s.blocks.toFixed(2)}, write ${s.write.toFixed(2)})`);
+  const statistics = e !== undefined && e.seconds.statistics > 0 ? `statistics ${e.seconds.statistics.toFixed(2)}, ` : '';
+  const ingest = e !== undefined ? `ingest ${s.ingest.toFixed(2)} (encode ${e.seconds.encode.toFixed(2)})` : `ingest ${s.ingest.toFixed(2)}`;
+  const pruning = p !== undefined ? `, posting pruning ${p.seconds.toFixed(2)}` : '';
+  writeLine(`  time ${s.total.toFixed(2)} s (${statistics}${ingest}${pruning}, prune ${s.prune.toFixed(2)}, blocks ${s.blocks.toFixed(2)}, write ${s.write.toFixed(2)})`);
+}
+
+interface IndexCliOptions extends EncoderCliOptions {
+  out: string;
+  input: 'vectors' | 'text';
+  flopsBudget: number;
+  maxTermsPerDoc: number;
+  minWeight: number;
+  skipInvalid: boolean;
+  overwrite: boolean;
+  json: boolean;
+  quiet: boolean;
 }
 
 export function register(program: Command): void {
+  const d = POSTING_PRUNING_DEFAULTS;
   const command = program
     .command('index')
-    .description('build an index from a JSONL file of sparse vectors ({"id", "vector": {token: weight}, "content"?, "metadata"?}); "-" reads stdin')
-    .argument('<input>', 'JSONL file of documents')
+    .description(
+      'build an index from a JSONL file of sparse vectors ({"id", "vector": {token: weight}, "content"?, "metadata"?}), ' +
+        'or with --input text from a text corpus ({"_id"|"id", "title"?, "text"|"contents", "metadata"?}) encoded while indexing: ' +
+        `with --model the kind is splade (or inference-free), without a model it is ${LEXICAL_LABEL}; the encoder is stored with the index. "-" reads stdin`,
+    )
+    .argument('<input>', 'JSONL file of documents (vectors, or text with --input text)')
     .requiredOption('--out <dir>', 'index directory to create')
+    .option('--input <kind>', 'what the input holds: vectors | text (encoded while indexing; see the encoder options)', choice(['vectors', 'text'] as const), 'vectors')
+    .option('--flops-budget <F>', 'prune postings until FLOPS (expected multiply-adds per query, p_q = p_d) ≤ F, least valuable first: value weight × idf, cost growing with df (0 = no budget)', parseNumber, d.flopsBudget)
+    .option('--max-terms-per-doc <n>', 'keep at most n postings per document, highest weight × idf first (0 = no limit)', parseInteger, d.maxTermsPerDoc)
+    .option('--min-weight <w>', 'drop postings whose weight is below w (0 = keep every weight > 0)', parseNumber, d.minWeight)
     .option('--skip-invalid', 'skip invalid lines and report them instead of stopping at the first', false)
     .option('--overwrite', 'replace an existing index at --out', false)
     .option('--json', 'print the build summary as one JSON object', false)
     .option('--quiet', 'no progress bar', false);
-  addBuildOptions(command).action(
-    action(async (input: string, opts: Record<string, unknown>) => {
-      const source = countingStream(input);
-      const bar = progressBar(Boolean(opts.quiet), '{bar} {percentage}% | {docs} docs | {phase}');
-      bar?.start(Math.max(1, source.size), 0, { docs: 0, phase: 'ingest' });
-      const skippedLines: SkippedLine[] = [];
-      const onSkip = (s: SkippedLine): void => {
-        skippedLines.push(s);
-      };
-      try {
-        const summary = await buildIndex(readDocuments(source.stream, { skipInvalid: Boolean(opts.skipInvalid), onSkip, label: input }), opts.out as string, {
-          ...buildOptionsFrom(opts),
-          overwrite: Boolean(opts.overwrite),
-          skipInvalid: Boolean(opts.skipInvalid),
-          onSkip,
-          sourceLabel: input,
-          onProgress: (p) => bar?.update(source.size > 0 ? source.bytesRead() : 0, { docs: p.documents, phase: p.phase }),
-        });
-        bar?.stop();
-        // Lines rejected while parsing never reach the builder: count every skip here.
-        summary.skipped = skippedLines.length;
-        printBuildSummary(summary, skippedLines, Boolean(opts.json));
-      } finally {
-        bar?.stop();
-      }
-    }),
-  );
+  addBuildOptions(command);
+  addEncoderOptions(command, {
+    ...ENCODER_FLAGS,
+    idf:
+      'IDF table (token → idf) of pruning values weight × idf; stored with the index. Vectors and splade: default BM25 IDF of the corpus; ' +
+      "inference-free: also the query IDF (default <model>/idf.json); lexical: always the corpus's BM25 IDF",
+    prefix: '(--input text) ',
+  });
+  command
+    .addHelpText(
+      'after',
+      `
+--threads is the build's thread count and, with --input text when given, also the model's onnxruntime
+thread count (default: one per physical core while encoding).
+
+${KINDS_HELP}
+
+Examples:
+  spladex index vectors.jsonl --out my-index
+  spladex index corpus.jsonl --out bm25-index --input text
+  spladex index corpus.jsonl --out splade-index --input text --model models/splade-v3 --flops-budget 5
+  spladex search splade-index "what causes sleep loss"`,
+    )
+    .action(action((input: string, opts: IndexCliOptions) => runIndex(input, opts, command)));
+}
+
+async function runIndex(input: string, opts: IndexCliOptions, command: Command): Promise<void> {
+  const given = (name: string): boolean => command.getOptionValueSource(name) === 'cli';
+  const skippedLines: SkippedLine[] = [];
+  const onSkip = (s: SkippedLine): void => {
+    skippedLines.push(s);
+  };
+  const options: IndexBuildOptions = {
+    ...buildOptionsFrom(opts as unknown as Record<string, unknown>),
+    ...pruningOptionsFrom(opts),
+    overwrite: opts.overwrite,
+    skipInvalid: opts.skipInvalid,
+    onSkip,
+    sourceLabel: input,
+  };
+  let summary: BuildSummary;
+  if (opts.input === 'vectors') {
+    const textOnly = encoderFlagNames(ENCODER_FLAGS).filter(given);
+    if (textOnly.length > 0) throw new SpladexError('E_OPTION', `--${kebab(textOnly[0])} is an encoder option: it applies to --input text (the input here is vectors)`);
+    if (opts.idf !== undefined) options.idf = opts.idf;
+    const source = countingStream(input);
+    const bar = progressBar(opts.quiet, '{bar} {percentage}% | {docs} docs | {rate} docs/s | {phase}');
+    const started = performance.now();
+    bar?.start(Math.max(1, source.size), 0, { docs: 0, rate: '0', phase: 'ingest' });
+    try {
+      summary = await buildIndex(readDocuments(source.stream, { skipInvalid: opts.skipInvalid, onSkip, label: input }), opts.out, {
+        ...options,
+        onProgress: (p) => bar?.update(source.size > 0 ? source.bytesRead() : 0, { docs: fmt(p.documents), rate: formatRate(p.documents, started), phase: p.phase }),
+      });
+    } finally {
+      bar?.stop();
+    }
+  } else {
+    summary = await indexText(input, opts, options, given);
+  }
+  // Lines rejected while parsing never reach the builder: count every skip here.
+  skippedLines.sort((a, b) => a.line - b.line);
+  summary.skipped = skippedLines.length;
+  printBuildSummary(summary, skippedLines, opts.json);
+}
+
+/** `--input text`: the corpus streams through the encoder into the index (twice for two-pass encoders). */
+async function indexText(input: string, opts: IndexCliOptions, options: IndexBuildOptions, given: (name: string) => boolean): Promise<BuildSummary> {
+  const encoder = encoderOptionsFrom(opts);
+  const kind = encoder.kind as EncoderKind;
+  // One --threads: the build's, and the model's when given explicitly (else the encoder's own default).
+  if (given('threads')) encoder.threads = opts.threads;
+  if (opts.idf !== undefined) {
+    if (kind === 'lexical') throw new SpladexError('E_OPTION', "--idf does not apply to the lexical kind: its BM25 weights and pruning values use the corpus's IDF");
+    if (kind === 'inference-free') encoder.idf = opts.idf;
+    else options.idf = opts.idf;
+  }
+  const bar = progressBar(opts.quiet, '{bar} {percentage}% | {docs} docs | {rate} docs/s | {phase}');
+  let bytesRead = (): number => 0;
+  let count = 0;
+  let passStarted = performance.now();
+  let phase = 'encode + ingest';
+  let twoPass = false;
+  // After ingestion the rate of the encoding pass stays on the bar.
+  let finalRate: string | undefined;
+  const tick = (): void => bar?.update(bytesRead(), { docs: fmt(count), rate: finalRate ?? formatRate(count, passStarted), phase });
+  // Both passes of a two-pass encoder meet the same bad lines: report each once.
+  const reported = new Set<number>();
+  const read = {
+    skipInvalid: opts.skipInvalid,
+    onSkip: (s: SkippedLine): void => {
+      if (reported.has(s.line)) return;
+      reported.add(s.line);
+      options.onSkip?.(s);
+    },
+  };
+  // A file is read once per pass, each time through a fresh counting stream (for the progress bar).
+  const corpus: TextCorpusSource =
+    input === '-'
+      ? readCorpusStream(process.stdin, '<stdin>', read)
+      : () => {
+          const source = countingStream(input);
+          bytesRead = source.bytesRead;
+          count = 0;
+          passStarted = performance.now();
+          bar?.stop();
+          bar?.start(Math.max(1, source.size), 0, { docs: 0, rate: '0', phase });
+          return (async function* (): AsyncGenerator<CorpusRecord> {
+            try {
+              for await (const record of readCorpusStream(source.stream as AsyncIterable<Buffer>, input, read)) {
+                if (++count % 256 === 0) tick();
+                yield record;
+              }
+              tick();
+            } finally {
+              source.stream.destroy();
+            }
+          })();
+        };
+  try {
+    return await buildTextIndex(corpus, opts.out, {
+      ...options,
+      encoder,
+      onProgress: (p) => {
+        if (p.phase === 'statistics') {
+          twoPass = true;
+          phase = 'pass 1/2: corpus statistics';
+        } else if (p.phase === 'ingest') {
+          // The pass's fresh bar starts when the corpus is opened again.
+          phase = twoPass ? 'pass 2/2: encode + ingest' : 'encode + ingest';
+          return;
+        } else {
+          finalRate ??= formatRate(count, passStarted);
+          phase = p.phase;
+        }
+        tick();
+      },
+    });
+  } finally {
+    bar?.stop();
+  }
+}
+
+function pruningOptionsFrom(opts: IndexCliOptions): PostingPruningOptions {
+  return { flopsBudget: opts.flopsBudget, maxTermsPerDoc: opts.maxTermsPerDoc, minWeight: opts.minWeight };
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

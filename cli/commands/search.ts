@@ -1,10 +1,12 @@
 /**
- * `spladex search <dir> [query] --queries <file>`: searches an index with sparse-vector queries
- * (a JSONL file, or one inline JSON vector) and prints json, trec or table output.
+ * `spladex search <dir> [query] --queries <file>`: searches an index with queries given inline (a
+ * JSON vector, or free text) or in a JSONL file (vector or text lines) and prints json, trec or
+ * table output. Text is encoded with the encoder stored in the index (indexes built with
+ * `spladex index --input text`).
  */
 import type { Command } from 'commander';
 import { SpladexError } from '../../src/errors.js';
-import { readQueries, validateVector } from '../../src/io/documents.js';
+import { readQueries, validateVector, type QueryRecord } from '../../src/io/documents.js';
 import { SEARCH_DEFAULTS, type SearchMode } from '../../src/query/options.js';
 import { parseFilterCondition, type Filter } from '../../src/index/filter.js';
 import { FILTER_SEARCH_DEFAULTS, SpladexIndex } from '../../src/spladex-index.js';
@@ -20,24 +22,32 @@ export function formatHits(queryId: string, hits: SearchHit[], format: OutputFor
   return [`query ${queryId}`, `rank       score  id`, ...rows].join('\n');
 }
 
-/** Parses an inline query: a JSON object of token → weight. */
-export function parseInlineQuery(text: string): SparseVectorInput {
+/**
+ * Parses an inline query: a JSON object of token → weight when it starts with "{", else free text
+ * (returned as a string, to be encoded with the index's encoder).
+ */
+export function parseInlineQuery(text: string): SparseVectorInput | string {
+  if (!text.trimStart().startsWith('{')) return text;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new SpladexError('E_INPUT_JSON', `inline query is not a JSON vector (e.g. '{"brother": 2.4, "paula": 1.1}')`);
+    throw new SpladexError('E_INPUT_JSON', `inline query starts with "{" but is not a JSON vector (e.g. '{"brother": 2.4, "paula": 1.1}'); free text must not start with "{"`);
   }
   return validateVector(value, { file: '<inline query>' });
 }
 
+/** Text query lines are encoded (and searched) this many at a time, in file order. */
+const TEXT_BATCH = 256;
+
 export function register(program: Command): void {
   program
     .command('search')
-    .description('search an index with sparse-vector queries')
+    .description('search an index with sparse-vector queries, or with free text on an index built from text (encoded with its stored encoder)')
     .argument('<dir>', 'index directory')
-    .argument('[query]', 'one query given inline as a JSON vector, e.g. \'{"paula": 2.1, "brother": 1.4}\'')
-    .option('--queries <file>', 'JSONL file of queries ({"id", "vector": {token: weight}}); "-" reads stdin')
+    .argument('[query]', 'one query given inline: a JSON vector, e.g. \'{"paula": 2.1, "brother": 1.4}\', or free text (indexes built from text), e.g. "what causes sleep loss"')
+    .option('--queries <file>', 'JSONL file of queries: {"id", "vector": {token: weight}} lines, or {"_id"|"id", "text"} lines on an index built from text; "-" reads stdin')
+    .option('--model <dir>', "where the index's model directory is now (text queries; its checksum must match the build)")
     .option('--k <n>', 'results per query', parseInteger, SEARCH_DEFAULTS.k)
     .option('--query-cut <n>', 'posting lists traversed: the n heaviest query terms (0 = all)', parseInteger, SEARCH_DEFAULTS.queryCut)
     .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, SEARCH_DEFAULTS.heapFactor)
@@ -71,19 +81,44 @@ export function register(program: Command): void {
         };
         const format = opts.format as OutputFormat;
         const tag = opts.runTag as string;
-        const index = SpladexIndex.open(dir);
+        const index = SpladexIndex.open(dir, opts.model === undefined ? {} : { encoder: { model: opts.model as string } });
         try {
           if (inline !== undefined) {
-            writeLine(formatHits('query', index.search(parseInlineQuery(inline), searchOptions), format, tag));
+            const query = parseInlineQuery(inline);
+            const hits = typeof query === 'string' ? await index.searchText(query, searchOptions) : index.search(query, searchOptions);
+            writeLine(formatHits('query', hits, format, tag));
             return;
           }
           const queryFile = opts.queries as string;
-          for await (const query of readQueries(queryFile)) {
-            if (query.vector === undefined) {
-              throw new SpladexError('E_INPUT_VECTOR', 'text queries need an index built from text with an encoder; this line has no "vector"', { file: queryFile, line: query.line });
+          // Lines are answered in file order; text lines wait for a batch to be encoded together.
+          let pending: QueryRecord[] = [];
+          let texts = 0;
+          const flush = async (): Promise<void> => {
+            const batch = pending;
+            pending = [];
+            texts = 0;
+            const textLines = batch.filter((q) => q.vector === undefined);
+            let encoded: SparseVectorInput[] = [];
+            if (textLines.length > 0) {
+              const encoder = await index.encoder().catch((error: unknown) => {
+                // Name the first text line of an index without an encoder.
+                if (error instanceof SpladexError && error.code === 'E_INPUT_VECTOR') throw new SpladexError(error.code, error.message, { file: queryFile, line: textLines[0].line });
+                throw error;
+              });
+              encoded = await encoder.encodeQueries(textLines.map((q) => q.text as string));
             }
-            writeLine(formatHits(query.id, index.search(query.vector, searchOptions), format, tag));
+            let t = 0;
+            const vectors = batch.map((q) => q.vector ?? encoded[t++]);
+            const results = index.searchBatch(vectors, searchOptions);
+            batch.forEach((q, i) => writeLine(formatHits(q.id, results[i], format, tag)));
+          };
+          for await (const query of readQueries(queryFile)) {
+            pending.push(query);
+            if (query.vector === undefined) texts++;
+            // Vector-only stretches are answered line by line, as before.
+            if (texts === 0 || texts >= TEXT_BATCH) await flush();
           }
+          if (pending.length > 0) await flush();
         } finally {
           index.close();
         }

@@ -2,9 +2,9 @@
  * Streaming corpus encoding: JSONL corpus lines → records → `{ id, vector, content }`, in chunks,
  * so a corpus of any size is encoded with bounded memory.
  *
- * Accepted line shapes (BEIR, Pyserini and plain): `{"_id"|"id": ..., "title"?: ..., "text"|"contents": ...}`.
+ * Accepted line shapes (BEIR, Pyserini and plain): `{"_id"|"id": ..., "title"?: ..., "text"|"contents": ..., "metadata"?: {...}}`.
  * The encoded text is `title + " " + text` when a title is present (the BEIR convention) and is also
- * returned as `content`.
+ * returned as `content`; a `metadata` object is carried through unchanged (the index stores it).
  */
 
 import { createReadStream } from 'node:fs';
@@ -17,6 +17,8 @@ export interface CorpusRecord {
   id: string;
   title?: string;
   text: string;
+  /** The line's `metadata` object, when it has one. */
+  metadata?: Record<string, unknown>;
   /** 1-based line number in the source file, when read from one. */
   line?: number;
 }
@@ -26,6 +28,23 @@ export interface EncodedDocument {
   vector: SparseVectorInput;
   /** The text that was encoded (title and text). */
   content: string;
+  /** The record's metadata, when it has one. */
+  metadata?: Record<string, unknown>;
+  /** The record's line number, when it came from a file. */
+  line?: number;
+}
+
+/** Options of `readCorpusJsonl` / `readCorpusStream`. */
+export interface ReadCorpusOptions {
+  /** Skip invalid lines (JSON, id, field types, encoding) instead of stopping at the first. Default false. */
+  skipInvalid?: boolean;
+  /** Receives every skipped line when `skipInvalid` is set. */
+  onSkip?: (skipped: { line: number; code: string; message: string }) => void;
+}
+
+/** Documents per `encodeDocuments` call for a model batch size: enough to sort by length and fill batches. */
+export function encodeChunkSize(batchSize: number): number {
+  return Math.max(256, batchSize * 4);
 }
 
 /** The text a record is encoded from. */
@@ -43,6 +62,15 @@ export function parseCorpusLine(line: string, lineNumber: number, file?: string)
   } catch (cause) {
     throw new SpladexError('E_INPUT_JSON', `not valid JSON (${(cause as Error).message})`, { ...where, cause });
   }
+  return parseCorpusObject(value, where);
+}
+
+/**
+ * Validates one corpus document given as an object (a parsed line, or a library caller's
+ * `{ id|_id, title?, text|contents, metadata? }`). `where.line` becomes the record's line.
+ */
+export function parseCorpusObject(value: unknown, where: { file: string; line: number }): CorpusRecord {
+  const lineNumber = where.line;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SpladexError('E_INPUT_JSON', 'a corpus line must be a JSON object', where);
   const obj = value as Record<string, unknown>;
   const rawId = obj._id ?? obj.id;
@@ -56,8 +84,13 @@ export function parseCorpusLine(line: string, lineNumber: number, file?: string)
   if (text === undefined && (title === undefined || title === null)) {
     throw new SpladexError('E_INPUT_JSON', 'the document has no "text" or "contents" (nor "title")', where);
   }
+  const metadata = obj.metadata;
+  if (metadata !== undefined && metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata))) {
+    throw new SpladexError('E_INPUT_JSON', '"metadata" must be a JSON object', where);
+  }
   const record: CorpusRecord = { id: String(rawId), text: text ?? '', line: lineNumber };
   if (typeof title === 'string' && title !== '') record.title = title;
+  if (metadata !== undefined && metadata !== null) record.metadata = metadata as Record<string, unknown>;
   return record;
 }
 
@@ -66,10 +99,10 @@ export function parseCorpusLine(line: string, lineNumber: number, file?: string)
  * before decoding (it never occurs inside a UTF-8 multi-byte sequence), so an encoding error is
  * reported on its own line.
  */
-export async function* readCorpusJsonl(path: string): AsyncGenerator<CorpusRecord> {
+export async function* readCorpusJsonl(path: string, options: ReadCorpusOptions = {}): AsyncGenerator<CorpusRecord> {
   const stream = createReadStream(path);
   try {
-    yield* readCorpusStream(stream as AsyncIterable<Buffer>, path);
+    yield* readCorpusStream(stream as AsyncIterable<Buffer>, path, options);
   } finally {
     stream.destroy();
   }
@@ -79,13 +112,21 @@ export async function* readCorpusJsonl(path: string): AsyncGenerator<CorpusRecor
  * Reads a JSONL corpus from any byte stream (a file stream, process.stdin), like readCorpusJsonl;
  * `label` names the source in errors (`<label>:<line>`). The caller owns (and closes) the stream.
  */
-export async function* readCorpusStream(source: AsyncIterable<Buffer | Uint8Array | string>, label: string): AsyncGenerator<CorpusRecord> {
+export async function* readCorpusStream(source: AsyncIterable<Buffer | Uint8Array | string>, label: string, options: ReadCorpusOptions = {}): AsyncGenerator<CorpusRecord> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const decodeLine = (bytes: Uint8Array, lineNumber: number): string => {
+  const parse = (bytes: Uint8Array, lineNumber: number): CorpusRecord | null => {
     try {
-      return stripCr(decoder.decode(bytes));
-    } catch (cause) {
-      throw new SpladexError('E_INPUT_ENCODING', 'the line is not valid UTF-8; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)', { file: label, line: lineNumber, cause });
+      let text: string;
+      try {
+        text = stripCr(decoder.decode(bytes));
+      } catch (cause) {
+        throw new SpladexError('E_INPUT_ENCODING', 'the line is not valid UTF-8; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)', { file: label, line: lineNumber, cause });
+      }
+      return parseCorpusLine(text, lineNumber, label);
+    } catch (error) {
+      if (!options.skipInvalid || !(error instanceof SpladexError)) throw error;
+      options.onSkip?.({ line: lineNumber, code: error.code, message: error.message });
+      return null;
     }
   };
   // Bytes of an unfinished line, kept as parts so a very long line is concatenated once, not per chunk.
@@ -102,7 +143,7 @@ export async function* readCorpusStream(source: AsyncIterable<Buffer | Uint8Arra
       let from = 0;
       for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, from)) {
         lineNumber++;
-        const record = parseCorpusLine(decodeLine(data.subarray(from, newline), lineNumber), lineNumber, label);
+        const record = parse(data.subarray(from, newline), lineNumber);
         from = newline + 1;
         if (record !== null) yield record;
       }
@@ -114,7 +155,7 @@ export async function* readCorpusStream(source: AsyncIterable<Buffer | Uint8Arra
   }
   if (pending.length > 0) {
     lineNumber++;
-    const record = parseCorpusLine(decodeLine(Buffer.concat(pending), lineNumber), lineNumber, label);
+    const record = parse(Buffer.concat(pending), lineNumber);
     if (record !== null) yield record;
   }
 }
@@ -130,25 +171,40 @@ export interface CorpusEncodeOptions {
  */
 export async function* encodeCorpus(
   encoder: Encoder,
-  records: AsyncIterable<{ id: string | number; title?: string; text: string }> | Iterable<{ id: string | number; title?: string; text: string }>,
+  records: AsyncIterable<EncodableRecord> | Iterable<EncodableRecord>,
   options: CorpusEncodeOptions = {},
 ): AsyncGenerator<EncodedDocument> {
   const chunkSize = options.chunkSize ?? 256;
   checkRange('chunkSize', chunkSize, 1, 1_000_000, true);
-  let ids: string[] = [];
+  let chunk: EncodableRecord[] = [];
   let texts: string[] = [];
   const flush = async function* (): AsyncGenerator<EncodedDocument> {
     const vectors = await encoder.encodeDocuments(texts);
-    for (let i = 0; i < texts.length; i++) yield { id: ids[i], vector: vectors[i], content: texts[i] };
-    ids = [];
+    for (let i = 0; i < texts.length; i++) {
+      const record = chunk[i];
+      const doc: EncodedDocument = { id: String(record.id), vector: vectors[i], content: texts[i] };
+      if (record.metadata !== undefined) doc.metadata = record.metadata;
+      if (record.line !== undefined) doc.line = record.line;
+      yield doc;
+    }
+    chunk = [];
     texts = [];
   };
   for await (const record of records) {
-    ids.push(String(record.id));
+    chunk.push(record);
     texts.push(recordText(record));
     if (texts.length >= chunkSize) yield* flush();
   }
   if (texts.length > 0) yield* flush();
+}
+
+/** What `encodeCorpus` reads: a corpus record, or any object with an id and a text. */
+export interface EncodableRecord {
+  id: string | number;
+  title?: string;
+  text: string;
+  metadata?: Record<string, unknown>;
+  line?: number;
 }
 
 /** First pass for lexical / corpus-IDF encoders: feeds every record, then finishes the statistics. */

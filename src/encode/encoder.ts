@@ -217,9 +217,16 @@ type Resolved = Required<Omit<EncoderOptions, 'model' | 'tokenizer' | 'vocab' | 
 async function createEncoder(options: EncoderOptions, reopen: ReopenContext | null): Promise<Encoder> {
   const kind = options.kind ?? ENCODER_DEFAULTS.kind;
   if (!ENCODER_KINDS.includes(kind)) throw new SpladexError('E_OPTION', `option kind must be one of ${ENCODER_KINDS.join(', ')}, got ${String(kind)}`);
-  const usesModel = kind !== 'lexical';
-  if (usesModel && options.model === undefined) {
-    throw new SpladexError('E_OPTION', `the ${kind} encoder needs a model directory (option model / --model <dir> with model.onnx and tokenizer.json or vocab.txt); use --kind lexical for BM25 without a model`);
+  // An inference-free encoder with a tokenizer and an IDF table but no model encodes queries only
+  // (they never need the model); encodeDocuments then fails with E_OPTION.
+  const queryOnly = kind === 'inference-free' && options.model === undefined && (options.tokenizer !== undefined || options.vocab !== undefined) && options.idf !== undefined;
+  const usesModel = kind !== 'lexical' && !queryOnly;
+  if (kind !== 'lexical' && options.model === undefined && !queryOnly) {
+    throw new SpladexError(
+      'E_OPTION',
+      `the ${kind} encoder needs a model directory (option model / --model <dir> with model.onnx and tokenizer.json or vocab.txt); use --kind lexical for BM25 without a model` +
+        (kind === 'inference-free' ? ' (to encode inference-free queries only, give a tokenizer or vocab and an idf table instead)' : ''),
+    );
   }
   if (kind === 'splade' && options.idf !== undefined) throw new SpladexError('E_OPTION', 'option idf applies to the inference-free and lexical kinds, not splade');
   // A reopened inference-free encoder serves queries without the model: it is loaded (and its
@@ -239,7 +246,10 @@ async function createEncoder(options: EncoderOptions, reopen: ReopenContext | nu
 
   let model: LoadedModel | null = null;
   let loadModel: (() => Promise<LoadedModel>) | null = null;
-  if (usesModel && lazyModel) {
+  if (queryOnly) {
+    loadModel = () =>
+      Promise.reject(new SpladexError('E_OPTION', 'this inference-free encoder was opened without a model and encodes queries only; give option model (--model <dir>) to encode documents'));
+  } else if (usesModel && lazyModel) {
     loadModel = async () => openModel(await readModelDirectory(options.model as string), options, tokenizer as TextTokenizer, settings, reopen);
   } else if (usesModel) {
     model = await openModel(dir as ModelDirectory, options, tokenizer as TextTokenizer, settings, reopen);
@@ -251,8 +261,10 @@ async function createEncoder(options: EncoderOptions, reopen: ReopenContext | nu
   if (kind !== 'splade') {
     if (options.idf instanceof Map) {
       idf = options.idf;
+      idfSource = { type: 'table' };
     } else if (options.idf !== undefined && typeof options.idf === 'object') {
       idf = idfTableFromJson(options.idf);
+      idfSource = { type: 'table' };
     } else {
       const idfPath = typeof options.idf === 'string' ? resolve(options.idf) : kind === 'inference-free' ? dir?.idfFile ?? null : null;
       if (idfPath !== null) {
@@ -266,7 +278,8 @@ async function createEncoder(options: EncoderOptions, reopen: ReopenContext | nu
       }
     }
     if (reopen !== null) idfSource = reopen.spec.query.idfSource;
-    else if (idfSource === null) idfSource = { type: 'corpus', formula: 'bm25' };
+    // A fresh lexical encoder always weights queries by its corpus's BM25 IDF (finishCorpusStats).
+    else if (idfSource === null || kind === 'lexical') idfSource = { type: 'corpus', formula: 'bm25' };
   }
 
   const counter: TermCounter | null =
@@ -446,7 +459,9 @@ class SparseEncoder implements Encoder {
       parts.kind === 'splade'
         ? `SPLADE learned sparse (model ${modelName})`
         : parts.kind === 'inference-free'
-          ? `inference-free learned sparse (documents by model ${modelName}; queries by tokenizer + IDF)`
+          ? modelDir === undefined
+            ? 'inference-free learned sparse (queries only: tokenizer + IDF, no document model)'
+            : `inference-free learned sparse (documents by model ${modelName}; queries by tokenizer + IDF)`
           : 'lexical (BM25), not a learned model';
     if (parts.kind === 'lexical' && parts.reopened && this.corpusStats === null) {
       throw new SpladexError('E_CORRUPT', 'the stored lexical encoder spec has no corpus statistics; rebuild the index');

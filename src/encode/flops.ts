@@ -18,8 +18,8 @@ export interface CsrMatrix {
   nTerms: number;
   /** Row r's postings are [offsets[r], offsets[r + 1]); length nRows + 1. */
   offsets: Uint32Array;
-  /** Term id of each posting, < nTerms. */
-  terms: Uint32Array;
+  /** Term id of each posting, < nTerms (an index's forward `Uint16Array` works as is). */
+  terms: Uint32Array | Uint16Array;
   /** Weight of each posting. */
   values: Float32Array;
 }
@@ -130,13 +130,41 @@ export interface FlopsPruneResult {
  * to ties, without a priority queue over 10^8 postings.
  */
 export function pruneToFlopsBudget(matrix: CsrMatrix, idf: Float32Array, options: FlopsPruneOptions = {}): FlopsPruneResult {
+  const selection = selectPostings(matrix, idf, options);
+  const pruned = compact(matrix, selection.keep);
+  return {
+    matrix: pruned,
+    flopsBefore: selection.flopsBefore,
+    flopsAfter: selection.flopsAfter,
+    postingsBefore: selection.postingsBefore,
+    postingsAfter: selection.postingsAfter,
+    threshold: selection.threshold,
+  };
+}
+
+/** Which postings `pruneToFlopsBudget` keeps, as a mask: for callers that compact their own arrays. */
+export interface PostingSelection {
+  /** keep[i] = 1 for every kept posting i (indexes the matrix's terms/values). */
+  keep: Uint8Array;
+  flopsBefore: number;
+  flopsAfter: number;
+  postingsBefore: number;
+  postingsAfter: number;
+  threshold: number;
+}
+
+/**
+ * The selection rule of `pruneToFlopsBudget` without building the pruned matrix: one byte per
+ * posting plus one float per kept posting while the budget is applied. An index build compacts its
+ * forward arrays in place with the mask (see src/index/posting-pruning.ts).
+ */
+export function selectPostings(matrix: CsrMatrix, idf: Float32Array, options: FlopsPruneOptions = {}): PostingSelection {
   const { nRows, nTerms, offsets, terms, values } = matrix;
   if (idf.length < nTerms) throw new RangeError(`idf has ${idf.length} entries for ${nTerms} terms`);
   const first = offsets[0];
   const end = offsets[nRows];
   const minWeight = options.minWeight ?? 0;
-  const flopsOf = (m: CsrMatrix): number => computeFlops(m, options.queries);
-  const flopsBefore = flopsOf(matrix);
+  const flopsBefore = computeFlops(matrix, options.queries);
 
   // 1. Cheap per-posting and per-row cuts.
   const keep = new Uint8Array(end);
@@ -146,22 +174,27 @@ export function pruneToFlopsBudget(matrix: CsrMatrix, idf: Float32Array, options
   // 2. Budget pruning by value per cost.
   let threshold = 0;
   const budget = options.flopsBudget;
-  if (budget !== undefined) {
+  const dfQ = options.queries === undefined ? undefined : documentFrequencies(options.queries);
+  const keptFlops = (): { flops: number; postings: number } => {
+    const df = new Uint32Array(nTerms);
+    let postings = 0;
+    for (let i = first; i < end; i++) {
+      if (keep[i]) {
+        df[terms[i]]++;
+        postings++;
+      }
+    }
+    const flops = nRows === 0 ? 0 : dfQ === undefined ? selfFlops(df, nRows) : sampleFlops(df, nRows, dfQ, (options.queries as CsrMatrix).nRows);
+    return { flops, postings };
+  };
+  if (budget !== undefined && nRows > 0) {
     const df = new Uint32Array(nTerms);
     for (let i = first; i < end; i++) if (keep[i]) df[terms[i]]++;
-    const current = options.queries === undefined ? selfFlops(df, nRows) : sampleFlops(df, nRows, documentFrequencies(options.queries), options.queries.nRows);
-    if (current > budget && nRows > 0) threshold = applyBudget(matrix, idf, keep, df, budget, options.queries);
+    const current = dfQ === undefined ? selfFlops(df, nRows) : sampleFlops(df, nRows, dfQ, (options.queries as CsrMatrix).nRows);
+    if (current > budget) threshold = applyBudget(matrix, idf, keep, df, budget, options.queries);
   }
-
-  const pruned = compact(matrix, keep);
-  return {
-    matrix: pruned,
-    flopsBefore,
-    flopsAfter: flopsOf(pruned),
-    postingsBefore: end - first,
-    postingsAfter: pruned.offsets[pruned.nRows],
-    threshold,
-  };
+  const after = keptFlops();
+  return { keep, flopsBefore, flopsAfter: after.flops, postingsBefore: end - first, postingsAfter: after.postings, threshold };
 }
 
 /** Keeps the `limit` postings of highest weight × idf in each row (ties: earlier postings first). */
@@ -278,7 +311,7 @@ function compact(matrix: CsrMatrix, keep: Uint8Array): CsrMatrix {
   let count = 0;
   for (let i = offsets[0]; i < offsets[nRows]; i++) count += keep[i];
   const outOffsets = new Uint32Array(nRows + 1);
-  const outTerms = new Uint32Array(count);
+  const outTerms = terms instanceof Uint16Array ? new Uint16Array(count) : new Uint32Array(count);
   const outValues = new Float32Array(count);
   let k = 0;
   for (let r = 0; r < nRows; r++) {

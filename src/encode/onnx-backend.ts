@@ -7,8 +7,21 @@
  * buffers that grow as needed and are reused between batches.
  */
 
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { SpladexError } from '../errors.js';
+
+/**
+ * onnxruntime-node (a native addon) is loaded on the first session, not when this module is
+ * imported: importing spladex — to search vectors, or lexical text — never loads it.
+ */
+let runtime: Promise<typeof ort> | undefined;
+function onnxRuntime(): Promise<typeof ort> {
+  runtime ??= import('onnxruntime-node').catch((cause: unknown) => {
+    runtime = undefined;
+    throw new SpladexError('E_MODEL', `cannot load onnxruntime-node: ${firstLine(cause)}; reinstall dependencies (npm install) on this platform`, { cause });
+  });
+  return runtime;
+}
 
 /** Inputs a BERT-like export may declare; each is `[batch, sequence]` int64 (int32 also accepted). */
 export const MODEL_INPUT_NAMES = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
@@ -60,7 +73,13 @@ export class OnnxMaskedLmSession {
   private readonly modelPath: string;
   private readonly buffers = new Map<ModelInputName, { int64?: BigInt64Array; int32?: Int32Array }>();
 
-  private constructor(session: ort.InferenceSession, signature: ModelSignature, modelPath: string) {
+  private constructor(
+    /** The loaded onnxruntime-node module. */
+    private readonly rt: typeof ort,
+    session: ort.InferenceSession,
+    signature: ModelSignature,
+    modelPath: string,
+  ) {
     this.session = session;
     this.signature = signature;
     this.modelPath = modelPath;
@@ -77,9 +96,10 @@ export class OnnxMaskedLmSession {
       logSeverityLevel: 3,
     };
     if (options.threads > 0) sessionOptions.intraOpNumThreads = options.threads;
+    const rt = await onnxRuntime();
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(modelPath, sessionOptions);
+      session = await rt.InferenceSession.create(modelPath, sessionOptions);
     } catch (cause) {
       throw new SpladexError('E_MODEL', `onnxruntime cannot load the model: ${firstLine(cause)}. Is it a complete ONNX export (e.g. optimum-cli export onnx --task fill-mask)?`, {
         file: modelPath,
@@ -87,7 +107,7 @@ export class OnnxMaskedLmSession {
       });
     }
     try {
-      return new OnnxMaskedLmSession(session, readSignature(session, options.outputName, modelPath), modelPath);
+      return new OnnxMaskedLmSession(rt, session, readSignature(session, options.outputName, modelPath), modelPath);
     } catch (error) {
       await session.release();
       throw error;
@@ -109,12 +129,12 @@ export class OnnxMaskedLmSession {
         if (input.name === 'input_ids') for (let i = 0; i < n; i++) words[2 * i] = batch.inputIds[i];
         else if (input.name === 'attention_mask') for (let i = 0; i < n; i++) words[2 * i] = batch.attentionMask[i];
         // token_type_ids: a single sequence is all segment 0; the buffer is zero-filled and never written.
-        feeds[input.name] = new ort.Tensor('int64', data, dims);
+        feeds[input.name] = new this.rt.Tensor('int64', data, dims);
       } else {
         const data = this.int32Buffer(input.name, n);
         if (input.name === 'input_ids') data.set(batch.inputIds.subarray(0, n));
         else if (input.name === 'attention_mask') for (let i = 0; i < n; i++) data[i] = batch.attentionMask[i];
-        feeds[input.name] = new ort.Tensor('int32', data, dims);
+        feeds[input.name] = new this.rt.Tensor('int32', data, dims);
       }
     }
     let results: ort.InferenceSession.ReturnType;

@@ -66,7 +66,7 @@ export interface EncoderSpec {
     /** Whether a term repeated in the query counts once per occurrence. */
     countRepeats: boolean;
     /** Where the IDF table came from (null for splade). */
-    idfSource: { type: 'file'; file: string; sha256: string } | { type: 'corpus'; formula: 'bm25' } | null;
+    idfSource: { type: 'file'; file: string; sha256: string } | { type: 'corpus'; formula: 'bm25' } | { type: 'table' } | null;
   };
   bm25: { k1: number; b: number } | null;
   /** Set once a first pass over the corpus has been made (lexical; inference-free without idf.json). */

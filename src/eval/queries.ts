@@ -1,15 +1,21 @@
 /**
- * Query loading for `bench` and `eval`: one function, so that text queries can be encoded here
- * once an index knows its encoder, without touching either command.
+ * Query loading for `bench` and `eval`: the one place query files are read, vector or text lines.
+ * Text lines (`{"id"|"_id", "text"|"query"}`) are encoded with the encoder the index was built with
+ * (`LoadQueriesOptions.encoder`, opened only when the file holds a text line), in order, in batches.
  */
 import { checkRange, SpladexError } from '../errors.js';
-import { readQueries } from '../io/documents.js';
+import { readQueries, type QueryRecord } from '../io/documents.js';
 import type { SparseVectorInput } from '../types.js';
 
 /** A query ready to search: its id and sparse vector. */
 export interface VectorQuery {
   id: string;
   vector: SparseVectorInput;
+}
+
+/** What text queries are encoded with: an `Encoder` (e.g. `openIndexEncoder(dir)`), or anything with `encodeQueries`. */
+export interface QueryTextEncoder {
+  encodeQueries(texts: readonly string[]): Promise<SparseVectorInput[]>;
 }
 
 export interface LoadQueriesOptions {
@@ -20,28 +26,65 @@ export interface LoadQueriesOptions {
    * another scale (some published query files store weights ×10 or ×100). Default 1; range (0, 1e6].
    */
   weightScale?: number;
+  /**
+   * Opens the encoder for text lines, called at most once, at the first text line. Without it a
+   * text line is an `E_INPUT_VECTOR` error. The caller disposes what it opened.
+   */
+  encoder?: () => Promise<QueryTextEncoder>;
+  /** Texts per `encodeQueries` call. Default 256; range 1 – 1,000,000. */
+  batchSize?: number;
 }
 
-export const LOAD_QUERIES_DEFAULTS: Required<LoadQueriesOptions> = Object.freeze({ limit: 0, weightScale: 1 });
+export const LOAD_QUERIES_DEFAULTS: Required<Omit<LoadQueriesOptions, 'encoder'>> = Object.freeze({ limit: 0, weightScale: 1, batchSize: 256 });
 
-/**
- * Reads `{"id", "vector"}` JSONL queries. Text queries (`{"id", "text"}`) are refused for now:
- * encoding them needs the encoder the index was built with, which is where it will plug in.
- */
+/** Reads `{"id", "vector"}` and (with an encoder) `{"id", "text"}` JSONL queries, in file order. */
 export async function loadQueries(file: string, options: LoadQueriesOptions = {}): Promise<VectorQuery[]> {
   const limit = options.limit ?? LOAD_QUERIES_DEFAULTS.limit;
   const weightScale = options.weightScale ?? LOAD_QUERIES_DEFAULTS.weightScale;
+  const batchSize = options.batchSize ?? LOAD_QUERIES_DEFAULTS.batchSize;
   checkRange('limit', limit, 0, Number.MAX_SAFE_INTEGER, true);
   checkRange('weightScale', weightScale, Number.MIN_VALUE, 1e6);
+  checkRange('batchSize', batchSize, 1, 1_000_000, true);
   const queries: VectorQuery[] = [];
+  let encoder: QueryTextEncoder | undefined;
+  // Text queries waiting for their batch: their slots in `queries` are filled when it is encoded.
+  let pending: Array<{ slot: number; text: string }> = [];
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    const vectors = await encoder!.encodeQueries(batch.map((p) => p.text));
+    batch.forEach(({ slot }, i) => {
+      queries[slot].vector = weightScale === 1 ? vectors[i] : scaleVector(vectors[i], weightScale);
+    });
+  };
   for await (const record of readQueries(file)) {
-    if (record.vector === undefined) {
-      throw new SpladexError('E_INPUT_VECTOR', 'text queries need an index built from text with an encoder; this line has no "vector"', { file, line: record.line });
+    if (record.vector !== undefined) {
+      queries.push({ id: record.id, vector: weightScale === 1 ? record.vector : scaleVector(record.vector, weightScale) });
+    } else {
+      if (options.encoder === undefined) throw textQueryError(file, record);
+      try {
+        encoder ??= await options.encoder();
+      } catch (error) {
+        // Name the line that needed the encoder (e.g. a text query on an index built from vectors).
+        if (error instanceof SpladexError && error.file === undefined) throw new SpladexError(error.code, error.message, { file, line: record.line, cause: error });
+        throw error;
+      }
+      pending.push({ slot: queries.length, text: record.text as string });
+      queries.push({ id: record.id, vector: {} });
+      if (pending.length >= batchSize) await flush();
     }
-    queries.push({ id: record.id, vector: weightScale === 1 ? record.vector : scaleVector(record.vector, weightScale) });
     if (queries.length === limit) break;
   }
+  await flush();
   return queries;
+}
+
+function textQueryError(file: string, record: QueryRecord): SpladexError {
+  return new SpladexError('E_INPUT_VECTOR', 'this line is a text query, and no encoder was given to encode it; use an index built from text, or give query vectors ({"id", "vector"})', {
+    file,
+    line: record.line,
+  });
 }
 
 function scaleVector(vector: SparseVectorInput, factor: number): SparseVectorInput {

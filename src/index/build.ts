@@ -23,7 +23,13 @@ import type { Segment, SegmentLayout } from './segment.js';
 import { makeTermIndex } from './segment.js';
 import type { DocumentStore } from './store.js';
 
-export type BuildPhase = 'ingest' | 'prune' | 'blocks' | 'write';
+/**
+ * Phases of a build, in order: `statistics` (first pass over a text corpus, for encoders that need
+ * corpus statistics), `ingest` (documents read — and encoded, for text — into the forward index),
+ * `posting-pruning` (FLOPS budget and per-document cuts, when asked for), `prune` (static pruning of
+ * posting lists), `blocks` (blocking and summaries), `write`.
+ */
+export type BuildPhase = 'statistics' | 'ingest' | 'posting-pruning' | 'prune' | 'blocks' | 'write';
 
 export interface BuildProgress {
   phase: BuildPhase;
@@ -70,6 +76,11 @@ export interface SegmentHooks {
    * versions of the id deleted). May throw a `SpladexError` to reject the document.
    */
   onAccept?: (doc: ValidDocument, local: number) => void;
+  /**
+   * Transforms the finished forward index before the inverted index is built (index-time posting
+   * pruning, see posting-pruning.ts). Called once, after ingestion.
+   */
+  prepare?: (input: ForwardInput) => ForwardInput;
 }
 
 /** Deepest metadata nesting accepted; SQLite's JSON functions stop at 1,000 levels, and filters must never hit that. */
@@ -156,10 +167,16 @@ export async function buildSegment(
 
   const { forward: forwardIndex, decoded } = forward.finish();
   const layout = typeof hooks.layout === 'function' ? hooks.layout(docIds.length) : (hooks.layout ?? 'blocked');
-  const { segment, stats } = await indexForward({ forward: forwardIndex, decoded, vocabulary: forward.vocabulary, docIds }, options, layout, ingest.onProgress);
+  let input: ForwardInput = { forward: forwardIndex, decoded, vocabulary: forward.vocabulary, docIds };
+  if (hooks.prepare !== undefined) {
+    ingest.onProgress?.({ phase: 'posting-pruning', documents: docIds.length, postings: forwardIndex.terms.length });
+    input = hooks.prepare(input);
+  }
+  const { segment, stats } = await indexForward(input, options, layout, ingest.onProgress);
   return {
     segment,
-    stats: { ...stats, emptyDocuments, skipped, seconds: { ...stats.seconds, ingest: (ingested - started) / 1000 } },
+    // Posting pruning can empty a document: count empty ones after it.
+    stats: { ...stats, emptyDocuments: hooks.prepare === undefined ? emptyDocuments : stats.emptyDocuments, skipped, seconds: { ...stats.seconds, ingest: (ingested - started) / 1000 } },
   };
 }
 

@@ -14,7 +14,9 @@
 import { crc32 } from 'node:zlib';
 import { SpladexError, isSpladexError } from '../errors.js';
 import type { SectionInfo } from './container.js';
+import { ENCODER_KINDS, type EncoderKind } from '../encode/spec.js';
 import { BUILD_DEFAULTS, resolveBuildOptions, type ResolvedBuildOptions } from './options.js';
+import { POSTING_PRUNING_KEYS, resolvePostingPruning, type ResolvedPostingPruning } from './posting-pruning.js';
 
 /** Version of the index directory layout and manifest. Bumped on any incompatible change. */
 export const INDEX_FORMAT_VERSION = 1;
@@ -49,6 +51,33 @@ export interface Manifest {
   /** Build options of the index; `add` and `compact` build new segments with them. */
   build: ResolvedBuildOptions;
   segments: SegmentEntry[];
+  /**
+   * The encoder an index built from text was built with; its spec is stored under meta key
+   * `encoder` (see encoder-store.ts), bound to this manifest by the CRC-32 of its stored text.
+   * Absent for indexes built from vectors.
+   */
+  encoder?: ManifestEncoderRef;
+  /** The IDF table stored under meta key `idf` (query weights, pruning values); absent when none is stored. */
+  idf?: ManifestIdfRef;
+  /** Index-time posting pruning the index was built with (absent: none). `add` applies its per-document cuts. */
+  postingPruning?: ResolvedPostingPruning;
+}
+
+export interface ManifestEncoderRef {
+  kind: EncoderKind;
+  /** e.g. "lexical (BM25), not a learned model". */
+  label: string;
+  /** CRC-32 of the stored encoder record's JSON text. */
+  crc: number;
+}
+
+export interface ManifestIdfRef {
+  /** `file`: an idf.json (the model's or given); `corpus`: BM25 IDF of the indexed corpus; `table`: a table given through the library. */
+  source: 'file' | 'corpus' | 'table';
+  /** Terms in the table. */
+  terms: number;
+  /** CRC-32 of the stored IDF record's JSON text. */
+  crc: number;
 }
 
 export const SEGMENT_FILE_PATTERN = /^seg-(\d{6,9})\.spx$/;
@@ -122,7 +151,30 @@ export function parseManifest(value: unknown, file: string): Manifest {
     if (isSpladexError(error)) throw bad(`invalid build options: ${error.message}`);
     throw error;
   }
-  return { format: 'spladex', formatVersion: INDEX_FORMAT_VERSION, createdAt: raw.createdAt, updatedAt, generation, nextSegment, build, segments };
+  const manifest: Manifest = { format: 'spladex', formatVersion: INDEX_FORMAT_VERSION, createdAt: raw.createdAt, updatedAt, generation, nextSegment, build, segments };
+  if (raw.encoder !== undefined) {
+    const e = raw.encoder as Record<string, unknown> | null;
+    if (e === null || typeof e !== 'object' || !ENCODER_KINDS.includes(e.kind as EncoderKind) || typeof e.label !== 'string' || !isCount(e.crc)) throw bad('invalid encoder reference');
+    manifest.encoder = { kind: e.kind as EncoderKind, label: e.label, crc: e.crc as number };
+  }
+  if (raw.idf !== undefined) {
+    const i = raw.idf as Record<string, unknown> | null;
+    if (i === null || typeof i !== 'object' || !['file', 'corpus', 'table'].includes(i.source as string) || !isCount(i.terms) || !isCount(i.crc)) throw bad('invalid IDF reference');
+    manifest.idf = { source: i.source as ManifestIdfRef['source'], terms: i.terms as number, crc: i.crc as number };
+  }
+  if (raw.postingPruning !== undefined) {
+    const p = raw.postingPruning as Record<string, unknown> | null;
+    if (p === null || typeof p !== 'object') throw bad('invalid posting pruning options');
+    const picked: Record<string, unknown> = {};
+    for (const key of POSTING_PRUNING_KEYS) if (p[key] !== undefined) picked[key] = p[key];
+    try {
+      manifest.postingPruning = resolvePostingPruning(picked);
+    } catch (error) {
+      if (isSpladexError(error)) throw bad(`invalid posting pruning options: ${error.message}`);
+      throw error;
+    }
+  }
+  return manifest;
 }
 
 /** Live (not deleted) documents of a manifest. */

@@ -208,17 +208,29 @@ export class DocumentStore {
 
   // ---- Manifest and other metadata -----------------------------------------------------------
 
-  setMeta(key: string, value: unknown): void {
+  /** Stores `value` as JSON under `key`; returns the CRC-32 of the stored text (a manifest can bind to it). */
+  setMeta(key: string, value: unknown): number {
     const text = JSON.stringify(value);
-    this.guard(`writing "${key}"`, () => this.statement('INSERT OR REPLACE INTO meta (key, value, crc) VALUES (?, ?, ?)').run(key, text, crc32(text)));
+    const crc = crc32(text);
+    this.guard(`writing "${key}"`, () => this.statement('INSERT OR REPLACE INTO meta (key, value, crc) VALUES (?, ?, ?)').run(key, text, crc));
+    return crc;
+  }
+
+  deleteMeta(key: string): void {
+    this.guard(`removing "${key}"`, () => this.statement('DELETE FROM meta WHERE key = ?').run(key));
   }
 
   getMeta<T>(key: string): T | undefined {
+    return this.getMetaWithCrc<T>(key)?.value;
+  }
+
+  /** A stored value with the CRC-32 of its text (checked against the row's checksum). */
+  getMetaWithCrc<T>(key: string): { value: T; crc: number } | undefined {
     const row = this.guard(`reading "${key}"`, () => this.statement('SELECT value, crc FROM meta WHERE key = ?').get(key)) as { value: unknown; crc: unknown } | undefined;
     if (row === undefined) return undefined;
     if (typeof row.value !== 'string' || row.crc !== crc32(row.value)) throw this.corrupt(`checksum mismatch in stored "${key}"`);
     try {
-      return JSON.parse(row.value) as T;
+      return { value: JSON.parse(row.value) as T, crc: row.crc };
     } catch (cause) {
       throw this.corrupt(`stored "${key}" is not valid JSON`, cause);
     }

@@ -3,7 +3,7 @@
  * file and the location in it.
  *
  * Order: the SQLite file (`PRAGMA integrity_check`), the manifest (checksum, shape, version), the
- * delete bitmaps (checksum, counts, ranges), every segment file (container checksums, shape,
+ * stored encoder spec and IDF table (checksums, bound to the manifest), the delete bitmaps (checksum, counts, ranges), every segment file (container checksums, shape,
  * document count and digest against the manifest, full structural invariants — see
  * segment-check.ts), every document row (checksum, valid metadata JSON, one row per document of
  * each segment with the same id as the segment's id list) and finally uniqueness of live ids.
@@ -16,6 +16,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SpladexError, type SpladexErrorCode } from '../errors.js';
+import { ENCODER_META_KEY, IDF_META_KEY, readStoredEncoder, readStoredIdf } from './encoder-store.js';
 import { LOCK_FILE, processAlive } from './lock.js';
 import { parseManifest, SEGMENT_FILE_PATTERN } from './manifest.js';
 import type { Segment } from './segment.js';
@@ -140,6 +141,9 @@ function checkOnce(path: string, store: DocumentStore, report: VerifyReport, see
   });
   const { manifest, deletes } = state;
   seen.generation = manifest.generation;
+  // The encoder spec and IDF table of an index built from text: checksums, binding to the manifest, shape.
+  at(`table meta, key "${ENCODER_META_KEY}"`, () => readStoredEncoder(store, manifest));
+  at(`table meta, key "${IDF_META_KEY}"`, () => readStoredIdf(store, manifest));
   const blobs = at('table deletes', () => store.getDeleteBlobs());
   for (const number of blobs.keys()) {
     if (!deletes.has(number)) throw new Located(store.corrupt(`a delete bitmap exists for segment ${number}, which the manifest does not list`), `table deletes, segment ${number}`);

@@ -1,0 +1,110 @@
+/**
+ * Text in, text out: build an index straight from a text corpus, encoding while indexing, and
+ * reopen its encoder to encode queries exactly the way the documents were.
+ *
+ *   const summary = await buildTextIndex('corpus.jsonl', 'my-index', { encoder: { model: 'models/splade-v3' } });
+ *   const index = SpladexIndex.open('my-index');
+ *   const hits = await index.searchText('what causes sleep loss', { k: 10 });
+ *
+ * The index stores the encoder's spec (kind, model path and SHA-256, tokenizer and its checksum,
+ * pooling, lengths, BM25 parameters and corpus statistics) and its IDF table in spladex.db (see
+ * src/index/encoder-store.ts), so searching needs nothing but the index — plus the model files for
+ * the `splade` kind, whose queries run through the model.
+ */
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { encodeChunkSize } from './encode/corpus.js';
+import { ENCODER_DEFAULTS, openEncoder, type Encoder, type EncoderOptions } from './encode/encoder.js';
+import { SpladexError } from './errors.js';
+import { DocumentStore, STORE_FILE } from './index/store.js';
+import { noEncoderError, openStoredEncoder, readStoredEncoder, readStoredIdf, type EncoderOverrides } from './index/encoder-store.js';
+import { parseManifest } from './index/manifest.js';
+import { defaultEncoderKind, encodeTextCorpus, encoderIdf, type TextCorpusSource } from './index/text-source.js';
+import { buildIndexWith, precheckBuild, type BuildSummary, type IndexBuildOptions } from './spladex-index.js';
+
+export { defaultEncoderKind };
+export type { EncoderBuildReport, TextCorpusSource, TextDocumentInput } from './index/text-source.js';
+
+export interface TextIndexBuildOptions extends IndexBuildOptions {
+  /**
+   * The encoder (`openEncoder` options). Default kind: `splade` when `model` is given, else
+   * `lexical` — lexical (BM25), not a learned model. `idf` here is the inference-free query IDF;
+   * the index option `idf` is the posting-pruning IDF of a `splade` index.
+   */
+  encoder?: EncoderOptions;
+  /** Documents per encoder call (sorted by length inside a chunk). Default max(256, 4 × batchSize); range 1 – 1,000,000. */
+  chunkSize?: number;
+}
+
+/**
+ * Builds an index from a text corpus (a JSONL file path, an array, or a function returning a fresh
+ * iterable; see `TextCorpusSource`), encoding while indexing. Encoders that need corpus statistics
+ * read the corpus twice. The content (`title + " " + text`) and `metadata` of each document are
+ * stored with it; the encoder spec and IDF table are stored with the index. The summary adds the
+ * encoder's throughput and time split (`summary.encoder`).
+ */
+export async function buildTextIndex(corpus: TextCorpusSource, out: string, options: TextIndexBuildOptions = {}): Promise<BuildSummary> {
+  const started = performance.now();
+  const { encoder: encoderOptions = {}, chunkSize, ...indexOptions } = options;
+  const kind = defaultEncoderKind(encoderOptions);
+  if (indexOptions.idf !== undefined && kind !== 'splade') {
+    throw new SpladexError(
+      'E_OPTION',
+      kind === 'lexical'
+        ? 'option idf does not apply to the lexical encoder: BM25 weights and pruning values use the IDF of the corpus'
+        : 'give the inference-free IDF table to the encoder (encoder.idf / --idf), not as an index option',
+    );
+  }
+  // Everything that can be refused is refused before the encoder runs over the corpus.
+  precheckBuild(out, indexOptions);
+  const label = indexOptions.sourceLabel ?? (typeof corpus === 'string' ? corpus : '<documents>');
+  let readSkipped = 0;
+  const onSkip = indexOptions.onSkip;
+
+  const encoder = await openEncoder({ ...encoderOptions, kind });
+  try {
+    const prepared = await encodeTextCorpus(encoder, corpus, {
+      label,
+      chunkSize: chunkSize ?? encodeChunkSize(encoderOptions.batchSize ?? ENCODER_DEFAULTS.batchSize),
+      skipInvalid: indexOptions.skipInvalid ?? false,
+      onSkip: (skipped) => {
+        readSkipped++;
+        onSkip?.(skipped);
+      },
+      ...(indexOptions.onProgress === undefined ? {} : { onProgress: indexOptions.onProgress }),
+    });
+    const idf = encoderIdf(encoder);
+    const summary = await buildIndexWith(prepared.documents, out, { ...indexOptions, sourceLabel: label }, { encoder: encoder.spec, ...(idf === undefined ? {} : { idf }) });
+    summary.skipped += readSkipped;
+    summary.encoder = prepared.report();
+    summary.seconds.total = (performance.now() - started) / 1000;
+    return summary;
+  } finally {
+    await encoder.dispose();
+  }
+}
+
+/**
+ * Opens the encoder stored with the index at `dir` — without loading its segments — to encode
+ * queries (eval, bench). `E_INPUT_VECTOR` for an index built from vectors; dispose it when done.
+ */
+export async function openIndexEncoder(dir: string, overrides: EncoderOverrides = {}): Promise<Encoder> {
+  const path = resolve(dir);
+  const storePath = `${path}/${STORE_FILE}`;
+  if (!existsSync(storePath)) throw new SpladexError('E_NOT_AN_INDEX', `${path} is not a spladex index (no ${STORE_FILE}); build one with "spladex index"`, { file: path });
+  const store = DocumentStore.open(storePath, true);
+  let spec;
+  let idf;
+  try {
+    store.beginSnapshot();
+    const value = store.getMeta<unknown>('manifest');
+    if (value === undefined) throw new SpladexError('E_NOT_AN_INDEX', 'no spladex manifest in this store; rebuild the index', { file: storePath });
+    const manifest = parseManifest(value, storePath);
+    spec = readStoredEncoder(store, manifest);
+    if (spec === null) throw noEncoderError(path);
+    idf = readStoredIdf(store, manifest);
+  } finally {
+    store.close();
+  }
+  return openStoredEncoder(spec, idf, overrides);
+}
