@@ -13,6 +13,7 @@ import { SpladexError } from '../../src/errors.js';
 import { loadQueries } from '../../src/eval/queries.js';
 import { action, formatBytes, parseInteger, parseNumber, writeLine } from '../util.js';
 import { textQueryEncoder } from '../query-encoder.js';
+import { addSearchOptions } from '../search-options.js';
 
 /** Default plot file of `--sweep` when `--plot` is not given (in the working directory). */
 export const DEFAULT_PLOT_FILE = 'spladex-bench-pareto.svg';
@@ -65,15 +66,11 @@ export function formatBenchReport(report: BenchReport): string {
 
 export function register(program: Command): void {
   const d = BENCH_DEFAULTS;
-  program
-    .command('bench')
+  addSearchOptions(program.command('bench'), { kMeaning: 'results per query (recall@k)', kDefault: d.k, withExact: false })
     .description('measure recall@k against exact search, latency, throughput, memory and size; exact baselines (exhaustive, MaxScore) in the same run')
     .argument('<dir>', 'index directory')
     .requiredOption('--queries <file>', 'JSONL file of queries: {"id", "vector": {token: weight}} lines, or {"_id"|"id", "text"} lines on an index built from text (encoded once, before timing)')
     .option('--model <dir>', "where the index's model directory is now (text queries; its checksum must match the build)")
-    .option('--k <n>', 'results per query (recall@k)', parseInteger, d.k)
-    .option('--query-cut <n>', 'posting lists traversed: the n heaviest query terms (0 = all)', parseInteger, d.queryCut)
-    .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, d.heapFactor)
     .option('--sweep', 'also measure a queryCut × heapFactor grid; prints its table and writes a Pareto plot', false)
     .addOption(new Option('--sweep-query-cuts <list>', 'queryCut values of the sweep, comma-separated').argParser(parseNumberList).default([...d.sweepQueryCuts], d.sweepQueryCuts.join(',')))
     .addOption(new Option('--sweep-heap-factors <list>', 'heapFactor values of the sweep, comma-separated').argParser(parseNumberList).default([...d.sweepHeapFactors], d.sweepHeapFactors.join(',')))

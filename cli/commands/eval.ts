@@ -3,15 +3,14 @@
  * Recall@1000 against TREC qrels, and optionally the TREC run file.
  */
 import type { Command } from 'commander';
-import { SpladexError } from '../../src/errors.js';
 import { METRIC_LABELS } from '../../src/eval/metrics.js';
 import { loadQueries } from '../../src/eval/queries.js';
 import { EVAL_DEFAULTS, evaluateIndex } from '../../src/eval/run-eval.js';
 import { DEFAULT_RUN_TAG, readQrels, writeRun } from '../../src/eval/trec.js';
-import type { SearchMode } from '../../src/query/options.js';
 import { SpladexIndex } from '../../src/spladex-index.js';
 import { textQueryEncoder } from '../query-encoder.js';
-import { action, parseInteger, parseNumber, writeLine } from '../util.js';
+import { action, writeLine } from '../util.js';
+import { addSearchOptions, searchModeFrom } from '../search-options.js';
 
 interface EvalCliOptions {
   queries: string;
@@ -28,27 +27,18 @@ interface EvalCliOptions {
 
 export function register(program: Command): void {
   const d = EVAL_DEFAULTS;
-  program
-    .command('eval')
+  addSearchOptions(program.command('eval'), { kMeaning: 'retrieval depth per query', kDefault: d.k })
     .description('evaluate retrieval against TREC qrels: nDCG@10, MRR@10, Recall@100, Recall@1000; optionally write the TREC run')
     .argument('<dir>', 'index directory')
     .requiredOption('--queries <file>', 'JSONL file of queries: {"id", "vector": {token: weight}} lines, or {"_id"|"id", "text"} lines on an index built from text')
     .requiredOption('--qrels <file>', 'TREC qrels (qid 0 docid relevance)')
     .option('--model <dir>', "where the index's model directory is now (text queries; its checksum must match the build)")
-    .option('--k <n>', 'retrieval depth per query', parseInteger, d.k)
-    .option('--query-cut <n>', 'posting lists traversed: the n heaviest query terms (0 = all)', parseInteger, d.queryCut)
-    .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, d.heapFactor)
-    .option('--exact [method]', 'exact search instead of approximate: exhaustive (default) or maxscore')
     .option('--run <out.trec>', 'write the run (qid Q0 docid rank score tag) to this file')
     .option('--run-tag <tag>', 'run tag of the run file', DEFAULT_RUN_TAG)
     .option('--json', 'print one JSON object', false)
     .action(
       action(async (dir: string, opts: EvalCliOptions) => {
-        let mode: SearchMode = d.mode;
-        if (opts.exact !== undefined) {
-          mode = opts.exact === true ? 'exhaustive' : (opts.exact as SearchMode);
-          if (mode !== 'exhaustive' && mode !== 'maxscore') throw new SpladexError('E_OPTION', '--exact takes exhaustive or maxscore');
-        }
+        const mode = searchModeFrom(opts.exact);
         const encoder = textQueryEncoder(dir, opts.model);
         const [queries, qrels] = await Promise.all([loadQueries(opts.queries, { encoder: encoder.open }).finally(encoder.dispose), readQrels(opts.qrels)]);
         const index = SpladexIndex.open(dir, { readonly: true });

@@ -7,11 +7,11 @@
 import type { Command } from 'commander';
 import { SpladexError } from '../../src/errors.js';
 import { readQueries, validateVector, type QueryRecord } from '../../src/io/documents.js';
-import { SEARCH_DEFAULTS, type SearchMode } from '../../src/query/options.js';
 import { parseFilterCondition, type Filter } from '../../src/index/filter.js';
 import { FILTER_SEARCH_DEFAULTS, SpladexIndex } from '../../src/spladex-index.js';
 import type { SearchHit, SparseVectorInput } from '../../src/types.js';
-import { action, choice, parseInteger, parseNumber, writeLine } from '../util.js';
+import { action, choice, parseInteger, writeLine } from '../util.js';
+import { addSearchOptions, searchModeFrom } from '../search-options.js';
 
 export type OutputFormat = 'json' | 'trec' | 'table';
 
@@ -41,17 +41,12 @@ export function parseInlineQuery(text: string): SparseVectorInput | string {
 const TEXT_BATCH = 256;
 
 export function register(program: Command): void {
-  program
-    .command('search')
+  addSearchOptions(program.command('search'), { kMeaning: 'results per query' })
     .description('search an index with sparse-vector queries, or with free text on an index built from text (encoded with its stored encoder)')
     .argument('<dir>', 'index directory')
     .argument('[query]', 'one query given inline: a JSON vector, e.g. \'{"paula": 2.1, "brother": 1.4}\', or free text (indexes built from text), e.g. "what causes sleep loss"')
     .option('--queries <file>', 'JSONL file of queries: {"id", "vector": {token: weight}} lines, or {"_id"|"id", "text"} lines on an index built from text; "-" reads stdin')
     .option('--model <dir>', "where the index's model directory is now (text queries; its checksum must match the build)")
-    .option('--k <n>', 'results per query', parseInteger, SEARCH_DEFAULTS.k)
-    .option('--query-cut <n>', 'posting lists traversed: the n heaviest query terms (0 = all)', parseInteger, SEARCH_DEFAULTS.queryCut)
-    .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, SEARCH_DEFAULTS.heapFactor)
-    .option('--exact [method]', 'exact search instead of approximate: exhaustive (default) or maxscore')
     .option('--format <format>', 'output: json (one line per query) | trec (run file) | table', choice(['json', 'trec', 'table'] as const), 'table')
     .option('--run-tag <tag>', 'run tag of trec output', 'spladex')
     .option(
@@ -66,11 +61,7 @@ export function register(program: Command): void {
         if ((inline === undefined) === (opts.queries === undefined)) {
           throw new SpladexError('E_OPTION', 'give either one inline query or --queries <file>');
         }
-        let mode: SearchMode = 'approximate';
-        if (opts.exact !== undefined) {
-          mode = opts.exact === true ? 'exhaustive' : (opts.exact as SearchMode);
-          if (mode !== 'exhaustive' && mode !== 'maxscore') throw new SpladexError('E_OPTION', '--exact takes exhaustive or maxscore');
-        }
+        const mode = searchModeFrom(opts.exact as string | boolean | undefined);
         const filters: Filter[] = (opts.filter as string[]).map(parseFilterCondition);
         const searchOptions = {
           k: opts.k as number,
