@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,5 +101,16 @@ describe.skipIf(!hasBuild || !hasShared)('CLI on the Seismic toy set (../shared)
     const first = (text: string): string[] => text.trim().split('\n').map((l) => JSON.parse(l).hits[0].id);
     expect(first(result.stdout)).toEqual(first(exact.stdout));
     expect(first(result.stdout)[0]).toBe('11');
+  });
+});
+
+describe.skipIf(!hasBuild)("the README's sample command", () => {
+  it('indexes the bundled sample and searches it (what `npm run sample` runs after the build)', () => {
+    const script = CLI.replace(/cli[\\/]main\.js$/, 'scripts/sample.js');
+    const result = spawnSync(process.execPath, [script], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('indexed 1000 documents');
+    expect(result.stdout).toMatch(/rank\s+score\s+id/);
+    expect(result.stdout).toMatch(/^q0 Q0 d\d+ 1 /m);
   });
 });
