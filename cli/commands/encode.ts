@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
@@ -23,6 +23,7 @@ import { readQueries } from '../../src/io/documents.js';
 import type { SparseVectorInput } from '../../src/types.js';
 import { addEncoderOptions, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL, type EncoderCliOptions } from '../encoder-options.js';
 import { action, choice, countingStream, formatCount as fmt, formatRate as rate, formatSeconds as sec, progressBar, writeLine } from '../util.js';
+import { pathExists } from '../../src/util/fs.js';
 
 interface EncodeCliOptions extends EncoderCliOptions {
   out: string;
@@ -103,7 +104,7 @@ async function runEncode(input: string, opts: EncodeCliOptions): Promise<void> {
   if (outputs.length === 2 && outputs[0] === outputs[1]) throw new SpladexError('E_OPTION', '--out and --queries-out name the same file');
   for (const output of outputs) {
     if (inputs.includes(output)) throw new SpladexError('E_OPTION', 'an output file is also an input; choose another --out', { file: output });
-    if (!opts.overwrite && (await exists(output))) throw new SpladexError('E_IO', 'output file already exists; choose another path or pass --overwrite to replace it', { file: output });
+    if (!opts.overwrite && (await pathExists(output))) throw new SpladexError('E_IO', 'output file already exists; choose another path or pass --overwrite to replace it', { file: output });
   }
 
   const options = encoderOptionsFrom(opts);
@@ -435,11 +436,3 @@ function printSummary(s: EncodeSummary, json: boolean): void {
   for (const line of encoderStatsLines(e, { split: '  encoder     ', model: '  model       ' })) writeLine(line);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

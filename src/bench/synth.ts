@@ -41,12 +41,13 @@
  */
 
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { SpladexError, checkRange } from '../errors.js';
 import type { DocumentInput, QueryInput } from '../types.js';
 import { AliasTable, Rng, hash3, zipfWeights } from './prng.js';
+import { pathExists } from '../util/fs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Calibration constants.
@@ -786,7 +787,7 @@ export async function writeSynthetic(options: WriteSyntheticOptions): Promise<Wr
   }
   if (!overwrite) {
     for (const p of [documentsPath, queriesPath, qrelsPath]) {
-      if (p !== undefined && (await exists(p))) throw new SpladexError('E_IO', 'output file already exists; choose another directory or pass overwrite (--overwrite) to replace it', { file: p });
+      if (p !== undefined && (await pathExists(p))) throw new SpladexError('E_IO', 'output file already exists; choose another directory or pass overwrite (--overwrite) to replace it', { file: p });
     }
   }
   const total = o.docs + o.queries;
@@ -801,14 +802,6 @@ export async function writeSynthetic(options: WriteSyntheticOptions): Promise<Wr
   return result;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Writes `count` lines produced by `line(i)`, honouring the stream's backpressure. Returns bytes written. */
 async function writeLines(path: string, count: number, line: (i: number) => string, progress: (done: number) => void): Promise<number> {

@@ -13,6 +13,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SpladexError } from '../errors.js';
 import { POOLING_ACTIVATIONS, type PoolingActivation } from './pooling.js';
+import { pathExists } from '../util/fs.js';
 
 /** Settings a model author can ship in `spladex.json` next to model.onnx. */
 export interface SpladexModelSettings {
@@ -57,14 +58,14 @@ export async function readModelDirectory(path: string): Promise<ModelDirectory> 
   }
   // An .onnx file path: its directory, or the export root for the Hub layout <root>/onnx/model.onnx.
   let dir = info.isDirectory() ? absolute : dirname(absolute);
-  if (!info.isDirectory() && basename(dir) === 'onnx' && (await exists(join(dirname(dir), 'config.json')))) dir = dirname(dir);
+  if (!info.isDirectory() && basename(dir) === 'onnx' && (await pathExists(join(dirname(dir), 'config.json')))) dir = dirname(dir);
   const entries = new Set(await readdir(dir));
   const file = (name: string): string | null => (entries.has(name) ? join(dir, name) : null);
 
   let modelFile: string | null = null;
   if (!info.isDirectory()) modelFile = absolute;
   else if (entries.has('model.onnx')) modelFile = join(dir, 'model.onnx');
-  else if (entries.has('onnx') && (await exists(join(dir, 'onnx', 'model.onnx')))) modelFile = join(dir, 'onnx', 'model.onnx');
+  else if (entries.has('onnx') && (await pathExists(join(dir, 'onnx', 'model.onnx')))) modelFile = join(dir, 'onnx', 'model.onnx');
   else {
     const onnxFiles = [...entries].filter((e) => e.endsWith('.onnx'));
     if (onnxFiles.length === 1) modelFile = join(dir, onnxFiles[0]);
@@ -152,11 +153,3 @@ function positiveInt(value: unknown): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
