@@ -71,7 +71,7 @@ import {
   type PostingPruningReport,
   type ResolvedPostingPruning,
 } from './index/posting-pruning.js';
-import { encodeTextCorpus, type EncoderBuildReport, type TextCorpusSource } from './index/text-source.js';
+import { indexTextCorpus, type EncoderBuildReport, type TextCorpusSource } from './index/text-source.js';
 import { encodeChunkSize } from './encode/corpus.js';
 import { ENCODER_DEFAULTS } from './encode/encoder.js';
 
@@ -1144,23 +1144,15 @@ export class SpladexIndex {
     const encoder = await openStoredEncoder(spec, readStoredIdf(this.store, this.state.manifest), this.encoderOverrides);
     try {
       const label = options.sourceLabel ?? (typeof corpus === 'string' ? corpus : '<documents>');
-      let readSkipped = 0;
       const { chunkSize, ...addOptions } = options;
-      const prepared = await encodeTextCorpus(encoder, corpus, {
+      const pass = {
         label,
         chunkSize: chunkSize ?? encodeChunkSize(this.encoderOverrides.batchSize ?? ENCODER_DEFAULTS.batchSize),
         skipInvalid: options.skipInvalid ?? false,
-        onSkip: (skipped) => {
-          readSkipped++;
-          options.onSkip?.(skipped);
-        },
+        ...(options.onSkip === undefined ? {} : { onSkip: options.onSkip }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-      });
-      const summary = await this.add(prepared.documents, { ...addOptions, sourceLabel: label });
-      summary.skipped += readSkipped;
-      summary.encoder = prepared.report();
-      summary.seconds.total = (performance.now() - started) / 1000;
-      return summary;
+      };
+      return await indexTextCorpus(encoder, corpus, pass, started, (documents) => this.add(documents, { ...addOptions, sourceLabel: label }));
     } finally {
       await encoder.dispose();
     }

@@ -19,7 +19,7 @@ import { SpladexError } from './errors.js';
 import { DocumentStore, STORE_FILE } from './index/store.js';
 import { noEncoderError, openStoredEncoder, readStoredEncoder, readStoredIdf, type EncoderOverrides } from './index/encoder-store.js';
 import { parseManifest } from './index/manifest.js';
-import { defaultEncoderKind, encodeTextCorpus, encoderIdf, type TextCorpusSource } from './index/text-source.js';
+import { defaultEncoderKind, indexTextCorpus, encoderIdf, type TextCorpusSource } from './index/text-source.js';
 import { buildIndexWith, precheckBuild, type BuildSummary, type IndexBuildOptions } from './spladex-index.js';
 
 export { defaultEncoderKind };
@@ -58,27 +58,21 @@ export async function buildTextIndex(corpus: TextCorpusSource, out: string, opti
   // Everything that can be refused is refused before the encoder runs over the corpus.
   precheckBuild(out, indexOptions);
   const label = indexOptions.sourceLabel ?? (typeof corpus === 'string' ? corpus : '<documents>');
-  let readSkipped = 0;
-  const onSkip = indexOptions.onSkip;
 
   const encoder = await openEncoder({ ...encoderOptions, kind });
   try {
-    const prepared = await encodeTextCorpus(encoder, corpus, {
+    const pass = {
       label,
       chunkSize: chunkSize ?? encodeChunkSize(encoderOptions.batchSize ?? ENCODER_DEFAULTS.batchSize),
       skipInvalid: indexOptions.skipInvalid ?? false,
-      onSkip: (skipped) => {
-        readSkipped++;
-        onSkip?.(skipped);
-      },
+      ...(indexOptions.onSkip === undefined ? {} : { onSkip: indexOptions.onSkip }),
       ...(indexOptions.onProgress === undefined ? {} : { onProgress: indexOptions.onProgress }),
+    };
+    return await indexTextCorpus(encoder, corpus, pass, started, (documents) => {
+      // Read the IDF only now: a two-pass encoder computes it in the statistics pass.
+      const idf = encoderIdf(encoder);
+      return buildIndexWith(documents, out, { ...indexOptions, sourceLabel: label }, { encoder: encoder.spec, ...(idf === undefined ? {} : { idf }) });
     });
-    const idf = encoderIdf(encoder);
-    const summary = await buildIndexWith(prepared.documents, out, { ...indexOptions, sourceLabel: label }, { encoder: encoder.spec, ...(idf === undefined ? {} : { idf }) });
-    summary.skipped += readSkipped;
-    summary.encoder = prepared.report();
-    summary.seconds.total = (performance.now() - started) / 1000;
-    return summary;
   } finally {
     await encoder.dispose();
   }

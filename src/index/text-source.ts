@@ -183,3 +183,37 @@ export async function encodeTextCorpus(encoder: Encoder, corpus: TextCorpusSourc
   };
   return { documents: documents(), report };
 }
+
+/** What `indexTextCorpus` completes in a build's or an add's summary. */
+export interface TextIndexingSummary {
+  skipped: number;
+  encoder?: EncoderBuildReport;
+  seconds: { total: number };
+}
+
+/**
+ * Encodes a text corpus and hands the encoded documents to `consume` (a build or an add), then
+ * completes its summary: lines skipped while reading, the encoder's report and the total time
+ * since `started` (encoding included).
+ */
+export async function indexTextCorpus<S extends TextIndexingSummary>(
+  encoder: Encoder,
+  corpus: TextCorpusSource,
+  pass: TextPassOptions,
+  started: number,
+  consume: (documents: AsyncGenerator<ParsedDocument>) => Promise<S>,
+): Promise<S> {
+  let readSkipped = 0;
+  const prepared = await encodeTextCorpus(encoder, corpus, {
+    ...pass,
+    onSkip: (skipped) => {
+      readSkipped++;
+      pass.onSkip?.(skipped);
+    },
+  });
+  const summary = await consume(prepared.documents);
+  summary.skipped += readSkipped;
+  summary.encoder = prepared.report();
+  summary.seconds.total = (performance.now() - started) / 1000;
+  return summary;
+}

@@ -47,7 +47,7 @@ export class SegmentSearcher {
    * `excluded[d] === 1` hides document d (deletes, filters).
    */
   searchApproximate(query: PreparedQuery, queryCut: number, heapFactor: number, heap: TopK, keyBase: number, excluded?: Uint8Array): void {
-    const { terms, weights, byWeight } = query;
+    const { terms, byWeight } = query;
     if (terms.length === 0) return;
     this.load(query);
     const inv = this.segment.inverted;
