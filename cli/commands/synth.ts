@@ -3,26 +3,17 @@
  * queries.jsonl, qrels.txt). See src/bench/synth.ts for the model and its calibration.
  */
 import type { Command } from 'commander';
-import { SYNTH_DEFAULTS, readVocabFile, writeSynthetic, type WriteSyntheticOptions } from '../../src/bench/synth.js';
+import { SYNTH_DEFAULTS, readVocabFile, writeSynthetic, type SynthOptions, type WriteSyntheticOptions } from '../../src/bench/synth.js';
 import { action, formatBytes, parseInteger, parseNumber, progressBar, writeLine } from '../util.js';
 
-interface SynthCliOptions {
+/** Parsed flags: the generator's own options (vocab as a path), plus output handling. */
+type SynthCliOptions = Omit<SynthOptions, 'vocab' | 'vocabSize' | 'docIdPrefix' | 'queryIdPrefix'> & {
   out: string;
-  docs: number;
-  queries: number;
-  seed: number;
   vocab?: string;
-  avgDocTerms: number;
-  avgQueryTerms: number;
-  topics: number;
-  topicTerms: number;
-  zipfExponent: number;
-  topicalFraction: number;
-  queryDocFraction: number;
   qrels: boolean;
   overwrite: boolean;
   quiet: boolean;
-}
+};
 
 export function register(program: Command): void {
   const d = SYNTH_DEFAULTS;
