@@ -8,6 +8,7 @@ import { evaluateRun, type QueryMetrics } from './metrics.js';
 import type { VectorQuery } from './queries.js';
 import { rankingFromHits, type Qrels, type RunQueryResults } from './trec.js';
 import type { SearchHit } from '../types.js';
+import { withDefaults } from '../util/defaults.js';
 
 export interface EvalOptions {
   /** Retrieval depth per query. Default 1000 (the deepest metric is Recall@1000). */
@@ -48,8 +49,7 @@ export interface EvalReport {
 
 /** Searches every query and evaluates the run; also returns the run for writing. */
 export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery[], qrels: Qrels, options: EvalOptions = {}): { report: EvalReport; run: RunQueryResults[] } {
-  const o: Required<EvalOptions> = { ...EVAL_DEFAULTS };
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
+  const o: Required<EvalOptions> = withDefaults(EVAL_DEFAULTS, options);
   const searchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, mode: o.mode };
   const results = new Map<string, SearchHit[]>();
   const run: RunQueryResults[] = [];

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { checkRange, SpladexError } from '../errors.js';
+import { withDefaults } from '../util/defaults.js';
 
 export type PruningStrategy = 'global-threshold' | 'fixed-size' | 'none';
 export type BlockingStrategy = 'kmeans' | 'fixed-size';
@@ -90,8 +91,7 @@ function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]):
 
 /** Fills defaults and checks ranges; throws `E_OPTION` naming the bad option. */
 export function resolveBuildOptions(options: BuildOptions = {}): ResolvedBuildOptions {
-  const o: ResolvedBuildOptions = { ...BUILD_DEFAULTS };
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
+  const o: ResolvedBuildOptions = withDefaults(BUILD_DEFAULTS, options);
   oneOf('pruning', o.pruning, ['global-threshold', 'fixed-size', 'none']);
   oneOf('blocking', o.blocking, ['kmeans', 'fixed-size']);
   oneOf('forwardValues', o.forwardValues, ['f16', 'u8', 'f32']);

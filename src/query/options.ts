@@ -2,6 +2,7 @@
  * Query-time arguments (Seismic's split: these can change per query, build options cannot).
  */
 import { checkRange, SpladexError } from '../errors.js';
+import { withDefaults } from '../util/defaults.js';
 
 /**
  * - `approximate` (default): Seismic block-pruned search over the statically pruned index.
@@ -42,8 +43,7 @@ export const SEARCH_DEFAULTS: ResolvedSearchOptions = Object.freeze({
 export const LOSSLESS_SEARCH: SearchOptions = Object.freeze({ queryCut: 0, heapFactor: 1 });
 
 export function resolveSearchOptions(options: SearchOptions = {}): ResolvedSearchOptions {
-  const o: ResolvedSearchOptions = { ...SEARCH_DEFAULTS };
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
+  const o: ResolvedSearchOptions = withDefaults(SEARCH_DEFAULTS, options);
   checkRange('k', o.k, 1, 100_000, true);
   checkRange('queryCut', o.queryCut, 0, 100_000, true);
   checkRange('heapFactor', o.heapFactor, Number.MIN_VALUE, 1);
