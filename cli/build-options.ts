@@ -16,6 +16,7 @@ export function addBuildOptions(command: Command): Command {
     .option('--summary-energy <f>', 'fraction of a block summary\'s L1 mass kept, in (0, 1]; 1 is lossless', parseNumber, d.summaryEnergy)
     .option('--max-summary-terms <n>', 'cap on terms per block summary (0 = no cap)', parseInteger, d.maxSummaryTerms)
     .option('--forward-values <type>', 'forward-index value storage: f16 | u8 | f32', choice(['f16', 'u8', 'f32'] as const), d.forwardValues)
+    .option('--knn <n>', 'κ: nearest neighbours stored per document for the κ-NN graph round of search (0 = no graph)', parseInteger, d.knn)
     .option('--seed <n>', 'seed of every random choice (builds are deterministic per seed)', parseInteger, d.seed)
     .option('--threads <n>', 'build threads', parseInteger, d.threads);
 }
@@ -32,6 +33,7 @@ export function buildOptionsFrom(opts: Record<string, unknown>): BuildOptions {
     summaryEnergy: opts.summaryEnergy as number,
     maxSummaryTerms: opts.maxSummaryTerms as number,
     forwardValues: opts.forwardValues as BuildOptions['forwardValues'],
+    knn: opts.knn as number,
     seed: opts.seed as number,
     threads: opts.threads as number,
   };

@@ -13,12 +13,13 @@ export interface SearchFlagsOptions {
   withExact?: boolean;
 }
 
-/** Adds `--k`, `--query-cut`, `--heap-factor` and (optionally) `--exact [method]`, with the library's defaults. */
+/** Adds `--k`, `--query-cut`, `--heap-factor`, `--knn` and (optionally) `--exact [method]`, with the library's defaults. */
 export function addSearchOptions(command: Command, { kMeaning, kDefault = SEARCH_DEFAULTS.k, withExact = true }: SearchFlagsOptions): Command {
   command
     .option('--k <n>', kMeaning, parseInteger, kDefault)
     .option('--query-cut <n>', 'posting lists traversed: the n heaviest query terms (0 = all)', parseInteger, SEARCH_DEFAULTS.queryCut)
-    .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, SEARCH_DEFAULTS.heapFactor);
+    .option('--heap-factor <f>', 'skip a block whose summary bound is below f × the k-th best score, in (0, 1]', parseNumber, SEARCH_DEFAULTS.heapFactor)
+    .option('--knn <n>', 'also score the first n stored nearest neighbours of each result (κ-NN graph; 0 = off)', parseInteger, SEARCH_DEFAULTS.knn);
   if (withExact) command.option('--exact [method]', 'exact search instead of approximate: exhaustive (default) or maxscore');
   return command;
 }

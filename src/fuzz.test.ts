@@ -242,7 +242,7 @@ describe('index files (fuzz, seeded)', () => {
       const searcher = new SegmentSearcher(segment);
       for (const query of queries) {
         const prepared = prepareQuery(query, segment.termIds);
-        for (const run of [(h: TopK) => searcher.searchApproximate(prepared, 0, 1, h, 0), (h: TopK) => searcher.searchExhaustive(prepared, h, 0)]) {
+        for (const run of [(h: TopK) => searcher.searchApproximate(prepared, 0, 1, 0, h, 0), (h: TopK) => searcher.searchExhaustive(prepared, h, 0)]) {
           const heap = new TopK(5);
           run(heap);
           for (const { key } of heap.sorted()) expect(key).toBeLessThan(segment.meta.nDocs);

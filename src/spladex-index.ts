@@ -239,8 +239,8 @@ export interface IndexInfo {
   summaryEntries: number;
   /** Bytes on disk per part (segment sections summed over segments, plus the document store). */
   bytes: { total: number; parts: Record<string, number> };
-  /** Bytes of the in-memory structures: forward index and inverted index (postings + summaries). */
-  memory: { forward: number; inverted: number; total: number };
+  /** Bytes of the in-memory structures: forward index, inverted index (postings + summaries) and κ-NN graph. */
+  memory: { forward: number; inverted: number; graph: number; total: number };
   build: ResolvedBuildOptions;
   /** The encoder of an index built from text (null: built from vectors). */
   encoder: { kind: EncoderSpec['kind']; label: string } | null;
@@ -766,7 +766,7 @@ export class SpladexIndex {
         if (plan.docs !== undefined) searcher.searchDocuments(prepared, plan.docs, heap, base);
         else if (o.mode === 'maxscore') (loaded.maxScore ??= new MaxScoreSearcher(segment)).search(prepared, heap, base, plan.excluded);
         else if (o.mode === 'exhaustive' || segmentLayout(segment) === 'flat') searcher.searchExhaustive(prepared, heap, base, plan.excluded);
-        else searcher.searchApproximate(prepared, o.queryCut, o.heapFactor, heap, base, plan.excluded);
+        else searcher.searchApproximate(prepared, o.queryCut, o.heapFactor, o.knn, heap, base, plan.excluded);
       });
       return heap.sorted().map(({ score, key }) => {
         const ordinal = Math.floor(key / SEGMENT_KEY_STRIDE);
@@ -986,6 +986,7 @@ export class SpladexIndex {
     let total = 0;
     let forward = 0;
     let inverted = 0;
+    let graph = 0;
     const segments: IndexInfo['segments'] = [];
     const loaded = this.loadedSegments();
     for (const { entry, segment } of loaded) {
@@ -994,6 +995,7 @@ export class SpladexIndex {
       total += existsSync(file) ? statSync(file).size : (segment.parts ?? []).reduce((n, p) => n + p.bytes, 0);
       forward += forwardBytes(segment.forward);
       inverted += invertedBytes(segment.inverted);
+      graph += segment.neighbors.byteLength;
       segments.push({ ...entry, layout: segmentLayout(segment), postings: segment.meta.nPostings, keptPostings: segment.inverted.postingDocs.length, blocks: segment.inverted.blockScales.length });
     }
     parts[STORE_FILE] = statSync(join(this.path, STORE_FILE)).size;
@@ -1012,7 +1014,7 @@ export class SpladexIndex {
       blocks: sum((s) => s.inverted.blockScales.length),
       summaryEntries: sum((s) => s.inverted.summaryCodes.length),
       bytes: { total, parts },
-      memory: { forward, inverted, total: forward + inverted },
+      memory: { forward, inverted, graph, total: forward + inverted + graph },
       build: manifest.build,
       encoder: manifest.encoder === undefined ? null : { kind: manifest.encoder.kind, label: manifest.encoder.label },
       idf: manifest.idf === undefined ? null : { source: manifest.idf.source, terms: manifest.idf.terms },

@@ -24,6 +24,7 @@ interface BenchCliOptions {
   k: number;
   queryCut: number;
   heapFactor: number;
+  knn: number;
   sweep: boolean;
   sweepQueryCuts: number[];
   sweepHeapFactors: number[];
@@ -50,13 +51,13 @@ export function formatBenchReport(report: BenchReport): string {
   const mx = report.baselines.maxscore;
   const lines = [
     `index        ${report.index} (${report.documents} documents)`,
-    `queries      ${report.queries}, k = ${report.k}, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}`,
+    `queries      ${report.queries}, k = ${report.k}, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, knn ${report.settings.knn}`,
     `recall@${report.k}    ${report.recall_at_k.toFixed(4)} against exhaustive search (tie-aware ${report.recall_at_k_tie_aware.toFixed(4)})`,
     `latency      mean ${ms(l.mean)} ms, p50 ${ms(l.p50)}, p95 ${ms(l.p95)}, p99 ${ms(l.p99)} (single thread)`,
     `throughput   ${report.qps.toFixed(0)} queries/s on ${report.threads} thread${report.threads === 1 ? '' : 's'}`,
     `exhaustive   mean ${ms(ex.mean)} ms, p50 ${ms(ex.p50)} → approximate is ${report.speedup.exhaustive_p50.toFixed(1)}× faster at p50`,
     `MaxScore     mean ${ms(mx.latency_ms.mean)} ms, p50 ${ms(mx.latency_ms.p50)} → approximate is ${report.speedup.maxscore_p50.toFixed(1)}× faster at p50 (agrees with exhaustive on ${(mx.agreement * 100).toFixed(1)}% of queries)`,
-    `memory       peak RSS ${formatBytes(report.peak_rss_bytes)} serving (${formatBytes(report.peak_rss_bytes_end)} at the end); index ${formatBytes(report.index_memory_bytes.total)} in memory (forward ${formatBytes(report.index_memory_bytes.forward)}, inverted ${formatBytes(report.index_memory_bytes.inverted)})`,
+    `memory       peak RSS ${formatBytes(report.peak_rss_bytes)} serving (${formatBytes(report.peak_rss_bytes_end)} at the end); index ${formatBytes(report.index_memory_bytes.total)} in memory (forward ${formatBytes(report.index_memory_bytes.forward)}, inverted ${formatBytes(report.index_memory_bytes.inverted)}, κ-NN graph ${formatBytes(report.index_memory_bytes.graph)})`,
     `disk         ${formatBytes(report.index_bytes.total)}`,
     ...Object.entries(report.index_bytes.parts).map(([part, bytes]) => `  ${part.padEnd(16)} ${formatBytes(bytes)}`),
     `machine      ${formatMachine(report.machine)}`,
@@ -90,6 +91,7 @@ export function register(program: Command): void {
           k: opts.k,
           queryCut: opts.queryCut,
           heapFactor: opts.heapFactor,
+          knn: opts.knn,
           sweep: opts.sweep,
           sweepQueryCuts: opts.sweepQueryCuts,
           sweepHeapFactors: opts.sweepHeapFactors,

@@ -19,6 +19,7 @@ interface EvalCliOptions {
   k: number;
   queryCut: number;
   heapFactor: number;
+  knn: number;
   exact?: string | true;
   run?: string;
   runTag: string;
@@ -43,13 +44,13 @@ export function register(program: Command): void {
         const [queries, qrels] = await Promise.all([loadQueries(opts.queries, { encoder: encoder.open }).finally(encoder.dispose), readQrels(opts.qrels)]);
         const index = SpladexIndex.open(dir, { readonly: true });
         try {
-          const { report, run } = evaluateIndex(index, queries, qrels, { k: opts.k, queryCut: opts.queryCut, heapFactor: opts.heapFactor, mode });
+          const { report, run } = evaluateIndex(index, queries, qrels, { k: opts.k, queryCut: opts.queryCut, heapFactor: opts.heapFactor, knn: opts.knn, mode });
           if (opts.run !== undefined) await writeRun(opts.run, run, opts.runTag);
           if (opts.json) {
             writeLine(JSON.stringify(opts.run === undefined ? report : { ...report, run: opts.run }));
             return;
           }
-          const how = mode === 'approximate' ? `approximate, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}` : `exact (${mode})`;
+          const how = mode === 'approximate' ? `approximate, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, knn ${report.settings.knn}` : `exact (${mode})`;
           writeLine(`${report.queries} queries searched to depth ${report.k} (${how}), ${report.evaluated} judged queries evaluated${report.missing > 0 ? `, ${report.missing} of them missing from the queries (scored 0)` : ''}`);
           writeLine(`${METRIC_LABELS.ndcgAt10.padEnd(8)} ${report.ndcg_at_10.toFixed(4)}`);
           writeLine(`${METRIC_LABELS.mrrAt10.padEnd(8)} ${report.mrr_at_10.toFixed(4)}`);

@@ -51,7 +51,7 @@ export function printBuildSummary(summary: BuildSummary, skippedLines: SkippedLi
   const statistics = e !== undefined && e.seconds.statistics > 0 ? `statistics ${e.seconds.statistics.toFixed(2)}, ` : '';
   const ingest = e !== undefined ? `ingest ${s.ingest.toFixed(2)} (encode ${e.seconds.encode.toFixed(2)})` : `ingest ${s.ingest.toFixed(2)}`;
   const pruning = p !== undefined ? `, posting pruning ${p.seconds.toFixed(2)}` : '';
-  writeLine(`  time ${s.total.toFixed(2)} s (${statistics}${ingest}${pruning}, prune ${s.prune.toFixed(2)}, blocks ${s.blocks.toFixed(2)}, write ${s.write.toFixed(2)})`);
+  writeLine(`  time ${s.total.toFixed(2)} s (${statistics}${ingest}${pruning}, prune ${s.prune.toFixed(2)}, blocks ${s.blocks.toFixed(2)}, κ-NN graph ${s.knn.toFixed(2)}, write ${s.write.toFixed(2)})`);
 }
 
 interface IndexCliOptions extends EncoderCliOptions {

@@ -67,6 +67,7 @@ export function register(program: Command): void {
           k: opts.k as number,
           queryCut: opts.queryCut as number,
           heapFactor: opts.heapFactor as number,
+          knn: opts.knn as number,
           mode,
           ...(filters.length > 0 ? { filter: filters, filterExactBelow: opts.filterExactBelow as number } : {}),
         };

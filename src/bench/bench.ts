@@ -30,6 +30,8 @@ export interface BenchOptions {
   queryCut?: number;
   /** Approximate-search setting measured in detail. Default SEARCH_DEFAULTS.heapFactor. */
   heapFactor?: number;
+  /** Approximate-search setting measured in detail (and in the sweep). Default SEARCH_DEFAULTS.knn. */
+  knn?: number;
   /** Also measure every queryCut × heapFactor of the grid below. Default false. */
   sweep?: boolean;
   /** queryCut values of the sweep. Default [3, 5, 10, 20, 40]. */
@@ -56,6 +58,7 @@ export const BENCH_DEFAULTS: Readonly<ResolvedBenchOptions> = Object.freeze({
   k: SEARCH_DEFAULTS.k,
   queryCut: SEARCH_DEFAULTS.queryCut,
   heapFactor: SEARCH_DEFAULTS.heapFactor,
+  knn: SEARCH_DEFAULTS.knn,
   sweep: false,
   sweepQueryCuts: Object.freeze([3, 5, 10, 20, 40]) as readonly number[],
   sweepHeapFactors: Object.freeze([0.5, 0.6, 0.7, 0.8, 0.9, 1]) as readonly number[],
@@ -89,7 +92,7 @@ export interface BenchReport {
   documents: number;
   queries: number;
   k: number;
-  settings: { query_cut: number; heap_factor: number };
+  settings: { query_cut: number; heap_factor: number; knn: number };
   /** Mean over queries of |approximate top k ∩ exact top k| / min(k, |exact|). */
   recall_at_k: number;
   /** Like recall_at_k, but a result whose score ties the exact k-th score also counts. */
@@ -161,7 +164,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
   const progress = options.onProgress ?? (() => {});
   const vectors = queries.map((q) => q.vector);
   const n = vectors.length;
-  const chosen: SearchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, mode: 'approximate' };
+  const chosen: SearchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, knn: o.knn, mode: 'approximate' };
 
   const index = SpladexIndex.open(dir, { readonly: true });
   try {
@@ -174,7 +177,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
       return { hits: run.results, stats: latencyStats(run.latencies) };
     };
 
-    progress(`approximate search (queryCut ${o.queryCut}, heapFactor ${o.heapFactor}) on ${n} queries`);
+    progress(`approximate search (queryCut ${o.queryCut}, heapFactor ${o.heapFactor}, knn ${o.knn}) on ${n} queries`);
     const approximate = await timed(chosen, o.warmup);
     const sweepRuns: Array<{ queryCut: number; heapFactor: number; hits: SearchHit[][]; stats: LatencyStats }> = [];
     if (o.sweep) {
@@ -221,7 +224,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
       documents: info.documents,
       queries: n,
       k: o.k,
-      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor },
+      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor, knn: o.knn },
       recall_at_k: meanRecall(approximate.hits, exhaustive.hits, o.k, false),
       recall_at_k_tie_aware: meanRecall(approximate.hits, exhaustive.hits, o.k, true),
       latency_ms: latency,

@@ -17,6 +17,8 @@ export interface EvalOptions {
   queryCut?: number;
   /** Approximate-search setting. Default SEARCH_DEFAULTS.heapFactor. */
   heapFactor?: number;
+  /** Approximate-search setting. Default SEARCH_DEFAULTS.knn. */
+  knn?: number;
   /** Search algorithm. Default `approximate`. */
   mode?: SearchMode;
 }
@@ -25,6 +27,7 @@ export const EVAL_DEFAULTS: Required<EvalOptions> = Object.freeze({
   k: 1000,
   queryCut: SEARCH_DEFAULTS.queryCut,
   heapFactor: SEARCH_DEFAULTS.heapFactor,
+  knn: SEARCH_DEFAULTS.knn,
   mode: SEARCH_DEFAULTS.mode,
 });
 
@@ -38,7 +41,7 @@ export interface EvalReport {
   missing: number;
   k: number;
   mode: SearchMode;
-  settings: { query_cut: number; heap_factor: number };
+  settings: { query_cut: number; heap_factor: number; knn: number };
   ndcg_at_10: number;
   mrr_at_10: number;
   recall_at_100: number;
@@ -50,7 +53,7 @@ export interface EvalReport {
 /** Searches every query and evaluates the run; also returns the run for writing. */
 export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery[], qrels: Qrels, options: EvalOptions = {}): { report: EvalReport; run: RunQueryResults[] } {
   const o: Required<EvalOptions> = withDefaults(EVAL_DEFAULTS, options);
-  const searchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, mode: o.mode };
+  const searchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, knn: o.knn, mode: o.mode };
   const results = new Map<string, SearchHit[]>();
   const run: RunQueryResults[] = [];
   const started = performance.now();
@@ -70,7 +73,7 @@ export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery
       missing: evaluation.missing.length,
       k: o.k,
       mode: o.mode,
-      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor },
+      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor, knn: o.knn },
       ndcg_at_10: mean.ndcgAt10,
       mrr_at_10: mean.mrrAt10,
       recall_at_100: mean.recallAt100,

@@ -17,6 +17,7 @@ import { validateDocumentInput, type ParsedDocument, type SkippedLine, type Vali
 import type { DocumentInput } from '../types.js';
 import { decodeValuesInto, encodeValues, ForwardBuilder, termIdArray, type ForwardIndex } from './forward.js';
 import { buildInverted, type InvertedIndex } from './inverted.js';
+import { buildKnnGraph, documentBlocks, type KnnBuildInput } from './knn.js';
 import type { ResolvedBuildOptions } from './options.js';
 import { buildPrunedLists, topTermsPerDocument } from './pruning.js';
 import type { Segment, SegmentLayout } from './segment.js';
@@ -29,7 +30,7 @@ import type { DocumentStore } from './store.js';
  * `posting-pruning` (FLOPS budget and per-document cuts, when asked for), `prune` (static pruning of
  * posting lists), `blocks` (blocking and summaries), `write`.
  */
-export type BuildPhase = 'statistics' | 'ingest' | 'posting-pruning' | 'prune' | 'blocks' | 'write';
+export type BuildPhase = 'statistics' | 'ingest' | 'posting-pruning' | 'prune' | 'blocks' | 'knn' | 'write';
 
 export interface BuildProgress {
   phase: BuildPhase;
@@ -58,7 +59,7 @@ export interface SegmentBuildStats {
   keptPostings: number;
   blocks: number;
   summaryEntries: number;
-  seconds: { ingest: number; prune: number; blocks: number };
+  seconds: { ingest: number; prune: number; blocks: number; knn: number };
 }
 
 /** What a build consumes: documents from the library API, or lines already validated by `readDocuments`. */
@@ -224,6 +225,12 @@ export async function indexForward(
     inverted = await buildInverted({ nTerms, forwardOffsets: forward.offsets, forwardTerms: forward.terms, decoded, lists, top, options }, options.threads);
   }
   const blocked = performance.now();
+  let neighbors: Uint32Array = new Uint32Array(0);
+  if (layout === 'blocked' && options.knn > 0 && docIds.length > 1) {
+    onProgress?.({ phase: 'knn', documents: docIds.length, postings: forward.terms.length });
+    neighbors = await buildKnnGraph(knnInput(forward, decoded, nTerms, inverted, options.knn), options.threads);
+  }
+  const linked = performance.now();
 
   const { threads: _threads, ...buildIdentity } = options;
   const segment: Segment = {
@@ -233,6 +240,7 @@ export async function indexForward(
     docIds,
     forward,
     inverted,
+    neighbors,
   };
   let emptyDocuments = 0;
   for (let d = 0; d < forward.nDocs; d++) if (forward.offsets[d + 1] === forward.offsets[d]) emptyDocuments++;
@@ -246,8 +254,32 @@ export async function indexForward(
       keptPostings: inverted.postingDocs.length,
       blocks: inverted.blockScales.length,
       summaryEntries: inverted.summaryCodes.length,
-      seconds: { ingest: 0, prune: (pruned - started) / 1000, blocks: (blocked - pruned) / 1000 },
+      seconds: { ingest: 0, prune: (pruned - started) / 1000, blocks: (blocked - pruned) / 1000, knn: (linked - blocked) / 1000 },
     },
+  };
+}
+
+/** Graph-build input; the inverted arrays are copied into shared memory so workers do not clone them. */
+function knnInput(forward: ForwardIndex, decoded: Float32Array, nTerms: number, inverted: InvertedIndex, neighbors: number): KnnBuildInput {
+  const shared = (a: Uint32Array): Uint32Array => {
+    if (a.buffer instanceof SharedArrayBuffer) return a;
+    const copy = new Uint32Array(new SharedArrayBuffer(a.byteLength));
+    copy.set(a);
+    return copy;
+  };
+  const blockPostingOffsets = shared(inverted.blockPostingOffsets);
+  const postingDocs = shared(inverted.postingDocs);
+  return {
+    nDocs: forward.nDocs,
+    nTerms,
+    forwardOffsets: forward.offsets,
+    forwardTerms: forward.terms,
+    decoded,
+    listBlockOffsets: inverted.listBlockOffsets,
+    blockPostingOffsets,
+    postingDocs,
+    ...documentBlocks(forward.nDocs, blockPostingOffsets, postingDocs, true),
+    neighbors,
   };
 }
 

@@ -8,7 +8,8 @@
  *
  * - `load` level (every open; linear passes over each array, cheaper than the CRC pass): offsets
  *   start at 0 and never decrease, every id is in range, values decode to finite non-negative
- *   weights, scales are finite, the vocabulary has no duplicate token.
+ *   weights, scales are finite, the vocabulary has no duplicate token, κ-NN rows name other
+ *   documents of the segment, padding only at their end.
  * - `full` level (`spladex verify`): additionally, external ids are unique, every block lists
  *   ascending documents that really contain the block's term, no document appears twice in a
  *   list, every summary entry covers the largest value of its term in the block (code × scale ≥
@@ -18,7 +19,8 @@
  * The first violation is thrown as `E_CORRUPT` naming the file, the part and the entry.
  */
 import { SpladexError } from '../errors.js';
-import type { Segment } from './segment.js';
+import { NO_NEIGHBOUR } from './knn.js';
+import { segmentNeighbors, type Segment } from './segment.js';
 
 export type SegmentCheckLevel = 'load' | 'full';
 
@@ -65,6 +67,15 @@ export function checkSegment(segment: Segment, file: string, level: SegmentCheck
   for (let b = 0; b < inv.blockScales.length; b++) {
     const scale = inv.blockScales[b];
     if (!(scale >= 0 && scale < Infinity)) throw fail(file, 'inv.scales', b, `block scale ${scale} is not finite and non-negative`);
+  }
+  const kappa = segmentNeighbors(segment);
+  for (let d = 0; d < (kappa === 0 ? 0 : nDocs); d++) {
+    let padded = false;
+    for (let e = d * kappa; e < (d + 1) * kappa; e++) {
+      const x = segment.neighbors[e];
+      if (x === NO_NEIGHBOUR) padded = true;
+      else if (padded || x >= nDocs || x === d) throw fail(file, 'knn.neighbors', e, `neighbour ${x} of document ${d} is ${padded ? 'after the padding' : x === d ? 'the document itself' : 'out of range'}`);
+    }
   }
   if (level === 'load') return;
 

@@ -38,8 +38,18 @@ export interface Segment {
   docIds: string[];
   forward: ForwardIndex;
   inverted: InvertedIndex;
+  /**
+   * κ-NN graph: `nDocs × segmentNeighbors(segment)` document ids, best first, padded with
+   * `NO_NEIGHBOUR` (see knn.ts). Empty when the segment has no graph.
+   */
+  neighbors: Uint32Array;
   /** Bytes of each stored part (filled when loaded from or written to disk). */
   parts?: SectionInfo[];
+}
+
+/** κ of the segment's graph (0: none; segments built before the graph existed have none). */
+export function segmentNeighbors(segment: Segment): number {
+  return segment.neighbors.length === 0 ? 0 : segment.meta.build.knn;
 }
 
 export function makeTermIndex(vocabulary: readonly string[]): Map<string, number> {
@@ -70,6 +80,7 @@ function sectionsOf(segment: Segment): Record<string, SectionArray> {
     'inv.sumCodes': inv.summaryCodes,
   };
   if (f.valueType === 'u8') sections['fwd.codebook'] = f.codebook;
+  if (segment.neighbors.length > 0) sections['knn.neighbors'] = segment.neighbors;
   return sections;
 }
 
@@ -115,6 +126,9 @@ export function readSegment(path: string): Segment {
     summaryTerms: get<TermIdArray>('inv.sumTerms', Uint16Array, Uint32Array),
     summaryCodes: get('inv.sumCodes', Uint8Array),
   };
+  // Optional: absent when built with knn 0, as a flat segment, or before the graph existed.
+  const neighbors = sections.has('knn.neighbors') ? get('knn.neighbors', Uint32Array) : new Uint32Array(0);
+  const knn = meta.build?.knn;
   // Cheap shape checks: lengths that every reader relies on. Full invariants: `verifySegment`.
   const nTerms = meta.nTerms;
   const ok =
@@ -132,7 +146,8 @@ export function readSegment(path: string): Segment {
     inverted.summaryCodes.length === inverted.summaryTerms.length &&
     forward.terms.length === meta.nPostings &&
     (meta.layout !== 'flat' || inverted.blockScales.length === 0) &&
-    (valueType !== 'u8' || forward.codebook.length === 256);
+    (valueType !== 'u8' || forward.codebook.length === 256) &&
+    (neighbors.length === 0 || (Number.isInteger(knn) && knn > 0 && neighbors.length === meta.nDocs * knn));
   if (!ok) throw bad('parts have inconsistent sizes');
-  return { meta, vocabulary, termIds: makeTermIndex(vocabulary), docIds, forward, inverted, parts: infos };
+  return { meta, vocabulary, termIds: makeTermIndex(vocabulary), docIds, forward, inverted, neighbors, parts: infos };
 }

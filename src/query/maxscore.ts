@@ -29,7 +29,7 @@ import { checkRange } from '../errors.js';
 import type { ForwardIndex } from '../index/forward.js';
 import type { Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
-import { forwardDot } from './dot.js';
+import { kernelFor, type DotKernel } from './dot.js';
 import type { TopK } from './topk.js';
 
 /**
@@ -102,6 +102,7 @@ export class MaxScoreSearcher {
   private readonly windowSize: number;
   /** Dense query (term id → weight) for exact rescoring; zero outside a search. */
   private readonly dense: Float32Array;
+  private readonly dot: DotKernel;
   /** Window accumulator and its touched-slot bitset; both all-zero between windows. */
   private readonly accumulator: Float64Array;
   private readonly touched: Uint32Array;
@@ -121,6 +122,7 @@ export class MaxScoreSearcher {
     checkRange('windowSize', windowSize, 32, 1 << 20, true);
     this.windowSize = Math.ceil(windowSize / 32) * 32;
     this.dense = new Float32Array(segment.meta.nTerms);
+    this.dot = kernelFor(segment.forward);
     this.accumulator = new Float64Array(this.windowSize);
     this.touched = new Uint32Array(this.windowSize / 32);
   }
@@ -279,6 +281,7 @@ export class MaxScoreSearcher {
    * `SegmentSearcher.score`, so exact baselines agree bit for bit.
    */
   private rescore(doc: number): number {
-    return forwardDot(this.segment.forward, this.dense, doc);
+    const f = this.segment.forward;
+    return this.dot(this.dense, f.terms, f.values, f.codebook, f.offsets[doc], f.offsets[doc + 1]);
   }
 }

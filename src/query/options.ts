@@ -16,16 +16,24 @@ export interface SearchOptions {
   k?: number;
   /**
    * Only the `queryCut` heaviest query terms have their posting lists traversed (all terms still
-   * score). Default 10; range 1 – 100,000; `0` means every term (lossless).
+   * score). Default 5 (10 without a κ-NN graph gives about the same recall, slower); range
+   * 1 – 100,000; `0` means every term (lossless).
    */
   queryCut?: number;
   /**
    * A block is skipped when its summary bound is below `heapFactor ×` the current k-th best score.
-   * Higher skips more (faster, less accurate). Default 0.9 (tuned with the default 96-term
-   * summaries; Seismic's 0.7 suits its longer summaries); range (0, 1]; 1 is lossless when
-   * summaries are.
+   * Higher skips more (faster, less accurate). Default 1 (tuned with the default 96-term summaries
+   * and the κ-NN graph round, which recovers what the harder cut loses; without a graph 0.9 is the
+   * better choice, and Seismic's 0.7 suits its longer summaries); range (0, 1]; 1 is lossless
+   * when summaries are.
    */
   heapFactor?: number;
+  /**
+   * After the block search, also score the first `knn` stored nearest neighbours of each result
+   * (Seismic's κ-NN graph; only segments built with `knn > 0` have one, and at most the stored κ
+   * are used). Default 8 (the default stored κ); range 0 – 64; 0 turns the graph round off.
+   */
+  knn?: number;
   /** Search algorithm; see `SearchMode`. Default `approximate`. */
   mode?: SearchMode;
 }
@@ -34,8 +42,9 @@ export type ResolvedSearchOptions = Required<SearchOptions>;
 
 export const SEARCH_DEFAULTS: ResolvedSearchOptions = Object.freeze({
   k: 10,
-  queryCut: 10,
-  heapFactor: 0.9,
+  queryCut: 5,
+  heapFactor: 1,
+  knn: 8,
   mode: 'approximate',
 }) as ResolvedSearchOptions;
 
@@ -47,6 +56,7 @@ export function resolveSearchOptions(options: SearchOptions = {}): ResolvedSearc
   checkRange('k', o.k, 1, 100_000, true);
   checkRange('queryCut', o.queryCut, 0, 100_000, true);
   checkRange('heapFactor', o.heapFactor, Number.MIN_VALUE, 1);
+  checkRange('knn', o.knn, 0, 64, true);
   if (!['approximate', 'exhaustive', 'maxscore'].includes(o.mode)) {
     throw new SpladexError('E_OPTION', `option mode must be approximate, exhaustive or maxscore, got ${String(o.mode)}`);
   }

@@ -7,9 +7,10 @@
  * touched are remembered and cleared afterwards, so clearing costs what the query visited.
  */
 import type { ForwardIndex } from '../index/forward.js';
-import type { Segment } from '../index/segment.js';
+import { NO_NEIGHBOUR } from '../index/knn.js';
+import { segmentNeighbors, type Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
-import { dotCodebook, dotFloat, dotHalf, forwardDot } from './dot.js';
+import { kernelFor, type DotKernel } from './dot.js';
 import type { TopK } from './topk.js';
 
 export class SegmentSearcher {
@@ -17,9 +18,16 @@ export class SegmentSearcher {
   private readonly visited: Int32Array;
   private readonly touchedWords: Int32Array;
   private readonly forward: ForwardIndex;
+  private readonly dot: DotKernel;
+  /** κ of the segment's graph (0: none). */
+  private readonly storedNeighbors: number;
+  /** This segment's results after the block search: the seeds of the graph round (grown on demand). */
+  private seeds = new Uint32Array(16);
 
   constructor(readonly segment: Segment) {
     this.forward = segment.forward;
+    this.dot = kernelFor(segment.forward);
+    this.storedNeighbors = segmentNeighbors(segment);
     this.dense = new Float32Array(segment.meta.nTerms);
     this.visited = new Int32Array((segment.meta.nDocs + 31) >>> 5);
     this.touchedWords = new Int32Array(this.visited.length);
@@ -27,7 +35,8 @@ export class SegmentSearcher {
 
   /** Scores one document against the current dense query. */
   score(doc: number): number {
-    return forwardDot(this.forward, this.dense, doc);
+    const f = this.forward;
+    return this.dot(this.dense, f.terms, f.values, f.codebook, f.offsets[doc], f.offsets[doc + 1]);
   }
 
   private load(query: PreparedQuery): void {
@@ -43,10 +52,12 @@ export class SegmentSearcher {
   /**
    * Seismic search: for each of the `queryCut` heaviest query terms, bound every block of its list
    * with the summaries (all query terms contribute), skip blocks whose bound is below
-   * `heapFactor ×` the k-th best score, and score the documents of the others exactly.
+   * `heapFactor ×` the k-th best score, and score the documents of the others exactly. Then, when
+   * the segment has a κ-NN graph and `knn > 0`, the first `knn` stored neighbours of each result
+   * found here are scored too (documents already scored are skipped through the same bitset).
    * `excluded[d] === 1` hides document d (deletes, filters).
    */
-  searchApproximate(query: PreparedQuery, queryCut: number, heapFactor: number, heap: TopK, keyBase: number, excluded?: Uint8Array): void {
+  searchApproximate(query: PreparedQuery, queryCut: number, heapFactor: number, knn: number, heap: TopK, keyBase: number, excluded?: Uint8Array): void {
     const { terms, byWeight } = query;
     if (terms.length === 0) return;
     this.load(query);
@@ -54,8 +65,7 @@ export class SegmentSearcher {
     const { listBlockOffsets, blockPostingOffsets, postingDocs, blockScales, summaryOffsets, summaryTerms, summaryCodes } = inv;
     const f = this.forward;
     const { offsets, terms: fTerms, values, codebook } = f;
-    // One kernel per value type, chosen once per query: 0 = f16, 1 = u8 codebook, 2 = f32.
-    const kernel = f.valueType === 'f16' ? 0 : f.valueType === 'u8' ? 1 : 2;
+    const dot = this.dot;
     const dense = this.dense;
     const visited = this.visited;
     const touchedWords = this.touchedWords;
@@ -84,12 +94,37 @@ export class SegmentSearcher {
           if (seen === 0) touchedWords[nTouched++] = word;
           visited[word] = seen | bit;
           if (excluded !== undefined && excluded[d] === 1) continue;
-          const s =
-            kernel === 0
-              ? dotHalf(dense, fTerms, values as Uint16Array, offsets[d], offsets[d + 1])
-              : kernel === 1
-                ? dotCodebook(dense, fTerms, values as Uint8Array, codebook, offsets[d], offsets[d + 1])
-                : dotFloat(dense, fTerms, values as Float32Array, offsets[d], offsets[d + 1]);
+          const s = dot(dense, fTerms, values, codebook, offsets[d], offsets[d + 1]);
+          if (s > 0) heap.push(s, keyBase + d);
+        }
+      }
+    }
+
+    const kappa = this.storedNeighbors;
+    const expand = knn < kappa ? knn : kappa;
+    if (expand > 0) {
+      // Seeds first: scoring neighbours changes the heap while we walk it.
+      const nDocs = this.segment.meta.nDocs;
+      if (this.seeds.length < heap.size) this.seeds = new Uint32Array(heap.size);
+      const seeds = this.seeds;
+      let nSeeds = 0;
+      for (let i = 0; i < heap.size; i++) {
+        const local = heap.keys[i] - keyBase;
+        if (local >= 0 && local < nDocs) seeds[nSeeds++] = local;
+      }
+      const neighbors = this.segment.neighbors;
+      for (let i = 0; i < nSeeds; i++) {
+        for (let e = seeds[i] * kappa, end = e + expand; e < end; e++) {
+          const d = neighbors[e];
+          if (d === NO_NEIGHBOUR) break;
+          const word = d >>> 5;
+          const bit = 1 << (d & 31);
+          const seen = visited[word];
+          if ((seen & bit) !== 0) continue;
+          if (seen === 0) touchedWords[nTouched++] = word;
+          visited[word] = seen | bit;
+          if (excluded !== undefined && excluded[d] === 1) continue;
+          const s = dot(dense, fTerms, values, codebook, offsets[d], offsets[d + 1]);
           if (s > 0) heap.push(s, keyBase + d);
         }
       }
