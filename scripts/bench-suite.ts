@@ -225,7 +225,7 @@ function speedSection(report: BenchReport): string {
     table(
       ['method', `recall@${report.k}`, 'mean', 'p50', 'p95', 'p99', 'p50 speed-up of approximate'],
       [
-        row(`approximate (queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor})`, fixed4(report.recall_at_k), l, '—'),
+        row(`approximate (queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, knn ${report.settings.knn})`, fixed4(report.recall_at_k), l, '—'),
         row('exact: MaxScore', fixed4(report.baselines.maxscore.recall_at_k), mx, ratio(report.speedup.maxscore_p50)),
         row('exact: exhaustive', '1.0000', ex, ratio(report.speedup.exhaustive_p50)),
       ],
@@ -245,7 +245,7 @@ function sweepSection(report: BenchReport, plot: string | undefined): string {
       : `Fastest setting with recall@${report.k} ≥ ${TARGETS.recallAt10}: queryCut ${best.query_cut}, heapFactor ${best.heap_factor} — recall ${fixed4(best.recall_at_k)}, p50 ${ms(best.latency_ms.p50)} ms, ${ratio(report.baselines.maxscore.latency_ms.p50 / best.latency_ms.p50)} faster than MaxScore at p50.`;
   return [
     '',
-    `Sweep (queryCut × heapFactor, same queries, latency in ms):`,
+    `Sweep (queryCut × heapFactor, knn ${report.settings.knn}, same queries, latency in ms):`,
     '',
     formatSweepTable(sweepTableRows(report), { k: report.k }).trimEnd(),
     '',
@@ -274,7 +274,7 @@ function targetsSection(results: SuiteResults): string {
       [`build ≤ ${TARGETS.buildSeconds / 60} min`, `${(build / 60).toFixed(1)} min (${build.toFixed(0)} s)`, status(build <= TARGETS.buildSeconds)],
       [
         `index memory ≤ ${TARGETS.memoryOverForward}× the compact forward index`,
-        `${ratio(memory)} (${formatBytes(syn.built.info.memory.total)} / ${formatBytes(syn.built.info.memory.forward)}; inverted part alone ${ratio(syn.built.info.memory.inverted / syn.built.info.memory.forward)})`,
+        `${ratio(memory)} (${formatBytes(syn.built.info.memory.total)} / ${formatBytes(syn.built.info.memory.forward)}; inverted part alone ${ratio(syn.built.info.memory.inverted / syn.built.info.memory.forward)}, κ-NN graph ${ratio(syn.built.info.memory.graph / syn.built.info.memory.forward)})`,
         status(memory <= TARGETS.memoryOverForward),
       ],
     ],
