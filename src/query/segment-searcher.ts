@@ -10,7 +10,7 @@ import type { ForwardIndex } from '../index/forward.js';
 import { NO_NEIGHBOUR } from '../index/knn.js';
 import { segmentNeighbors, type Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
-import { kernelFor, type DotKernel } from './dot.js';
+import { kernelFor, quadKernelFor, type DotKernel, type QuadKernel } from './dot.js';
 import type { TopK } from './topk.js';
 
 export class SegmentSearcher {
@@ -19,14 +19,21 @@ export class SegmentSearcher {
   private readonly touchedWords: Int32Array;
   private readonly forward: ForwardIndex;
   private readonly dot: DotKernel;
+  private readonly dot4: QuadKernel;
+  /** Candidates waiting to be scored four at a time, and their scores. */
+  private readonly batch = new Uint32Array(4);
+  private readonly batchScores = new Float64Array(4);
+  /** Words of `visited` set by the current query. */
+  private nTouched = 0;
   /** κ of the segment's graph (0: none). */
   private readonly storedNeighbors: number;
-  /** This segment's results after the block search: the seeds of the graph round (grown on demand). */
-  private seeds = new Uint32Array(16);
+  /** Neighbours of this segment's results, scored in the graph round (grown on demand). */
+  private expansion = new Uint32Array(128);
 
   constructor(readonly segment: Segment) {
     this.forward = segment.forward;
     this.dot = kernelFor(segment.forward);
+    this.dot4 = quadKernelFor(segment.forward);
     this.storedNeighbors = segmentNeighbors(segment);
     this.dense = new Float32Array(segment.meta.nTerms);
     this.visited = new Int32Array((segment.meta.nDocs + 31) >>> 5);
@@ -63,13 +70,8 @@ export class SegmentSearcher {
     this.load(query);
     const inv = this.segment.inverted;
     const { listBlockOffsets, blockPostingOffsets, postingDocs, blockScales, summaryOffsets, summaryTerms, summaryCodes } = inv;
-    const f = this.forward;
-    const { offsets, terms: fTerms, values, codebook } = f;
-    const dot = this.dot;
     const dense = this.dense;
-    const visited = this.visited;
-    const touchedWords = this.touchedWords;
-    let nTouched = 0;
+    this.nTouched = 0;
     const nq = terms.length;
     const cut = queryCut === 0 || queryCut > nq ? nq : queryCut;
 
@@ -85,52 +87,75 @@ export class SegmentSearcher {
           for (let e = summaryOffsets[block], end = summaryOffsets[block + 1]; e < end; e++) bound += dense[summaryTerms[e]] * summaryCodes[e];
           if (bound * blockScales[block] < heapFactor * heap.scores[0]) continue;
         }
-        for (let p = blockPostingOffsets[block], end = blockPostingOffsets[block + 1]; p < end; p++) {
-          const d = postingDocs[p];
-          const word = d >>> 5;
-          const bit = 1 << (d & 31);
-          const seen = visited[word];
-          if ((seen & bit) !== 0) continue;
-          if (seen === 0) touchedWords[nTouched++] = word;
-          visited[word] = seen | bit;
-          if (excluded !== undefined && excluded[d] === 1) continue;
-          const s = dot(dense, fTerms, values, codebook, offsets[d], offsets[d + 1]);
-          if (s > 0) heap.push(s, keyBase + d);
-        }
+        this.scoreUnseen(postingDocs, blockPostingOffsets[block], blockPostingOffsets[block + 1], heap, keyBase, excluded);
       }
     }
 
     const kappa = this.storedNeighbors;
     const expand = knn < kappa ? knn : kappa;
     if (expand > 0) {
-      // Seeds first: scoring neighbours changes the heap while we walk it.
+      // Gather first: scoring neighbours changes the heap the seeds are read from.
       const nDocs = this.segment.meta.nDocs;
-      if (this.seeds.length < heap.size) this.seeds = new Uint32Array(heap.size);
-      const seeds = this.seeds;
-      let nSeeds = 0;
-      for (let i = 0; i < heap.size; i++) {
-        const local = heap.keys[i] - keyBase;
-        if (local >= 0 && local < nDocs) seeds[nSeeds++] = local;
-      }
+      if (this.expansion.length < heap.size * expand) this.expansion = new Uint32Array(heap.size * expand);
+      const expansion = this.expansion;
       const neighbors = this.segment.neighbors;
-      for (let i = 0; i < nSeeds; i++) {
-        for (let e = seeds[i] * kappa, end = e + expand; e < end; e++) {
-          const d = neighbors[e];
-          if (d === NO_NEIGHBOUR) break;
-          const word = d >>> 5;
-          const bit = 1 << (d & 31);
-          const seen = visited[word];
-          if ((seen & bit) !== 0) continue;
-          if (seen === 0) touchedWords[nTouched++] = word;
-          visited[word] = seen | bit;
-          if (excluded !== undefined && excluded[d] === 1) continue;
-          const s = dot(dense, fTerms, values, codebook, offsets[d], offsets[d + 1]);
-          if (s > 0) heap.push(s, keyBase + d);
-        }
+      let n = 0;
+      for (let i = 0; i < heap.size; i++) {
+        const seed = heap.keys[i] - keyBase;
+        if (seed < 0 || seed >= nDocs) continue; // a result of another segment
+        for (let e = seed * kappa, end = e + expand; e < end && neighbors[e] !== NO_NEIGHBOUR; e++) expansion[n++] = neighbors[e];
+      }
+      this.scoreUnseen(expansion, 0, n, heap, keyBase, excluded);
+    }
+    const visited = this.visited;
+    const touchedWords = this.touchedWords;
+    for (let i = 0, nTouched = this.nTouched; i < nTouched; i++) visited[touchedWords[i]] = 0;
+    this.unload(query);
+  }
+
+  /**
+   * Scores exactly the documents of `docs[from, to)` not seen yet in this query and not excluded,
+   * marking them seen. Candidates are scored four at a time (`QuadKernel`: overlapping the cache
+   * misses of four documents), the remainder one by one; each score is the single kernel's, bit
+   * for bit, and a block's documents are all scored before the next bound is checked, so batching
+   * changes no result.
+   */
+  private scoreUnseen(docs: Uint32Array, from: number, to: number, heap: TopK, keyBase: number, excluded: Uint8Array | undefined): void {
+    const visited = this.visited;
+    const touchedWords = this.touchedWords;
+    const batch = this.batch;
+    const batchScores = this.batchScores;
+    const dense = this.dense;
+    const { offsets, terms, values, codebook } = this.forward;
+    let nTouched = this.nTouched;
+    let n = 0;
+    for (let p = from; p < to; p++) {
+      const d = docs[p];
+      const word = d >>> 5;
+      const bit = 1 << (d & 31);
+      const seen = visited[word];
+      if ((seen & bit) !== 0) continue;
+      if (seen === 0) touchedWords[nTouched++] = word;
+      visited[word] = seen | bit;
+      if (excluded !== undefined && excluded[d] === 1) continue;
+      batch[n++] = d;
+      if (n === 4) {
+        this.dot4(dense, terms, values, codebook, offsets, batch, batchScores);
+        for (let i = 0; i < 4; i++) if (batchScores[i] > 0) heap.push(batchScores[i], keyBase + batch[i]);
+        n = 0;
       }
     }
-    for (let i = 0; i < nTouched; i++) visited[touchedWords[i]] = 0;
-    this.unload(query);
+    if (n >= 2) {
+      // Two or three left: pad with the last one (scored again from cache) to keep the lockstep.
+      for (let i = n; i < 4; i++) batch[i] = batch[n - 1];
+      this.dot4(dense, terms, values, codebook, offsets, batch, batchScores);
+      for (let i = 0; i < n; i++) if (batchScores[i] > 0) heap.push(batchScores[i], keyBase + batch[i]);
+    } else if (n === 1) {
+      const d = batch[0];
+      const s = this.dot(dense, terms, values, codebook, offsets[d], offsets[d + 1]);
+      if (s > 0) heap.push(s, keyBase + d);
+    }
+    this.nTouched = nTouched;
   }
 
   /** Exact search: every document is scored through the forward index. */

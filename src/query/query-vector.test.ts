@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../util/rng.js';
+import type { SparseVectorInput } from '../types.js';
+import { prepareQuery } from './query-vector.js';
+
+/** Reference: comparator sorts over (id, weight) pairs. */
+function reference(vector: SparseVectorInput, termIds: ReadonlyMap<string, number>): { terms: number[]; weights: number[]; byWeight: number[] } {
+  const pairs: Array<[number, number]> = [];
+  for (const [token, weight] of Object.entries(vector)) {
+    const id = termIds.get(token);
+    if (weight > 0 && id !== undefined) pairs.push([id, Math.fround(weight)]);
+  }
+  pairs.sort((a, b) => a[0] - b[0]);
+  const terms = pairs.map((p) => p[0]);
+  const weights = pairs.map((p) => p[1]);
+  const byWeight = terms.map((_, i) => i).sort((a, b) => weights[b] - weights[a] || terms[a] - terms[b]);
+  return { terms, weights, byWeight };
+}
+
+describe('prepareQuery', () => {
+  it('sorts terms ascending and positions heaviest first (ties: lower term id), dropping unknown tokens and non-positive weights', () => {
+    const rng = new Rng(8);
+    const termIds = new Map<string, number>();
+    for (let i = 0; i < 3000; i++) termIds.set(`t${i}`, (i * 7919) % 3000);
+    for (let trial = 0; trial < 3000; trial++) {
+      const vector: SparseVectorInput = {};
+      for (let i = 0, n = rng.int(90); i < n; i++) {
+        const roll = rng.next();
+        // Rounded weights make ties; zeros and unknown tokens must disappear.
+        vector[`t${rng.int(3500)}`] = roll < 0.3 ? Number((rng.next() * 3).toFixed(1)) : roll < 0.35 ? 0 : rng.next() * 3;
+      }
+      const prepared = prepareQuery(vector, termIds);
+      const expected = reference(vector, termIds);
+      expect(Array.from(prepared.terms)).toEqual(expected.terms);
+      expect(Array.from(prepared.weights)).toEqual(expected.weights);
+      expect(Array.from(prepared.byWeight)).toEqual(expected.byWeight);
+    }
+  });
+});
