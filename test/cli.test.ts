@@ -70,6 +70,37 @@ describe.skipIf(!hasBuild)(`CLI (${CLI})`, () => {
     expect(readFileSync(join(one, file)).equals(readFileSync(join(two, file)))).toBe(true);
   });
 
+  it('builds the κ-NN graph identically on one and two threads, reports it, and turns it off with --knn 0', () => {
+    const large = randomCorpus({ docs: 12_000, queries: 5, vocabulary: 400, seed: 23 });
+    const input = join(dir, 'large.jsonl');
+    writeFileSync(input, large.documents.map((d) => JSON.stringify(d)).join('\n') + '\n');
+    const one = join(dir, 'knn1');
+    const two = join(dir, 'knn2');
+    expect(runCli(['index', input, '--out', one, '--threads', '1', '--n-postings', '50']).status).toBe(0);
+    expect(runCli(['index', input, '--out', two, '--threads', '2', '--n-postings', '50']).status).toBe(0);
+    const file = readdirSync(one).find((f) => f.endsWith('.spx'))!;
+    expect(readFileSync(join(one, file)).equals(readFileSync(join(two, file)))).toBe(true);
+    const info = JSON.parse(runCli(['info', one, '--json']).stdout);
+    expect(info.build.knn).toBe(8);
+    expect(info.memory.graph).toBe(12_000 * 8 * 4);
+    expect(info.bytes.parts['knn.neighbors']).toBeGreaterThan(0);
+
+    const none = join(dir, 'knn0');
+    expect(runCli(['index', input, '--out', none, '--n-postings', '50', '--knn', '0']).status).toBe(0);
+    const noGraph = JSON.parse(runCli(['info', none, '--json']).stdout);
+    expect(noGraph.memory.graph).toBe(0);
+    expect(noGraph.bytes.parts['knn.neighbors']).toBeUndefined();
+    const query = JSON.stringify(large.queries[0]);
+    for (const index of [one, none]) {
+      for (const knn of ['0', '8']) {
+        const searched = runCli(['search', index, query, '--knn', knn, '--format', 'json']);
+        expect(searched.status, searched.stderr).toBe(0);
+        expect(JSON.parse(searched.stdout).hits.length).toBeGreaterThan(0);
+      }
+    }
+    expect(runCli(['search', one, query, '--knn', '65']).status).toBe(2);
+  });
+
   it('names the file and line of bad input and exits with status 2', () => {
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, '{"id": "a", "vector": {"x": 1}}\n{"id": "b", "vector": {"x": "heavy"}}\n');

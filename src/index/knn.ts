@@ -134,7 +134,8 @@ const workerPath = fileURLToPath(new URL('./knn-worker.js', import.meta.url));
  */
 export async function buildKnnGraph(input: KnnBuildInput, threads: number): Promise<Uint32Array> {
   const n = input.nDocs;
-  const parts = Math.max(1, Math.min(threads, Math.ceil(n / 10_000)));
+  // Below ~5,000 documents per thread a worker costs more to start than it saves.
+  const parts = Math.max(1, Math.min(threads, Math.floor(n / 5_000)));
   if (parts === 1 || !existsSync(workerPath)) return buildKnnPart(input, 0, n);
   const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * n) / parts));
   const pending = bounds.slice(1, -1).map(
