@@ -116,9 +116,9 @@ export class SegmentSearcher {
   /**
    * Scores exactly the documents of `docs[from, to)` not seen yet in this query and not excluded,
    * marking them seen. Candidates are scored four at a time (`QuadKernel`: overlapping the cache
-   * misses of four documents), the remainder one by one; each score is the single kernel's, bit
-   * for bit, and a block's documents are all scored before the next bound is checked, so batching
-   * changes no result.
+   * misses of four documents); a remainder of two or three is padded with its last document, a
+   * single one is scored alone. Each score is the single kernel's, bit for bit, and a block's
+   * documents are all scored before the next bound is checked, so batching changes no result.
    */
   private scoreUnseen(docs: Uint32Array, from: number, to: number, heap: TopK, keyBase: number, excluded: Uint8Array | undefined): void {
     const visited = this.visited;
