@@ -8,9 +8,7 @@
  *   summaryOffsets[b] .. [b+1]          block b's summary: summaryTerms (term ids) and summaryCodes
  *                                        (8-bit values; value ≈ code × blockScales[b], rounded up)
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { compiledWorker, runWorker } from '../util/worker.js';
 import { buildInvertedPart, type BlockBuildInput, type InvertedPart } from './blocks.js';
 import type { TermIdArray } from './forward.js';
 
@@ -83,29 +81,15 @@ export function splitTermRanges(listOffsets: Uint32Array, nTerms: number, n: num
   return ranges;
 }
 
-/** The compiled worker sits next to this module; under a TypeScript test runner it does not exist. */
-const workerPath = fileURLToPath(new URL('./build-worker.js', import.meta.url));
+const workerPath = compiledWorker(import.meta.url, './build-worker.js');
 
 /** Builds all lists, using `threads − 1` worker threads beside the calling thread when possible. */
 export async function buildInverted(input: BlockBuildInput, threads: number): Promise<InvertedIndex> {
   const ranges = splitTermRanges(input.lists.offsets, input.nTerms, threads);
-  if (ranges.length === 1 || !existsSync(workerPath)) {
+  if (ranges.length === 1 || workerPath === undefined) {
     return mergeParts([buildInvertedPart(input, 0, input.nTerms)], input.nTerms);
   }
-  const pending = ranges.slice(1).map(
-    ([start, end]) =>
-      new Promise<InvertedPart>((resolve, reject) => {
-        const worker = new Worker(workerPath, { workerData: { input, termStart: start, termEnd: end } });
-        worker.once('message', (part: InvertedPart) => {
-          resolve(part);
-          void worker.terminate();
-        });
-        worker.once('error', reject);
-        worker.once('exit', (code) => {
-          if (code !== 0) reject(new Error(`build worker exited with code ${code}`));
-        });
-      }),
-  );
+  const pending = ranges.slice(1).map(([start, end]) => runWorker<InvertedPart>(workerPath, { input, termStart: start, termEnd: end }, 'build worker'));
   const own = buildInvertedPart(input, ranges[0][0], ranges[0][1]);
   const parts = [own, ...(await Promise.all(pending))];
   return mergeParts(parts, input.nTerms);

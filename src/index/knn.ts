@@ -20,10 +20,8 @@
  * Layout (one `Uint32Array`, part `knn.neighbors` of the segment file): row d holds d's κ
  * neighbours, best first (ties: lower id), padded with `NO_NEIGHBOUR` when d has fewer candidates.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { TopK } from '../query/topk.js';
+import { compiledWorker, runWorker } from '../util/worker.js';
 import type { TermIdArray } from './forward.js';
 
 /** Padding of a neighbour row. */
@@ -124,8 +122,7 @@ export function buildKnnPart(input: KnnBuildInput, docStart: number, docEnd: num
   return out;
 }
 
-/** The compiled worker sits next to this module; under a TypeScript test runner it does not exist. */
-const workerPath = fileURLToPath(new URL('./knn-worker.js', import.meta.url));
+const workerPath = compiledWorker(import.meta.url, './knn-worker.js');
 
 /**
  * Builds the whole graph, splitting the documents over `threads` (the calling thread plus
@@ -136,22 +133,9 @@ export async function buildKnnGraph(input: KnnBuildInput, threads: number): Prom
   const n = input.nDocs;
   // Below ~5,000 documents per thread a worker costs more to start than it saves.
   const parts = Math.max(1, Math.min(threads, Math.floor(n / 5_000)));
-  if (parts === 1 || !existsSync(workerPath)) return buildKnnPart(input, 0, n);
+  if (parts === 1 || workerPath === undefined) return buildKnnPart(input, 0, n);
   const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * n) / parts));
-  const pending = bounds.slice(1, -1).map(
-    (docStart, i) =>
-      new Promise<Uint32Array>((resolve, reject) => {
-        const worker = new Worker(workerPath, { workerData: { input, docStart, docEnd: bounds[i + 2] } });
-        worker.once('message', (rows: Uint32Array) => {
-          resolve(rows);
-          void worker.terminate();
-        });
-        worker.once('error', reject);
-        worker.once('exit', (code) => {
-          if (code !== 0) reject(new Error(`knn build worker exited with code ${code}`));
-        });
-      }),
-  );
+  const pending = bounds.slice(1, -1).map((docStart, i) => runWorker<Uint32Array>(workerPath, { input, docStart, docEnd: bounds[i + 2] }, 'knn build worker'));
   const own = buildKnnPart(input, 0, bounds[1]);
   const rows = [own, ...(await Promise.all(pending))];
   const graph = new Uint32Array(n * input.neighbors);
