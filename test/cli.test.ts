@@ -61,25 +61,27 @@ describe.skipIf(!hasBuild)(`CLI (${CLI})`, () => {
     expect(text.stdout).toContain('build options');
   });
 
-  it('builds identical indexes with one and two threads', () => {
-    const one = join(dir, 'threads1');
-    const two = join(dir, 'threads2');
-    expect(runCli(['index', documentsPath, '--out', one, '--threads', '1', '--n-postings', '50']).status).toBe(0);
-    expect(runCli(['index', documentsPath, '--out', two, '--threads', '2', '--n-postings', '50']).status).toBe(0);
+  /** Indexes `input` with one and with two threads, expects byte-identical segments, returns the one-thread index. */
+  function expectSameOnOneAndTwoThreads(input: string, name: string): string {
+    const [one, two] = ['1', '2'].map((threads) => {
+      const out = join(dir, `${name}${threads}`);
+      expect(runCli(['index', input, '--out', out, '--threads', threads, '--n-postings', '50']).status).toBe(0);
+      return out;
+    });
     const file = readdirSync(one).find((f) => f.endsWith('.spx'))!;
     expect(readFileSync(join(one, file)).equals(readFileSync(join(two, file)))).toBe(true);
+    return one;
+  }
+
+  it('builds identical indexes with one and two threads', () => {
+    expectSameOnOneAndTwoThreads(documentsPath, 'threads');
   });
 
   it('builds the κ-NN graph identically on one and two threads, reports it, and turns it off with --knn 0', () => {
     const large = randomCorpus({ docs: 12_000, queries: 5, vocabulary: 400, seed: 23 });
     const input = join(dir, 'large.jsonl');
     writeFileSync(input, large.documents.map((d) => JSON.stringify(d)).join('\n') + '\n');
-    const one = join(dir, 'knn1');
-    const two = join(dir, 'knn2');
-    expect(runCli(['index', input, '--out', one, '--threads', '1', '--n-postings', '50']).status).toBe(0);
-    expect(runCli(['index', input, '--out', two, '--threads', '2', '--n-postings', '50']).status).toBe(0);
-    const file = readdirSync(one).find((f) => f.endsWith('.spx'))!;
-    expect(readFileSync(join(one, file)).equals(readFileSync(join(two, file)))).toBe(true);
+    const one = expectSameOnOneAndTwoThreads(input, 'knn');
     const info = JSON.parse(runCli(['info', one, '--json']).stdout);
     expect(info.build.knn).toBe(8);
     expect(info.memory.graph).toBe(12_000 * 8 * 4);
