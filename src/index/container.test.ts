@@ -49,6 +49,26 @@ describe('container', () => {
     }
   });
 
+  it('reads into the buffer an allocator gives, after showing it the size and the section table', () => {
+    writeContainer(path, sections);
+    const backing = new ArrayBuffer(1 << 16);
+    let seen: Array<{ name: string; bytes: number }> = [];
+    const { sections: read } = readContainer(path, (size, table) => {
+      seen = table.map(({ name, bytes }) => ({ name, bytes }));
+      return new Uint8Array(backing, 64, size);
+    });
+    expect(seen).toEqual(Object.entries(sections).map(([name, array]) => ({ name, bytes: array.byteLength })));
+    for (const [name, array] of Object.entries(sections)) {
+      const got = read.get(name)!;
+      expect(got.buffer).toBe(backing);
+      expect(Array.from(got)).toEqual(Array.from(array));
+    }
+    // Declining (undefined) means a fresh buffer; a misaligned or wrongly sized one is a bug.
+    expect(readContainer(path, () => undefined).sections.get('ids')!.buffer).not.toBe(backing);
+    expect(() => readContainer(path, (size) => new Uint8Array(backing, 4, size))).toThrow(/misaligned/);
+    expect(() => readContainer(path, (size) => new Uint8Array(backing, 0, size + 8))).toThrow(/wrongly sized/);
+  });
+
   it('rejects a truncated file', () => {
     writeContainer(path, sections);
     const target = join(dir, 'short.spx');

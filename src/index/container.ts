@@ -105,10 +105,26 @@ function corrupt(path: string, message: string, offset?: number): SpladexError {
 }
 
 /**
+ * Where a container's bytes are read to: given the file size and its section table (parsed from a
+ * header whose checksum held; payloads not verified yet), returns `size` bytes starting on an
+ * 8-byte boundary, or undefined for a fresh ArrayBuffer. Lets a segment land directly in
+ * WebAssembly memory (src/query/wasm-kernel.ts) without a second copy.
+ */
+export type ContainerAllocator = (size: number, table: ReadonlyArray<{ name: string; bytes: number }>) => Uint8Array | undefined;
+
+function readFully(fd: number, bytes: Uint8Array, path: string): void {
+  for (let at = 0; at < bytes.length; ) {
+    const n = readSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 30), at);
+    if (n === 0) throw corrupt(path, 'file ended early');
+    at += n;
+  }
+}
+
+/**
  * Reads and verifies a container. All checksums are checked before any view is handed out, so a
  * damaged file can never produce results.
  */
-export function readContainer(path: string): Container {
+export function readContainer(path: string, allocate?: ContainerAllocator): Container {
   let size: number;
   try {
     size = statSync(path).size;
@@ -116,30 +132,42 @@ export function readContainer(path: string): Container {
     throw new SpladexError('E_CORRUPT', `missing index file (${(cause as Error).message}); rebuild the index`, { file: path, cause });
   }
   if (size < HEADER_BYTES) throw corrupt(path, 'file is too short to be a spladex index part');
-  const buffer = new ArrayBuffer(size);
-  const bytes = new Uint8Array(buffer);
   const fd = openSync(path, 'r');
+  let bytes: Uint8Array;
+  let headerCopy: Buffer;
   try {
-    for (let at = 0; at < size; ) {
-      const n = readSync(fd, bytes, at, Math.min(size - at, 1 << 30), at);
-      if (n === 0) throw corrupt(path, 'file ended early');
-      at += n;
+    // The header and section table first: they say how large the file is and what it holds.
+    const fixed = Buffer.alloc(HEADER_BYTES);
+    readFully(fd, fixed, path);
+    if (fixed.toString('ascii', 0, 8) !== CONTAINER_MAGIC) {
+      throw new SpladexError('E_NOT_AN_INDEX', 'not a spladex index file (bad magic number)', { file: path });
     }
+    const count = fixed.readUInt32LE(12);
+    const tableEnd = HEADER_BYTES + ENTRY_BYTES * count;
+    if (count > 4096 || tableEnd > size) throw corrupt(path, 'section table is out of range', 12);
+    headerCopy = Buffer.alloc(tableEnd);
+    readFully(fd, headerCopy, path);
+    const storedCrc = headerCopy.readUInt32LE(24);
+    headerCopy.writeUInt32LE(0, 24);
+    if (crc32(headerCopy) !== storedCrc) throw corrupt(path, 'header checksum mismatch', 0);
+    headerCopy.writeUInt32LE(storedCrc, 24);
+    const table = Array.from({ length: count }, (_, i) => {
+      const at = HEADER_BYTES + ENTRY_BYTES * i;
+      return { name: headerCopy.toString('ascii', at, at + NAME_BYTES).replace(/\0+$/, ''), bytes: Number(headerCopy.readBigUInt64LE(at + 32)) };
+    });
+    const given = allocate?.(size, table);
+    if (given !== undefined && (given.length !== size || given.byteOffset % 8 !== 0)) throw new Error('container allocator returned a misaligned or wrongly sized buffer');
+    bytes = given ?? new Uint8Array(size);
+    readFully(fd, bytes, path);
   } finally {
     closeSync(fd);
   }
-  const view = Buffer.from(buffer);
-  if (view.toString('ascii', 0, 8) !== CONTAINER_MAGIC) {
-    throw new SpladexError('E_NOT_AN_INDEX', 'not a spladex index file (bad magic number)', { file: path });
-  }
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.readUInt32LE(8);
   const count = view.readUInt32LE(12);
   const tableEnd = HEADER_BYTES + ENTRY_BYTES * count;
-  if (count > 4096 || tableEnd > size) throw corrupt(path, 'section table is out of range', 12);
-  const headerCopy = Buffer.from(view.subarray(0, tableEnd));
-  const storedCrc = headerCopy.readUInt32LE(24);
-  headerCopy.writeUInt32LE(0, 24);
-  if (crc32(headerCopy) !== storedCrc) throw corrupt(path, 'header checksum mismatch', 0);
+  // The file may have changed between the two reads: the header must be the one checked above.
+  if (tableEnd !== headerCopy.length || !view.subarray(0, tableEnd).equals(headerCopy)) throw corrupt(path, 'file changed while it was read', 0);
   if (version !== CONTAINER_VERSION) {
     throw new SpladexError('E_FORMAT_VERSION', `index part has format version ${version}, this spladex reads version ${CONTAINER_VERSION}; rebuild the index with this version or use a matching spladex`, { file: path });
   }
@@ -166,7 +194,7 @@ export function readContainer(path: string): Container {
     checkPadding(paddingStart, offset);
     const payload = bytes.subarray(offset, offset + length);
     if (crc32(payload) !== crc) throw corrupt(path, `checksum mismatch in part "${name}"`, offset);
-    sections.set(name, new ctor(buffer, offset, length / ctor.BYTES_PER_ELEMENT));
+    sections.set(name, new ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset + offset, length / ctor.BYTES_PER_ELEMENT));
     infos.push({ name, bytes: length, offset, crc });
     paddingStart = offset + length;
     expected = align8(paddingStart);

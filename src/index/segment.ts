@@ -9,6 +9,7 @@ import { decodeJson, decodeStrings, encodeJson, encodeStrings, readContainer, wr
 import type { ForwardIndex, TermIdArray } from './forward.js';
 import type { InvertedIndex } from './inverted.js';
 import type { ForwardValueType, ResolvedBuildOptions } from './options.js';
+import { KernelMemory } from '../query/wasm-kernel.js';
 
 /**
  * `blocked`: Seismic inverted index (pruned, blocked, summarised lists). `flat`: forward index
@@ -45,6 +46,12 @@ export interface Segment {
   neighbors: Uint32Array;
   /** Bytes of each stored part (filled when loaded from or written to disk). */
   parts?: SectionInfo[];
+  /**
+   * The WebAssembly memory the segment file was read into (its sections are views of it), when
+   * loaded with `kernelMemory: true` and WebAssembly could take it; searchers then score through
+   * the WebAssembly kernel (src/query/wasm-kernel.ts).
+   */
+  kernelMemory?: KernelMemory;
 }
 
 /** κ of the segment's graph (0: none; segments built before the graph existed have none). */
@@ -90,8 +97,27 @@ export function writeSegment(path: string, segment: Segment): SectionInfo[] {
   return infos;
 }
 
-export function readSegment(path: string): Segment {
-  const { sections, infos } = readContainer(path);
+export interface ReadSegmentOptions {
+  /**
+   * Read the file into WebAssembly memory so searches use the WebAssembly scoring kernel. Default
+   * false (build-time readers have no use for it); the query path's loader sets it.
+   */
+  kernelMemory?: boolean;
+}
+
+export function readSegment(path: string, options: ReadSegmentOptions = {}): Segment {
+  let kernelMemory: KernelMemory | undefined;
+  const { sections, infos } = readContainer(
+    path,
+    options.kernelMemory === true
+      ? (size, table) => {
+          // The query array of the kernel is sized by the vocabulary (vocab.off holds nTerms + 1 offsets).
+          const vocabOffsets = table.find((entry) => entry.name === 'vocab.off');
+          kernelMemory = KernelMemory.allocate(size, vocabOffsets === undefined ? 0 : Math.max(0, vocabOffsets.bytes / 4 - 1));
+          return kernelMemory?.file;
+        }
+      : undefined,
+  );
   const bad = (message: string): SpladexError => new SpladexError('E_CORRUPT', `${message}; rebuild the index`, { file: path });
   const get = <T extends SectionArray>(name: string, ...types: Array<new (...args: never[]) => T>): T => {
     const section = sections.get(name);
@@ -149,5 +175,7 @@ export function readSegment(path: string): Segment {
     (valueType !== 'u8' || forward.codebook.length === 256) &&
     (neighbors.length === 0 || (Number.isInteger(knn) && knn > 0 && neighbors.length === meta.nDocs * knn));
   if (!ok) throw bad('parts have inconsistent sizes');
-  return { meta, vocabulary, termIds: makeTermIndex(vocabulary), docIds, forward, inverted, neighbors, parts: infos };
+  const segment: Segment = { meta, vocabulary, termIds: makeTermIndex(vocabulary), docIds, forward, inverted, neighbors, parts: infos };
+  if (kernelMemory !== undefined) segment.kernelMemory = kernelMemory;
+  return segment;
 }

@@ -39,7 +39,7 @@ export function readCommittedState(store: DocumentStore): CommittedState {
 /** Reads one segment file and checks it against its manifest entry. */
 export function loadSegmentFile(dir: string, entry: SegmentEntry, level: SegmentCheckLevel = 'load'): Segment {
   const file = join(dir, entry.file);
-  const segment = readSegment(file);
+  const segment = readSegment(file, { kernelMemory: true });
   if (segment.meta.nDocs !== entry.documents) {
     throw new SpladexError('E_CORRUPT', `segment holds ${segment.meta.nDocs} documents, the manifest says ${entry.documents}; restore or rebuild the index`, { file });
   }

@@ -2,21 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { HALF_TO_FLOAT } from '../util/f16.js';
 import { Rng } from '../util/rng.js';
 import type { ForwardIndex } from '../index/forward.js';
-import { dotHalf, dotHalf4, kernelFor, quadKernelFor } from './dot.js';
-
-/** A random f16 forward index: documents of 0–200 postings, every exponent including subnormals. */
-function randomForward(rng: Rng, nDocs: number, nTerms: number): ForwardIndex {
-  const offsets = new Uint32Array(nDocs + 1);
-  for (let d = 0; d < nDocs; d++) offsets[d + 1] = offsets[d] + (d % 17 === 3 ? 0 : rng.int(201));
-  const n = offsets[nDocs];
-  const terms = new Uint16Array(n);
-  const values = new Uint16Array(n);
-  for (let j = 0; j < n; j++) {
-    terms[j] = rng.int(nTerms);
-    values[j] = rng.int(0x7c00); // non-negative and finite: what a stored forward index holds
-  }
-  return { nDocs, offsets, terms, valueType: 'f16', values, codebook: HALF_TO_FLOAT };
-}
+import { randomHalfForward as randomForward } from '../../test/helpers/random-forward.js';
+import { dotHalf, dotHalf4, JsCandidateScorer, kernelFor, quadKernelFor } from './dot.js';
 
 describe('dot kernels', () => {
   it('the f16 kernel is the exact sum of the decoded halves, in posting order', () => {
@@ -44,13 +31,34 @@ describe('dot kernels', () => {
       const quad = quadKernelFor(f);
       if (valueType === 'f16') expect(quad).toBe(dotHalf4);
       const dense = Float32Array.from({ length: 500 }, () => (rng.next() < 0.2 ? rng.next() * 3 : 0));
-      const docs = new Uint32Array(4);
-      const out = new Float64Array(4);
+      const docs = new Uint32Array(9);
+      const out = new Float64Array(9);
       for (let trial = 0; trial < 500; trial++) {
-        // Repeats included: the searcher pads a short batch with its last document.
-        for (let i = 0; i < 4; i++) docs[i] = rng.next() < 0.2 && i > 0 ? docs[i - 1] : rng.int(f.nDocs);
-        quad(dense, f.terms, f.values, f.codebook, f.offsets, docs, out);
-        for (let i = 0; i < 4; i++) expect(out[i]).toBe(single(dense, f.terms, f.values, f.codebook, f.offsets[docs[i]], f.offsets[docs[i] + 1]));
+        // Repeats included (a document may be listed twice); `at` places the four anywhere.
+        for (let i = 0; i < docs.length; i++) docs[i] = rng.next() < 0.2 && i > 0 ? docs[i - 1] : rng.int(f.nDocs);
+        const at = rng.int(6);
+        out.fill(-1);
+        quad(dense, f.terms, f.values, f.codebook, f.offsets, docs, at, out);
+        for (let i = 0; i < docs.length; i++) {
+          const expected = i >= at && i < at + 4 ? single(dense, f.terms, f.values, f.codebook, f.offsets[docs[i]], f.offsets[docs[i] + 1]) : -1;
+          expect(out[i]).toBe(expected);
+        }
+      }
+    }
+  });
+
+  it('the JavaScript candidate scorer scores any batch length like the single kernel', () => {
+    const rng = new Rng(7);
+    const f = randomForward(rng, 300, 400);
+    const scorer = new JsCandidateScorer(f, 400);
+    for (let t = 0; t < 400; t++) if (rng.next() < 0.2) scorer.dense[t] = rng.next() * 3;
+    for (let n = 0; n <= 13; n++) {
+      for (let i = 0; i < n; i++) scorer.candidates[i] = rng.int(f.nDocs);
+      scorer.scoreCandidates(n);
+      for (let i = 0; i < n; i++) {
+        const d = scorer.candidates[i];
+        expect(scorer.scores[i]).toBe(dotHalf(scorer.dense, f.terms, f.values as Uint16Array, f.codebook, f.offsets[d], f.offsets[d + 1]));
+        expect(scorer.scoreDocument(d)).toBe(scorer.scores[i]);
       }
     }
   });

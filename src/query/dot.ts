@@ -8,6 +8,9 @@
  * every mode (approximate, exhaustive, MaxScore) computes bit-identical scores.
  */
 import type { ForwardIndex, TermIdArray } from '../index/forward.js';
+import type { InvertedIndex } from '../index/inverted.js';
+import type { Segment } from '../index/segment.js';
+import { CANDIDATE_BATCH } from './wasm-kernel.js';
 
 /** 2^(e − 25) for normal exponents, 2^−24 for subnormals (e = 0). */
 const HALF_SCALE = new Float64Array(32);
@@ -50,10 +53,10 @@ export function kernelFor(forward: ForwardIndex): DotKernel {
 }
 
 /**
- * Scores the four documents `docs[0..3]` into `out[0..3]`, each exactly as the single kernel
- * would (its own accumulator, its postings in order), so results are bit-identical.
+ * Scores the four documents `docs[at..at+3]` into `out[at..at+3]`, each exactly as the single
+ * kernel would (its own accumulator, its postings in order), so results are bit-identical.
  */
-export type QuadKernel = (dense: Float32Array, terms: TermIdArray, values: ForwardIndex['values'], codebook: Float32Array, offsets: Uint32Array, docs: Uint32Array, out: Float64Array) => void;
+export type QuadKernel = (dense: Float32Array, terms: TermIdArray, values: ForwardIndex['values'], codebook: Float32Array, offsets: Uint32Array, docs: Uint32Array, at: number, out: Float64Array) => void;
 
 /**
  * Four f16 documents in lockstep. Why: candidate scoring is bound by memory latency (each
@@ -61,11 +64,11 @@ export type QuadKernel = (dense: Float32Array, terms: TermIdArray, values: Forwa
  * from four documents gives the CPU four independent miss streams to overlap. Measured on random
  * documents of a 1M index: ~260 ns per document instead of ~440 (docs/PERFORMANCE.md).
  */
-export function dotHalf4(dense: Float32Array, terms: TermIdArray, values: Uint16Array, _codebook: Float32Array, offsets: Uint32Array, docs: Uint32Array, out: Float64Array): void {
-  const a = offsets[docs[0]], aEnd = offsets[docs[0] + 1];
-  const b = offsets[docs[1]], bEnd = offsets[docs[1] + 1];
-  const c = offsets[docs[2]], cEnd = offsets[docs[2] + 1];
-  const d = offsets[docs[3]], dEnd = offsets[docs[3] + 1];
+export function dotHalf4(dense: Float32Array, terms: TermIdArray, values: Uint16Array, _codebook: Float32Array, offsets: Uint32Array, docs: Uint32Array, at: number, out: Float64Array): void {
+  const a = offsets[docs[at]], aEnd = offsets[docs[at] + 1];
+  const b = offsets[docs[at + 1]], bEnd = offsets[docs[at + 1] + 1];
+  const c = offsets[docs[at + 2]], cEnd = offsets[docs[at + 2] + 1];
+  const d = offsets[docs[at + 3]], dEnd = offsets[docs[at + 3] + 1];
   const common = Math.min(aEnd - a, bEnd - b, cEnd - c, dEnd - d);
   let sa = 0, sb = 0, sc = 0, sd = 0;
   for (let i = 0; i < common; i++) {
@@ -76,10 +79,10 @@ export function dotHalf4(dense: Float32Array, terms: TermIdArray, values: Uint16
     sc += dense[terms[c + i]] * (HALF_SCALE[ec] * ((vc & 1023) + HALF_IMPLICIT[ec]));
     sd += dense[terms[d + i]] * (HALF_SCALE[ed] * ((vd & 1023) + HALF_IMPLICIT[ed]));
   }
-  out[0] = halfTail(dense, terms, values, a + common, aEnd, sa);
-  out[1] = halfTail(dense, terms, values, b + common, bEnd, sb);
-  out[2] = halfTail(dense, terms, values, c + common, cEnd, sc);
-  out[3] = halfTail(dense, terms, values, d + common, dEnd, sd);
+  out[at] = halfTail(dense, terms, values, a + common, aEnd, sa);
+  out[at + 1] = halfTail(dense, terms, values, b + common, bEnd, sb);
+  out[at + 2] = halfTail(dense, terms, values, c + common, cEnd, sc);
+  out[at + 3] = halfTail(dense, terms, values, d + common, dEnd, sd);
 }
 
 /** Continues an f16 sum over postings [start, end). */
@@ -96,8 +99,89 @@ function halfTail(dense: Float32Array, terms: TermIdArray, values: Uint16Array, 
 export function quadKernelFor(forward: ForwardIndex): QuadKernel {
   if (forward.valueType === 'f16') return dotHalf4 as QuadKernel;
   const single = kernelFor(forward);
-  return (dense, terms, values, codebook, offsets, docs, out) => {
-    for (let i = 0; i < 4; i++) out[i] = single(dense, terms, values, codebook, offsets[docs[i]], offsets[docs[i] + 1]);
+  return (dense, terms, values, codebook, offsets, docs, at, out) => {
+    for (let i = at; i < at + 4; i++) out[i] = single(dense, terms, values, codebook, offsets[docs[i]], offsets[docs[i] + 1]);
   };
+}
+
+/**
+ * How searchers score documents of one segment. A searcher writes the query into `dense` (and
+ * zeroes it before returning), lists documents in `candidates` (at most `CANDIDATE_BATCH` per call)
+ * and reads `scores`. Two implementations, bit-identical: the WebAssembly kernel over a segment
+ * read into kernel memory (wasm-kernel.ts, the default for f16 forward values), and the JavaScript
+ * kernels of this file for everything else.
+ */
+export interface CandidateScorer {
+  /** Term id → query weight. */
+  readonly dense: Float32Array;
+  /** Documents to score, `CANDIDATE_BATCH` slots. */
+  readonly candidates: Uint32Array;
+  /** Scores of `candidates`, same slots. */
+  readonly scores: Float64Array;
+  /** Summary bounds of a run of blocks, `CANDIDATE_BATCH` slots. */
+  readonly bounds: Float64Array;
+  /** Scores `candidates[0..n)` into `scores[0..n)`. */
+  scoreCandidates(n: number): void;
+  /** Score of one document. */
+  scoreDocument(doc: number): number;
+  /**
+   * Bounds of blocks `[first, first + n)` into `bounds[0..n)`: the f64 sum over each block's
+   * summary of dense[term] × code, times the block's scale (needs the scorer's inverted index).
+   */
+  boundBlocks(first: number, n: number): void;
+}
+
+/** `CandidateScorer` over the JavaScript kernels: four candidates in lockstep, the rest singly. */
+export class JsCandidateScorer implements CandidateScorer {
+  readonly dense: Float32Array;
+  readonly candidates = new Uint32Array(CANDIDATE_BATCH);
+  readonly scores = new Float64Array(CANDIDATE_BATCH);
+  readonly bounds = new Float64Array(CANDIDATE_BATCH);
+  private readonly dot: DotKernel;
+  private readonly dot4: QuadKernel;
+
+  constructor(
+    private readonly forward: ForwardIndex,
+    nTerms: number,
+    private readonly inverted?: InvertedIndex,
+  ) {
+    this.dense = new Float32Array(nTerms);
+    this.dot = kernelFor(forward);
+    this.dot4 = quadKernelFor(forward);
+  }
+
+  scoreCandidates(n: number): void {
+    const { dense, candidates, scores } = this;
+    const { offsets, terms, values, codebook } = this.forward;
+    const groups = n & ~3;
+    for (let i = 0; i < groups; i += 4) this.dot4(dense, terms, values, codebook, offsets, candidates, i, scores);
+    for (let i = groups; i < n; i++) {
+      const d = candidates[i];
+      scores[i] = this.dot(dense, terms, values, codebook, offsets[d], offsets[d + 1]);
+    }
+  }
+
+  scoreDocument(doc: number): number {
+    const f = this.forward;
+    return this.dot(this.dense, f.terms, f.values, f.codebook, f.offsets[doc], f.offsets[doc + 1]);
+  }
+
+  boundBlocks(first: number, n: number): void {
+    if (this.inverted === undefined) throw new Error('boundBlocks needs the block summaries');
+    const { summaryOffsets, summaryTerms, summaryCodes, blockScales } = this.inverted;
+    const { dense, bounds } = this;
+    for (let i = 0; i < n; i++) {
+      const block = first + i;
+      let bound = 0;
+      for (let e = summaryOffsets[block], end = summaryOffsets[block + 1]; e < end; e++) bound += dense[summaryTerms[e]] * summaryCodes[e];
+      bounds[i] = bound * blockScales[block];
+    }
+  }
+}
+
+/** The scorer of a segment: the WebAssembly kernel when the segment is in kernel memory and its layout fits, else JavaScript. */
+export function candidateScorerFor(segment: Segment): CandidateScorer {
+  const { forward, inverted, meta } = segment;
+  return segment.kernelMemory?.scorerFor(forward, meta.nTerms, inverted) ?? new JsCandidateScorer(forward, meta.nTerms, inverted);
 }
 

@@ -29,7 +29,7 @@ import { checkRange } from '../errors.js';
 import type { ForwardIndex } from '../index/forward.js';
 import type { Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
-import { kernelFor, type DotKernel } from './dot.js';
+import { candidateScorerFor, type CandidateScorer } from './dot.js';
 import type { TopK } from './topk.js';
 
 /**
@@ -100,9 +100,10 @@ export const MAXSCORE_DEFAULTS: Required<MaxScoreOptions> = Object.freeze({ wind
 export class MaxScoreSearcher {
   private lists: UnprunedInvertedIndex | undefined;
   private readonly windowSize: number;
+  /** Exact rescoring (the kernels every mode shares); its `dense` array holds the query. */
+  private readonly scorer: CandidateScorer;
   /** Dense query (term id → weight) for exact rescoring; zero outside a search. */
   private readonly dense: Float32Array;
-  private readonly dot: DotKernel;
   /** Window accumulator and its touched-slot bitset; both all-zero between windows. */
   private readonly accumulator: Float64Array;
   private readonly touched: Uint32Array;
@@ -121,8 +122,8 @@ export class MaxScoreSearcher {
     const windowSize = options.windowSize ?? MAXSCORE_DEFAULTS.windowSize;
     checkRange('windowSize', windowSize, 32, 1 << 20, true);
     this.windowSize = Math.ceil(windowSize / 32) * 32;
-    this.dense = new Float32Array(segment.meta.nTerms);
-    this.dot = kernelFor(segment.forward);
+    this.scorer = candidateScorerFor(segment);
+    this.dense = this.scorer.dense;
     this.accumulator = new Float64Array(this.windowSize);
     this.touched = new Uint32Array(this.windowSize / 32);
   }
@@ -278,10 +279,9 @@ export class MaxScoreSearcher {
 
   /**
    * Exact score of `doc`: the forward-index dot product in forward order, the same arithmetic as
-   * `SegmentSearcher.score`, so exact baselines agree bit for bit.
+   * the other modes, so exact baselines agree bit for bit.
    */
   private rescore(doc: number): number {
-    const f = this.segment.forward;
-    return this.dot(this.dense, f.terms, f.values, f.codebook, f.offsets[doc], f.offsets[doc + 1]);
+    return this.scorer.scoreDocument(doc);
   }
 }

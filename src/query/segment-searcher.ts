@@ -6,23 +6,18 @@
  * documents, so it stays in L2 where a 4-byte stamp per document would not); the words a query
  * touched are remembered and cleared afterwards, so clearing costs what the query visited.
  */
-import type { ForwardIndex } from '../index/forward.js';
 import { NO_NEIGHBOUR } from '../index/knn.js';
 import { segmentNeighbors, type Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
-import { kernelFor, quadKernelFor, type DotKernel, type QuadKernel } from './dot.js';
+import { candidateScorerFor, type CandidateScorer } from './dot.js';
 import type { TopK } from './topk.js';
 
 export class SegmentSearcher {
+  /** Scores candidates (WebAssembly or JavaScript kernel); its `dense` array holds the query. */
+  private readonly scorer: CandidateScorer;
   private readonly dense: Float32Array;
   private readonly visited: Int32Array;
   private readonly touchedWords: Int32Array;
-  private readonly forward: ForwardIndex;
-  private readonly dot: DotKernel;
-  private readonly dot4: QuadKernel;
-  /** Candidates waiting to be scored four at a time, and their scores. */
-  private readonly batch = new Uint32Array(4);
-  private readonly batchScores = new Float64Array(4);
   /** Words of `visited` set by the current query. */
   private nTouched = 0;
   /** κ of the segment's graph (0: none). */
@@ -31,19 +26,11 @@ export class SegmentSearcher {
   private expansion = new Uint32Array(128);
 
   constructor(readonly segment: Segment) {
-    this.forward = segment.forward;
-    this.dot = kernelFor(segment.forward);
-    this.dot4 = quadKernelFor(segment.forward);
+    this.scorer = candidateScorerFor(segment);
+    this.dense = this.scorer.dense;
     this.storedNeighbors = segmentNeighbors(segment);
-    this.dense = new Float32Array(segment.meta.nTerms);
     this.visited = new Int32Array((segment.meta.nDocs + 31) >>> 5);
     this.touchedWords = new Int32Array(this.visited.length);
-  }
-
-  /** Scores one document against the current dense query. */
-  score(doc: number): number {
-    const f = this.forward;
-    return this.dot(this.dense, f.terms, f.values, f.codebook, f.offsets[doc], f.offsets[doc + 1]);
   }
 
   private load(query: PreparedQuery): void {
@@ -68,26 +55,27 @@ export class SegmentSearcher {
     const { terms, byWeight } = query;
     if (terms.length === 0) return;
     this.load(query);
-    const inv = this.segment.inverted;
-    const { listBlockOffsets, blockPostingOffsets, postingDocs, blockScales, summaryOffsets, summaryTerms, summaryCodes } = inv;
-    const dense = this.dense;
+    const { listBlockOffsets, blockPostingOffsets, postingDocs } = this.segment.inverted;
+    const scorer = this.scorer;
+    const bounds = scorer.bounds;
     this.nTouched = 0;
     const nq = terms.length;
     const cut = queryCut === 0 || queryCut > nq ? nq : queryCut;
 
     for (let c = 0; c < cut; c++) {
       const t = terms[byWeight[c]];
-      const firstBlock = listBlockOffsets[t];
       const lastBlock = listBlockOffsets[t + 1];
-      for (let block = firstBlock; block < lastBlock; block++) {
-        if (heap.size === heap.k) {
-          // Summary bound (every query term contributes, not only the cut ones); only worth
-          // computing once there is a k-th score to compare with.
-          let bound = 0;
-          for (let e = summaryOffsets[block], end = summaryOffsets[block + 1]; e < end; e++) bound += dense[summaryTerms[e]] * summaryCodes[e];
-          if (bound * blockScales[block] < heapFactor * heap.scores[0]) continue;
+      // Bounds of a run of the list's blocks in one kernel call (every query term contributes, not
+      // only the cut ones), then the blocks in order: a block is skipped when its bound is below
+      // heapFactor × the current k-th score, once there is a k-th score to compare with.
+      for (let run = listBlockOffsets[t]; run < lastBlock; run += bounds.length) {
+        const n = Math.min(bounds.length, lastBlock - run);
+        scorer.boundBlocks(run, n);
+        for (let i = 0; i < n; i++) {
+          if (heap.size === heap.k && bounds[i] < heapFactor * heap.scores[0]) continue;
+          const block = run + i;
+          this.scoreUnseen(postingDocs, blockPostingOffsets[block], blockPostingOffsets[block + 1], heap, keyBase, excluded);
         }
-        this.scoreUnseen(postingDocs, blockPostingOffsets[block], blockPostingOffsets[block + 1], heap, keyBase, excluded);
       }
     }
 
@@ -115,18 +103,15 @@ export class SegmentSearcher {
 
   /**
    * Scores exactly the documents of `docs[from, to)` not seen yet in this query and not excluded,
-   * marking them seen. Candidates are scored four at a time (`QuadKernel`: overlapping the cache
-   * misses of four documents); a remainder of two or three is padded with its last document, a
-   * single one is scored alone. Each score is the single kernel's, bit for bit, and a block's
-   * documents are all scored before the next bound is checked, so batching changes no result.
+   * marking them seen. They are gathered into the scorer's candidate list and scored in bulk (the
+   * kernels overlap the cache misses of several documents); a block's documents are all scored
+   * before the next bound is checked and pushed in order, so bulk scoring changes no result.
    */
   private scoreUnseen(docs: Uint32Array, from: number, to: number, heap: TopK, keyBase: number, excluded: Uint8Array | undefined): void {
     const visited = this.visited;
     const touchedWords = this.touchedWords;
-    const batch = this.batch;
-    const batchScores = this.batchScores;
-    const dense = this.dense;
-    const { offsets, terms, values, codebook } = this.forward;
+    const candidates = this.scorer.candidates;
+    const capacity = candidates.length;
     let nTouched = this.nTouched;
     let n = 0;
     for (let p = from; p < to; p++) {
@@ -138,24 +123,21 @@ export class SegmentSearcher {
       if (seen === 0) touchedWords[nTouched++] = word;
       visited[word] = seen | bit;
       if (excluded !== undefined && excluded[d] === 1) continue;
-      batch[n++] = d;
-      if (n === 4) {
-        this.dot4(dense, terms, values, codebook, offsets, batch, batchScores);
-        for (let i = 0; i < 4; i++) if (batchScores[i] > 0) heap.push(batchScores[i], keyBase + batch[i]);
+      candidates[n++] = d;
+      if (n === capacity) {
+        this.scoreCandidates(n, heap, keyBase);
         n = 0;
       }
     }
-    if (n >= 2) {
-      // Two or three left: pad with the last one (scored again from cache) to keep the lockstep.
-      for (let i = n; i < 4; i++) batch[i] = batch[n - 1];
-      this.dot4(dense, terms, values, codebook, offsets, batch, batchScores);
-      for (let i = 0; i < n; i++) if (batchScores[i] > 0) heap.push(batchScores[i], keyBase + batch[i]);
-    } else if (n === 1) {
-      const d = batch[0];
-      const s = this.dot(dense, terms, values, codebook, offsets[d], offsets[d + 1]);
-      if (s > 0) heap.push(s, keyBase + d);
-    }
+    if (n > 0) this.scoreCandidates(n, heap, keyBase);
     this.nTouched = nTouched;
+  }
+
+  /** Scores the first `n` candidates and offers the positive scores to the heap, in list order. */
+  private scoreCandidates(n: number, heap: TopK, keyBase: number): void {
+    const { candidates, scores } = this.scorer;
+    this.scorer.scoreCandidates(n);
+    for (let i = 0; i < n; i++) if (scores[i] > 0) heap.push(scores[i], keyBase + candidates[i]);
   }
 
   /** Exact search: every document is scored through the forward index. */
@@ -163,11 +145,17 @@ export class SegmentSearcher {
     if (query.terms.length === 0) return;
     this.load(query);
     const nDocs = this.segment.meta.nDocs;
+    const candidates = this.scorer.candidates;
+    let n = 0;
     for (let d = 0; d < nDocs; d++) {
       if (excluded !== undefined && excluded[d] === 1) continue;
-      const s = this.score(d);
-      if (s > 0) heap.push(s, keyBase + d);
+      candidates[n++] = d;
+      if (n === candidates.length) {
+        this.scoreCandidates(n, heap, keyBase);
+        n = 0;
+      }
     }
+    if (n > 0) this.scoreCandidates(n, heap, keyBase);
     this.unload(query);
   }
 
@@ -175,9 +163,11 @@ export class SegmentSearcher {
   searchDocuments(query: PreparedQuery, docs: Uint32Array, heap: TopK, keyBase: number): void {
     if (query.terms.length === 0) return;
     this.load(query);
-    for (let i = 0; i < docs.length; i++) {
-      const s = this.score(docs[i]);
-      if (s > 0) heap.push(s, keyBase + docs[i]);
+    const candidates = this.scorer.candidates;
+    for (let from = 0; from < docs.length; from += candidates.length) {
+      const n = Math.min(candidates.length, docs.length - from);
+      for (let i = 0; i < n; i++) candidates[i] = docs[from + i];
+      this.scoreCandidates(n, heap, keyBase);
     }
     this.unload(query);
   }
