@@ -17,47 +17,87 @@ export interface PreparedQuery {
 const POSITION_BITS = 2 ** 21;
 
 /**
- * Sorting is done on packed float64 keys with the native numeric sort (no comparator callback):
- * this runs once per query and segment, and at ~40 terms the comparator sorts cost as much as a
- * fifth of a whole approximate search.
+ * Up to this many terms, insertion sorts on the output arrays (no keys, no allocation beyond the
+ * result): ~40% faster than the packed-key sorts for a typical 40-term SPLADE query.
+ */
+const INSERTION_SORT_MAX = 64;
+
+/** Ids and weights of the known tokens, collected before sorting; grown on demand, reused. */
+let collectedIds = new Uint32Array(256);
+let collectedWeights = new Float32Array(256);
+
+/**
+ * Sorting runs once per query and segment, and at ~40 terms comparator sorts cost as much as a
+ * fifth of a whole approximate search; so small queries use insertion sorts and larger ones native
+ * sorts of packed float64 keys (no comparator callback).
  */
 export function prepareQuery(vector: SparseVectorInput, termIds: ReadonlyMap<string, number>): PreparedQuery {
-  const ids: number[] = [];
-  const rawWeights: number[] = [];
+  let n = 0;
   for (const token in vector) {
     const weight = vector[token];
     if (!(weight > 0)) continue;
     const id = termIds.get(token);
-    if (id !== undefined) {
-      ids.push(id);
-      rawWeights.push(weight);
+    if (id === undefined) continue;
+    if (n === collectedIds.length) {
+      collectedIds = grown(collectedIds, new Uint32Array(2 * n));
+      collectedWeights = grown(collectedWeights, new Float32Array(2 * n));
     }
+    collectedIds[n] = id;
+    collectedWeights[n++] = weight; // rounded to float32, like the dense query array
   }
-  const n = ids.length;
-  const terms = new Uint32Array(n);
-  const weights = new Float32Array(n);
-  const byWeight = new Uint32Array(n);
-  if (n >= POSITION_BITS) return prepareLarge(ids, rawWeights);
-  // Term ids ascending (ids are distinct: one per token).
+  if (n >= POSITION_BITS) return prepareLarge(collectedIds.subarray(0, n), collectedWeights.subarray(0, n));
+  // One backing store for the three arrays: allocating one costs ~1 µs (typed arrays above 64
+  // bytes live off the V8 heap), as much as sorting a 40-term query.
+  const backing = new ArrayBuffer(12 * n);
+  const terms = new Uint32Array(backing, 0, n);
+  const weights = new Float32Array(backing, 4 * n, n);
+  const byWeight = new Uint32Array(backing, 8 * n, n);
+  if (n <= INSERTION_SORT_MAX) {
+    // Term ids ascending (ids are distinct: one per token).
+    for (let i = 0; i < n; i++) {
+      const id = collectedIds[i];
+      const weight = collectedWeights[i];
+      let j = i;
+      for (; j > 0 && terms[j - 1] > id; j--) {
+        terms[j] = terms[j - 1];
+        weights[j] = weights[j - 1];
+      }
+      terms[j] = id;
+      weights[j] = weight;
+    }
+    // Heaviest first; stable, so ties keep position order (= lower term id first).
+    for (let i = 0; i < n; i++) {
+      const weight = weights[i];
+      let j = i;
+      for (; j > 0 && weights[byWeight[j - 1]] < weight; j--) byWeight[j] = byWeight[j - 1];
+      byWeight[j] = i;
+    }
+    return { terms, weights, byWeight };
+  }
   const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = ids[i] * POSITION_BITS + i;
+  for (let i = 0; i < n; i++) keys[i] = collectedIds[i] * POSITION_BITS + i;
   keys.sort();
   for (let i = 0; i < n; i++) {
     const from = keys[i] % POSITION_BITS;
-    terms[i] = ids[from];
-    weights[i] = rawWeights[from];
+    terms[i] = collectedIds[from];
+    weights[i] = collectedWeights[from];
   }
-  // Heaviest first, ties by position (= lower term id): positive float32 bit patterns order like
-  // their values, so (2^32 − 1 − bits) ascending is weight descending.
-  const bits = new Uint32Array(weights.buffer);
+  // Positive float32 bit patterns order like their values, so (2^32 − 1 − bits) ascending is
+  // weight descending; ties by position (= lower term id).
+  const bits = new Uint32Array(backing, 4 * n, n);
   for (let i = 0; i < n; i++) keys[i] = (0xffffffff - bits[i]) * POSITION_BITS + i;
   keys.sort();
   for (let i = 0; i < n; i++) byWeight[i] = keys[i] % POSITION_BITS;
   return { terms, weights, byWeight };
 }
 
+function grown<T extends Uint32Array | Float32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
 /** The same with comparator sorts, for queries with 2^21 or more terms. */
-function prepareLarge(ids: number[], rawWeights: number[]): PreparedQuery {
+function prepareLarge(ids: Uint32Array, rawWeights: Float32Array): PreparedQuery {
   const n = ids.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a] - ids[b]);
   const terms = Uint32Array.from(order, (i) => ids[i]);

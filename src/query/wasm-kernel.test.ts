@@ -163,5 +163,24 @@ describe('WebAssembly scoring kernel', () => {
         for (const scorer of [wasm, js]) prepared.terms.forEach((t) => (scorer.dense[t] = 0));
       }
     });
+
+    it('bounds lists of more blocks than one kernel call takes, in runs', async () => {
+      // One document per block and a popular term: lists of several thousand blocks.
+      const { documents, queries } = randomCorpus({ docs: 3000, queries: 15, vocabulary: 40, seed: 32, decimals: 2 });
+      const index = await SpladexIndex.build(documents, { pruning: 'none', blocking: 'fixed-size', blockSize: 1, summaryEnergy: 1, maxSummaryTerms: 0, knn: 0, seed: 32 });
+      open.push(index);
+      const segment = readSegment(join(index.path, index.manifest.segments[0].file), { kernelMemory: true });
+      const { listBlockOffsets } = segment.inverted;
+      const longest = Math.max(...Array.from({ length: segment.meta.nTerms }, (_, t) => listBlockOffsets[t + 1] - listBlockOffsets[t]));
+      expect(longest).toBeGreaterThan(CANDIDATE_BATCH);
+      const searcher = new SegmentSearcher(segment);
+      for (const query of queries) {
+        const prepared = prepareQuery(query, segment.termIds);
+        const [lossless, exact] = [new TopK(10), new TopK(10)];
+        searcher.searchApproximate(prepared, 0, 1, 0, lossless, 0);
+        searcher.searchExhaustive(prepared, exact, 0);
+        expect(lossless.sorted()).toEqual(exact.sorted());
+      }
+    });
   });
 });
