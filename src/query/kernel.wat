@@ -7,7 +7,7 @@
 ;; ~500-byte read in two arrays), and JavaScript can neither prefetch nor drop bounds checks. Here
 ;; a batch is first "prefetched by load" (independent loads of every cache line it will read, so
 ;; the misses overlap), then scored four documents in lockstep. Measured on the 1M synthetic index,
-;; replaying the candidate batches of real searches: ~2.5× faster than the JavaScript lockstep
+;; replaying the candidate batches of real searches: ~2× faster than the JavaScript lockstep
 ;; kernel (docs/PERFORMANCE.md).
 ;;
 ;; Every pointer is a byte address in the imported memory, which holds the whole segment file
