@@ -41,6 +41,7 @@ import { MaxScoreSearcher } from './query/maxscore.js';
 import { resolveSearchOptions, type SearchOptions } from './query/options.js';
 import { prepareQuery } from './query/query-vector.js';
 import { SegmentSearcher } from './query/segment-searcher.js';
+import type { ScoringKernel } from './query/dot.js';
 import { SEGMENT_KEY_STRIDE, TopK } from './query/topk.js';
 import type { SearchHit, SparseVectorInput } from './types.js';
 import type { Encoder } from './encode/encoder.js';
@@ -248,7 +249,13 @@ export interface IndexInfo {
   idf: { source: 'file' | 'corpus' | 'table'; terms: number } | null;
   /** Index-time posting pruning the index was built with (null: none). */
   postingPruning: ResolvedPostingPruning | null;
-  segments: Array<SegmentEntry & { layout: SegmentLayout; postings: number; keptPostings: number; blocks: number }>;
+  segments: Array<SegmentEntry & { layout: SegmentLayout; postings: number; keptPostings: number; blocks: number; scoringKernel: ScoringKernel }>;
+  /**
+   * Kernels searches score candidates with: `webassembly` (the default where the segment layout
+   * allows), `javascript` (u8/f32 forward values, vocabularies over 65,536 terms, segments over
+   * 4 GiB, no WebAssembly, or `SPLADEX_WASM=0`), `mixed` when segments differ. Same results.
+   */
+  scoringKernel: ScoringKernel | 'mixed';
 }
 
 // ---- Files --------------------------------------------------------------------------------------
@@ -989,15 +996,16 @@ export class SpladexIndex {
     let graph = 0;
     const segments: IndexInfo['segments'] = [];
     const loaded = this.loadedSegments();
-    for (const { entry, segment } of loaded) {
+    for (const { entry, segment, searcher } of loaded) {
       for (const part of segment.parts ?? []) parts[part.name] = (parts[part.name] ?? 0) + part.bytes;
       const file = join(this.path, entry.file);
       total += existsSync(file) ? statSync(file).size : (segment.parts ?? []).reduce((n, p) => n + p.bytes, 0);
       forward += forwardBytes(segment.forward);
       inverted += invertedBytes(segment.inverted);
       graph += segment.neighbors.byteLength;
-      segments.push({ ...entry, layout: segmentLayout(segment), postings: segment.meta.nPostings, keptPostings: segment.inverted.postingDocs.length, blocks: segment.inverted.blockScales.length });
+      segments.push({ ...entry, layout: segmentLayout(segment), postings: segment.meta.nPostings, keptPostings: segment.inverted.postingDocs.length, blocks: segment.inverted.blockScales.length, scoringKernel: searcher.kernel });
     }
+    const kernels = new Set(segments.map((s) => s.scoringKernel));
     parts[STORE_FILE] = statSync(join(this.path, STORE_FILE)).size;
     total += parts[STORE_FILE];
     const sum = (f: (s: Segment) => number): number => loaded.reduce((n, { segment }) => n + f(segment), 0);
@@ -1020,6 +1028,7 @@ export class SpladexIndex {
       idf: manifest.idf === undefined ? null : { source: manifest.idf.source, terms: manifest.idf.terms },
       postingPruning: manifest.postingPruning ?? null,
       segments,
+      scoringKernel: kernels.size > 1 ? 'mixed' : ([...kernels][0] ?? 'javascript'),
     };
   }
 

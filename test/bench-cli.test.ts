@@ -28,7 +28,7 @@ describe.skipIf(!hasBuild)(`bench and eval (${CLI})`, () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ documents: 400, queries: 12, k: 10, threads: 2, settings: { query_cut: 0, heap_factor: 1 } });
+    expect(report).toMatchObject({ documents: 400, queries: 12, k: 10, threads: 2, settings: { query_cut: 0, heap_factor: 1 }, scoring_kernel: 'webassembly' });
     expect(report.recall_at_k).toBe(1);
     for (const key of ['mean', 'p50', 'p95', 'p99']) expect(report.latency_ms[key]).toBeGreaterThanOrEqual(0);
     expect(report.latency_ms.p50).toBeLessThanOrEqual(report.latency_ms.p99);
@@ -42,6 +42,19 @@ describe.skipIf(!hasBuild)(`bench and eval (${CLI})`, () => {
     expect(report.baselines.maxscore.agreement).toBe(1);
     expect(report.baselines.maxscore.recall_at_k).toBe(1);
     expect(report.sweep).toBeUndefined();
+  });
+
+  it('SPLADEX_WASM=0 scores with the JavaScript kernels and gives the same results', () => {
+    const search = ['search', randomIndex, '--queries', randomQueries, '--format', 'json'];
+    const info = (env?: Record<string, string>): string => JSON.parse(runCli(['info', randomIndex, '--json'], undefined, env).stdout).scoringKernel;
+    expect(info()).toBe('webassembly');
+    expect(info({ SPLADEX_WASM: '0' })).toBe('javascript');
+    for (const args of [search, [...search, '--exact'], [...search, '--exact', 'maxscore'], [...search, '--query-cut', '2', '--heap-factor', '0.7']]) {
+      const wasm = runCli(args);
+      const js = runCli(args, undefined, { SPLADEX_WASM: '0' });
+      expect(wasm.status, wasm.stderr).toBe(0);
+      expect(js.stdout).toBe(wasm.stdout);
+    }
   });
 
   it('bench --sweep measures the grid, prints its table and writes the Pareto plot', () => {

@@ -51,7 +51,7 @@ export function formatBenchReport(report: BenchReport): string {
   const mx = report.baselines.maxscore;
   const lines = [
     `index        ${report.index} (${report.documents} documents)`,
-    `queries      ${report.queries}, k = ${report.k}, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, knn ${report.settings.knn}`,
+    `queries      ${report.queries}, k = ${report.k}, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, knn ${report.settings.knn}; ${report.scoring_kernel} scoring kernel`,
     `recall@${report.k}    ${report.recall_at_k.toFixed(4)} against exhaustive search (tie-aware ${report.recall_at_k_tie_aware.toFixed(4)})`,
     `latency      mean ${ms(l.mean)} ms, p50 ${ms(l.p50)}, p95 ${ms(l.p95)}, p99 ${ms(l.p99)} (single thread)`,
     `throughput   ${report.qps.toFixed(0)} queries/s on ${report.threads} thread${report.threads === 1 ? '' : 's'}`,

@@ -53,6 +53,7 @@ export function register(program: Command): void {
             writeLine(`pruned       at build: FLOPS budget ${o.flopsBudget || 'none'}, max terms per document ${o.maxTermsPerDoc || 'none'}, min weight ${o.minWeight || 'none'}`);
           }
           writeLine(`kept         ${info.keptPostings} postings after static pruning, in ${info.blocks} blocks (${info.summaryEntries} summary entries)`);
+          writeLine(`scoring      ${info.scoringKernel} kernel`);
           writeLine(`memory       ${formatBytes(info.memory.total)} (forward ${formatBytes(info.memory.forward)}, inverted + summaries ${formatBytes(info.memory.inverted)}, κ-NN graph ${formatBytes(info.memory.graph)})`);
           writeLine(`disk         ${formatBytes(info.bytes.total)}`);
           for (const [part, bytes] of Object.entries(info.bytes.parts)) writeLine(`  ${part.padEnd(16)} ${formatBytes(bytes)}`);

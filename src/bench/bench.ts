@@ -93,6 +93,8 @@ export interface BenchReport {
   queries: number;
   k: number;
   settings: { query_cut: number; heap_factor: number; knn: number };
+  /** Kernels every mode scored candidates with (see `IndexInfo.scoringKernel`). */
+  scoring_kernel: IndexInfo['scoringKernel'];
   /** Mean over queries of |approximate top k ∩ exact top k| / min(k, |exact|). */
   recall_at_k: number;
   /** Like recall_at_k, but a result whose score ties the exact k-th score also counts. */
@@ -225,6 +227,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
       queries: n,
       k: o.k,
       settings: { query_cut: o.queryCut, heap_factor: o.heapFactor, knn: o.knn },
+      scoring_kernel: info.scoringKernel,
       recall_at_k: meanRecall(approximate.hits, exhaustive.hits, o.k, false),
       recall_at_k_tie_aware: meanRecall(approximate.hits, exhaustive.hits, o.k, true),
       latency_ms: latency,

@@ -111,7 +111,11 @@ export function quadKernelFor(forward: ForwardIndex): QuadKernel {
  * read into kernel memory (wasm-kernel.ts, the default for f16 forward values), and the JavaScript
  * kernels of this file for everything else.
  */
+/** Which kernels a scorer runs. */
+export type ScoringKernel = 'webassembly' | 'javascript';
+
 export interface CandidateScorer {
+  readonly kernel: ScoringKernel;
   /** Term id → query weight. */
   readonly dense: Float32Array;
   /** Documents to score, `CANDIDATE_BATCH` slots. */
@@ -133,6 +137,7 @@ export interface CandidateScorer {
 
 /** `CandidateScorer` over the JavaScript kernels: four candidates in lockstep, the rest singly. */
 export class JsCandidateScorer implements CandidateScorer {
+  readonly kernel = 'javascript';
   readonly dense: Float32Array;
   readonly candidates = new Uint32Array(CANDIDATE_BATCH);
   readonly scores = new Float64Array(CANDIDATE_BATCH);

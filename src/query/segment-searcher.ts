@@ -9,7 +9,7 @@
 import { NO_NEIGHBOUR } from '../index/knn.js';
 import { segmentNeighbors, type Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
-import { candidateScorerFor, type CandidateScorer } from './dot.js';
+import { candidateScorerFor, type CandidateScorer, type ScoringKernel } from './dot.js';
 import type { TopK } from './topk.js';
 
 export class SegmentSearcher {
@@ -20,6 +20,8 @@ export class SegmentSearcher {
   private readonly touchedWords: Int32Array;
   /** Words of `visited` set by the current query. */
   private nTouched = 0;
+  /** The kernels this searcher scores with (reported by `info` and `bench`). */
+  readonly kernel: ScoringKernel;
   /** κ of the segment's graph (0: none). */
   private readonly storedNeighbors: number;
   /** Neighbours of this segment's results, scored in the graph round (grown on demand). */
@@ -28,6 +30,7 @@ export class SegmentSearcher {
   constructor(readonly segment: Segment) {
     this.scorer = candidateScorerFor(segment);
     this.dense = this.scorer.dense;
+    this.kernel = this.scorer.kernel;
     this.storedNeighbors = segmentNeighbors(segment);
     this.visited = new Int32Array((segment.meta.nDocs + 31) >>> 5);
     this.touchedWords = new Int32Array(this.visited.length);

@@ -142,11 +142,12 @@ export class KernelMemory {
 
 /** `CandidateScorer` over the kernel: same scores and bounds, bit for bit, as the JavaScript kernels. */
 class WasmCandidateScorer implements CandidateScorer {
+  readonly kernel = 'webassembly';
   readonly dense: Float32Array;
   readonly candidates: Uint32Array;
   readonly scores: Float64Array;
   readonly bounds: Float64Array;
-  private readonly kernel: KernelExports;
+  private readonly wasm: KernelExports;
   // Byte addresses of the arrays the kernel reads and writes.
   private readonly denseAt: number;
   private readonly candidatesAt: number;
@@ -165,7 +166,7 @@ class WasmCandidateScorer implements CandidateScorer {
     this.candidates = memory.candidates;
     this.scores = memory.scores;
     this.bounds = memory.bounds;
-    this.kernel = memory.kernel;
+    this.wasm = memory.kernel;
     this.denseAt = memory.dense.byteOffset;
     this.candidatesAt = memory.candidates.byteOffset;
     this.scoresAt = memory.scores.byteOffset;
@@ -181,15 +182,15 @@ class WasmCandidateScorer implements CandidateScorer {
   }
 
   scoreCandidates(n: number): void {
-    this.kernel.scoreBatch(this.denseAt, this.offsetsAt, this.termsAt, this.valuesAt, this.candidatesAt, n, this.scoresAt);
+    this.wasm.scoreBatch(this.denseAt, this.offsetsAt, this.termsAt, this.valuesAt, this.candidatesAt, n, this.scoresAt);
   }
 
   scoreDocument(doc: number): number {
-    return this.kernel.scoreOne(this.denseAt, this.offsetsAt, this.termsAt, this.valuesAt, doc);
+    return this.wasm.scoreOne(this.denseAt, this.offsetsAt, this.termsAt, this.valuesAt, doc);
   }
 
   boundBlocks(first: number, n: number): void {
     if (this.scalesAt < 0) throw new Error('boundBlocks needs the block summaries');
-    this.kernel.boundBlocks(this.denseAt, this.summaryOffsetsAt, this.summaryTermsAt, this.summaryCodesAt, this.scalesAt, first, n, this.boundsAt);
+    this.wasm.boundBlocks(this.denseAt, this.summaryOffsetsAt, this.summaryTermsAt, this.summaryCodesAt, this.scalesAt, first, n, this.boundsAt);
   }
 }

@@ -14,7 +14,7 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], input?: string): CliResult {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, maxBuffer: 256 * 1024 * 1024 });
+export function runCli(args: string[], input?: string, env?: Record<string, string>): CliResult {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, maxBuffer: 256 * 1024 * 1024, env: env === undefined ? process.env : { ...process.env, ...env } });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
