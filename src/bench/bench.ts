@@ -41,9 +41,13 @@ export interface BenchOptions {
   /** Worker threads of the throughput measurement. Default: the number of cores. Range 1 – 256. */
   threads?: number;
   /**
-   * Untimed queries before each timed pass (JIT, caches). Default 100. Exhaustive search uses at
-   * most `EXHAUSTIVE_WARMUP` of them: each of its queries scans the whole forward index, so a few
-   * are enough to warm it, and 100 would cost minutes on large collections.
+   * Untimed queries before each timed pass (JIT, caches), cycling through the query set. Default
+   * 500: on 1M documents a process's searches keep getting faster for its first ~500 queries
+   * (after 100 warm-up queries the next 500 ran 10–20% slower than later passes; after 500, within
+   * noise: docs/PERFORMANCE.md), and a benchmark reports the steady state a server runs in. The
+   * same warm-up precedes MaxScore. Exhaustive search uses at most `EXHAUSTIVE_WARMUP`: each of its
+   * queries scans the whole forward index, so a few warm it, and more would cost minutes.
+   * Range 0 – 1,000,000.
    */
   warmup?: number;
   /** The throughput phase repeats the queries until it has run for about this long (seconds). Default 3. */
@@ -63,7 +67,7 @@ export const BENCH_DEFAULTS: Readonly<ResolvedBenchOptions> = Object.freeze({
   sweepQueryCuts: Object.freeze([3, 5, 10, 20, 40]) as readonly number[],
   sweepHeapFactors: Object.freeze([0.5, 0.6, 0.7, 0.8, 0.9, 1]) as readonly number[],
   threads: availableParallelism(),
-  warmup: 100,
+  warmup: 500,
   throughputSeconds: 3,
 });
 

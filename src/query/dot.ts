@@ -1,6 +1,9 @@
 /**
- * Dot products of a dense query with forward-index documents: the innermost loop of every search
- * mode. Each value storage type has its own monomorphic kernel so V8 compiles a tight loop.
+ * Dot products of a dense query with forward-index documents — the innermost loop of every search
+ * mode — and the `CandidateScorer` every mode scores through. The WebAssembly kernel
+ * (wasm-kernel.ts) serves segments in its layout; the JavaScript kernels here serve the rest and
+ * define the arithmetic both follow. Each value storage type has its own monomorphic kernel so V8
+ * compiles a tight loop.
  *
  * Half floats are decoded arithmetically — (mantissa + implicit bit) × 2^(exponent − 25) from two
  * 32-entry tables — instead of through a 64K-entry table: the big table costs 256 KiB of cache that
