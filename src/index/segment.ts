@@ -113,7 +113,7 @@ export function readSegment(path: string, options: ReadSegmentOptions = {}): Seg
       ? (size, table) => {
           // The query array of the kernel is sized by the vocabulary (vocab.off holds nTerms + 1 offsets).
           const vocabOffsets = table.find((entry) => entry.name === 'vocab.off');
-          kernelMemory = KernelMemory.allocate(size, vocabOffsets === undefined ? 0 : Math.max(0, vocabOffsets.bytes / 4 - 1));
+          kernelMemory = KernelMemory.allocate(size, vocabOffsets === undefined ? 0 : Math.max(0, Math.floor(vocabOffsets.bytes / 4) - 1));
           return kernelMemory?.file;
         }
       : undefined,

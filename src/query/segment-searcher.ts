@@ -1,10 +1,11 @@
 /**
  * Query processing over one segment: Seismic's block-pruned search and exhaustive scoring.
  *
- * All per-query state lives in arrays allocated once per searcher and reused: a dense query
- * vector (term id → weight) and a visited bitset (one bit per document, 125 KiB per million
- * documents, so it stays in L2 where a 4-byte stamp per document would not); the words a query
- * touched are remembered and cleared afterwards, so clearing costs what the query visited.
+ * All per-query state lives in arrays allocated once and reused: the candidate scorer's (dense
+ * query vector, candidate list, scores, bounds: see `CandidateScorer` in dot.ts) and a visited
+ * bitset (one bit per document, 125 KiB per million documents, so it stays in L2 where a 4-byte
+ * stamp per document would not); the words a query touched are remembered and cleared
+ * afterwards, so clearing costs what the query visited.
  */
 import { NO_NEIGHBOUR } from '../index/knn.js';
 import { segmentNeighbors, type Segment } from '../index/segment.js';
