@@ -112,6 +112,9 @@ function corrupt(path: string, message: string, offset?: number): SpladexError {
  */
 export type ContainerAllocator = (size: number, table: ReadonlyArray<{ name: string; bytes: number }>) => Uint8Array | undefined;
 
+/** Name of the section table entry at byte `at` (ASCII, NUL-padded). */
+const sectionName = (header: Buffer, at: number): string => header.toString('ascii', at, at + NAME_BYTES).replace(/\0+$/, '');
+
 function readFully(fd: number, bytes: Uint8Array, path: string): void {
   for (let at = 0; at < bytes.length; ) {
     const n = readSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 30), at);
@@ -135,6 +138,7 @@ export function readContainer(path: string, allocate?: ContainerAllocator): Cont
   const fd = openSync(path, 'r');
   let bytes: Uint8Array;
   let headerCopy: Buffer;
+  let count: number;
   try {
     // The header and section table first: they say how large the file is and what it holds.
     const fixed = Buffer.alloc(HEADER_BYTES);
@@ -142,10 +146,9 @@ export function readContainer(path: string, allocate?: ContainerAllocator): Cont
     if (fixed.toString('ascii', 0, 8) !== CONTAINER_MAGIC) {
       throw new SpladexError('E_NOT_AN_INDEX', 'not a spladex index file (bad magic number)', { file: path });
     }
-    const count = fixed.readUInt32LE(12);
-    const tableEnd = HEADER_BYTES + ENTRY_BYTES * count;
-    if (count > 4096 || tableEnd > size) throw corrupt(path, 'section table is out of range', 12);
-    headerCopy = Buffer.alloc(tableEnd);
+    count = fixed.readUInt32LE(12);
+    if (count > 4096 || HEADER_BYTES + ENTRY_BYTES * count > size) throw corrupt(path, 'section table is out of range', 12);
+    headerCopy = Buffer.alloc(HEADER_BYTES + ENTRY_BYTES * count);
     readFully(fd, headerCopy, path);
     const storedCrc = headerCopy.readUInt32LE(24);
     headerCopy.writeUInt32LE(0, 24);
@@ -153,7 +156,7 @@ export function readContainer(path: string, allocate?: ContainerAllocator): Cont
     headerCopy.writeUInt32LE(storedCrc, 24);
     const table = Array.from({ length: count }, (_, i) => {
       const at = HEADER_BYTES + ENTRY_BYTES * i;
-      return { name: headerCopy.toString('ascii', at, at + NAME_BYTES).replace(/\0+$/, ''), bytes: Number(headerCopy.readBigUInt64LE(at + 32)) };
+      return { name: sectionName(headerCopy, at), bytes: Number(headerCopy.readBigUInt64LE(at + 32)) };
     });
     const given = allocate?.(size, table);
     if (given !== undefined && (given.length !== size || given.byteOffset % 8 !== 0)) throw new Error('container allocator returned a misaligned or wrongly sized buffer');
@@ -163,11 +166,10 @@ export function readContainer(path: string, allocate?: ContainerAllocator): Cont
     closeSync(fd);
   }
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.readUInt32LE(8);
-  const count = view.readUInt32LE(12);
-  const tableEnd = HEADER_BYTES + ENTRY_BYTES * count;
+  const tableEnd = headerCopy.length;
   // The file may have changed between the two reads: the header must be the one checked above.
-  if (tableEnd !== headerCopy.length || !view.subarray(0, tableEnd).equals(headerCopy)) throw corrupt(path, 'file changed while it was read', 0);
+  if (!view.subarray(0, tableEnd).equals(headerCopy)) throw corrupt(path, 'file changed while it was read', 0);
+  const version = view.readUInt32LE(8);
   if (version !== CONTAINER_VERSION) {
     throw new SpladexError('E_FORMAT_VERSION', `index part has format version ${version}, this spladex reads version ${CONTAINER_VERSION}; rebuild the index with this version or use a matching spladex`, { file: path });
   }
@@ -182,7 +184,7 @@ export function readContainer(path: string, allocate?: ContainerAllocator): Cont
   };
   for (let i = 0; i < count; i++) {
     const at = HEADER_BYTES + ENTRY_BYTES * i;
-    const name = view.toString('ascii', at, at + NAME_BYTES).replace(/\0+$/, '');
+    const name = sectionName(view, at);
     const type = view.readUInt32LE(at + 16);
     const crc = view.readUInt32LE(at + 20);
     const offset = Number(view.readBigUInt64LE(at + 24));

@@ -107,6 +107,9 @@ export function quadKernelFor(forward: ForwardIndex): QuadKernel {
   };
 }
 
+/** Which kernels a scorer runs. */
+export type ScoringKernel = 'webassembly' | 'javascript';
+
 /**
  * How searchers score documents of one segment. A searcher writes the query into `dense` (and
  * zeroes it before returning), lists documents in `candidates` (at most `CANDIDATE_BATCH` per call)
@@ -114,9 +117,6 @@ export function quadKernelFor(forward: ForwardIndex): QuadKernel {
  * read into kernel memory (wasm-kernel.ts, the default for f16 forward values), and the JavaScript
  * kernels of this file for everything else.
  */
-/** Which kernels a scorer runs. */
-export type ScoringKernel = 'webassembly' | 'javascript';
-
 export interface CandidateScorer {
   readonly kernel: ScoringKernel;
   /** Term id → query weight. */

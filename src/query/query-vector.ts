@@ -3,6 +3,7 @@
  * segment. Unknown tokens cannot match anything and are dropped here, outside the hot loops.
  */
 import type { SparseVectorInput } from '../types.js';
+import { GrowableFloat32Array, GrowableUint32Array } from '../util/growable.js';
 
 export interface PreparedQuery {
   /** Term ids, ascending (for merging with sorted summary components). */
@@ -22,9 +23,9 @@ const POSITION_BITS = 2 ** 21;
  */
 const INSERTION_SORT_MAX = 64;
 
-/** Ids and weights of the known tokens, collected before sorting; grown on demand, reused. */
-let collectedIds = new Uint32Array(256);
-let collectedWeights = new Float32Array(256);
+/** Ids and weights of the known tokens, collected before sorting; reused across queries. */
+const collectedIds = new GrowableUint32Array(256);
+const collectedWeights = new GrowableFloat32Array(256);
 
 /**
  * Sorting runs once per query and segment, and at ~40 terms comparator sorts cost as much as a
@@ -32,20 +33,20 @@ let collectedWeights = new Float32Array(256);
  * sorts of packed float64 keys (no comparator callback).
  */
 export function prepareQuery(vector: SparseVectorInput, termIds: ReadonlyMap<string, number>): PreparedQuery {
-  let n = 0;
+  collectedIds.clear();
+  collectedWeights.clear();
   for (const token in vector) {
     const weight = vector[token];
     if (!(weight > 0)) continue;
     const id = termIds.get(token);
     if (id === undefined) continue;
-    if (n === collectedIds.length) {
-      collectedIds = grown(collectedIds, new Uint32Array(2 * n));
-      collectedWeights = grown(collectedWeights, new Float32Array(2 * n));
-    }
-    collectedIds[n] = id;
-    collectedWeights[n++] = weight; // rounded to float32, like the dense query array
+    collectedIds.push(id);
+    collectedWeights.push(weight); // rounded to float32, like the dense query array
   }
-  if (n >= POSITION_BITS) return prepareLarge(collectedIds.subarray(0, n), collectedWeights.subarray(0, n));
+  const n = collectedIds.length;
+  if (n >= POSITION_BITS) return prepareLarge(collectedIds.view(), collectedWeights.view());
+  const ids = collectedIds.reserve(0);
+  const rawWeights = collectedWeights.reserve(0);
   // One backing store for the three arrays: allocating one costs ~1 µs (typed arrays above 64
   // bytes live off the V8 heap), as much as sorting a 40-term query.
   const backing = new ArrayBuffer(12 * n);
@@ -55,8 +56,8 @@ export function prepareQuery(vector: SparseVectorInput, termIds: ReadonlyMap<str
   if (n <= INSERTION_SORT_MAX) {
     // Term ids ascending (ids are distinct: one per token).
     for (let i = 0; i < n; i++) {
-      const id = collectedIds[i];
-      const weight = collectedWeights[i];
+      const id = ids[i];
+      const weight = rawWeights[i];
       let j = i;
       for (; j > 0 && terms[j - 1] > id; j--) {
         terms[j] = terms[j - 1];
@@ -75,12 +76,12 @@ export function prepareQuery(vector: SparseVectorInput, termIds: ReadonlyMap<str
     return { terms, weights, byWeight };
   }
   const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = collectedIds[i] * POSITION_BITS + i;
+  for (let i = 0; i < n; i++) keys[i] = ids[i] * POSITION_BITS + i;
   keys.sort();
   for (let i = 0; i < n; i++) {
     const from = keys[i] % POSITION_BITS;
-    terms[i] = collectedIds[from];
-    weights[i] = collectedWeights[from];
+    terms[i] = ids[from];
+    weights[i] = rawWeights[from];
   }
   // Positive float32 bit patterns order like their values, so (2^32 − 1 − bits) ascending is
   // weight descending; ties by position (= lower term id).
@@ -89,11 +90,6 @@ export function prepareQuery(vector: SparseVectorInput, termIds: ReadonlyMap<str
   keys.sort();
   for (let i = 0; i < n; i++) byWeight[i] = keys[i] % POSITION_BITS;
   return { terms, weights, byWeight };
-}
-
-function grown<T extends Uint32Array | Float32Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
 }
 
 /** The same with comparator sorts, for queries with 2^21 or more terms. */

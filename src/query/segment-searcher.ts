@@ -21,8 +21,6 @@ export class SegmentSearcher {
   private readonly touchedWords: Int32Array;
   /** Words of `visited` set by the current query. */
   private nTouched = 0;
-  /** The kernels this searcher scores with (reported by `info` and `bench`). */
-  readonly kernel: ScoringKernel;
   /** κ of the segment's graph (0: none). */
   private readonly storedNeighbors: number;
   /** Neighbours of this segment's results, scored in the graph round (grown on demand). */
@@ -31,10 +29,14 @@ export class SegmentSearcher {
   constructor(readonly segment: Segment) {
     this.scorer = candidateScorerFor(segment);
     this.dense = this.scorer.dense;
-    this.kernel = this.scorer.kernel;
     this.storedNeighbors = segmentNeighbors(segment);
     this.visited = new Int32Array((segment.meta.nDocs + 31) >>> 5);
     this.touchedWords = new Int32Array(this.visited.length);
+  }
+
+  /** The kernels this searcher scores with (reported by `info` and `bench`). */
+  get kernel(): ScoringKernel {
+    return this.scorer.kernel;
   }
 
   private load(query: PreparedQuery): void {

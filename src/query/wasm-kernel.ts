@@ -66,6 +66,15 @@ function kernelModule(): WebAssembly.Module | null {
 
 const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 
+/** Byte addresses of the regions of a kernel memory (see `KernelMemory`), and its total size. */
+function layout(fileBytes: number, nTerms: number): { denseAt: number; candidatesAt: number; scoresAt: number; boundsAt: number; bytes: number } {
+  const denseAt = align64(fileBytes);
+  const candidatesAt = align64(denseAt + 4 * nTerms);
+  const scoresAt = align64(candidatesAt + 4 * CANDIDATE_BATCH);
+  const boundsAt = scoresAt + 8 * CANDIDATE_BATCH;
+  return { denseAt, candidatesAt, scoresAt, boundsAt, bytes: boundsAt + 8 * CANDIDATE_BATCH };
+}
+
 /**
  * One linear memory per segment (addresses are bytes):
  *
@@ -95,10 +104,7 @@ export class KernelMemory {
   ) {
     const buffer = memory.buffer;
     this.file = new Uint8Array(buffer, 0, fileBytes);
-    const denseAt = align64(fileBytes);
-    const candidatesAt = align64(denseAt + 4 * nTerms);
-    const scoresAt = align64(candidatesAt + 4 * CANDIDATE_BATCH);
-    const boundsAt = scoresAt + 8 * CANDIDATE_BATCH;
+    const { denseAt, candidatesAt, scoresAt, boundsAt } = layout(fileBytes, nTerms);
     this.dense = new Float32Array(buffer, denseAt, nTerms);
     this.candidates = new Uint32Array(buffer, candidatesAt, CANDIDATE_BATCH);
     this.scores = new Float64Array(buffer, scoresAt, CANDIDATE_BATCH);
@@ -106,15 +112,11 @@ export class KernelMemory {
     this.kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
   }
 
-  static bytesNeeded(fileBytes: number, nTerms: number): number {
-    return align64(align64(align64(fileBytes) + 4 * nTerms) + 4 * CANDIDATE_BATCH) + 16 * CANDIDATE_BATCH;
-  }
-
   /** A memory for a file of `fileBytes` and `nTerms` terms, or undefined when WebAssembly cannot take it. */
   static allocate(fileBytes: number, nTerms: number): KernelMemory | undefined {
     const module = kernelModule();
     if (module === null) return undefined;
-    const pages = Math.ceil(KernelMemory.bytesNeeded(fileBytes, nTerms) / PAGE_BYTES);
+    const pages = Math.ceil(layout(fileBytes, nTerms).bytes / PAGE_BYTES);
     if (pages > MAX_PAGES) return undefined;
     try {
       return new KernelMemory(new WebAssembly.Memory({ initial: pages, maximum: pages }), module, fileBytes, nTerms);

@@ -26,6 +26,11 @@ class Growable<T extends NumericArray> {
     return this.data;
   }
 
+  /** Empties the array, keeping its capacity (scratch reused across calls). */
+  clear(): void {
+    this.length = 0;
+  }
+
   view(): T {
     return this.data.subarray(0, this.length) as T;
   }
