@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** spladex command line: one file per command under cli/commands, each exporting `register`. */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { SpladexError } from '../src/errors.js';
 import { register as registerEncode } from './commands/encode.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerEval } from './commands/eval.js';
@@ -13,24 +14,43 @@ import { register as registerAdd } from './commands/add.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerCompact } from './commands/compact.js';
 import { register as registerVerify } from './commands/verify.js';
+import { exitStatusHelp } from './exit-codes.js';
+import { exitStatusOf, reportError, routeParserErrors } from './util.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-// `spladex search … | head` closes stdout early; that is not an error.
+// `spladex search … | head` closes stdout early; that is not an error. Any other failure to write
+// the output (a full disk) is the user's I/O problem, not a bug: exit status 2, not 3.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
-  throw error;
+  reportError(new SpladexError('E_IO', `cannot write the output (${error.message})`, { cause: error }));
+  process.exit();
+});
+
+// An error thrown outside any action (an unhandled stream error, say) is a bug too: report it like
+// one, exit status 3 or 2 for a typed error, instead of Node's default status 1 ("damaged").
+process.on('uncaughtException', (error) => {
+  reportError(error);
+  process.exit();
 });
 
 const program = new Command()
   .name('spladex')
   .description('Learned sparse retrieval: Seismic-style block-pruned inverted index over SPLADE vectors')
   .version(version)
-  .showHelpAfterError();
+  .addHelpText('after', `\n${exitStatusHelp()}`);
 
 for (const register of [registerEncode, registerIndex, registerSearch, registerInfo, registerSynth]) register(program);
 for (const register of [registerAdd, registerDelete, registerCompact, registerVerify]) register(program);
 registerBench(program);
 registerEval(program);
 
-await program.parseAsync(process.argv);
+routeParserErrors(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Actions report their own errors (util.ts `action`); what reaches here is commander's, or a bug.
+  if (error instanceof CommanderError) process.exitCode = exitStatusOf(error);
+  else reportError(error);
+}

@@ -1,9 +1,11 @@
 /** Shared CLI plumbing: number parsing, error reporting, progress bars, output. */
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command, type CommanderError } from 'commander';
 import cliProgress from 'cli-progress';
 import { SpladexError } from '../src/errors.js';
+import { ioFailure, isIoFailure } from '../src/util/io-failure.js';
+import { EXIT } from './exit-codes.js';
 
 export { formatBytes } from '../src/bench/stats.js';
 
@@ -26,15 +28,59 @@ export function choice<T extends string>(allowed: readonly T[]): (value: string)
   };
 }
 
-/** Prints a typed error as `spladex: error [CODE]: message` and sets a non-zero exit code. */
+/**
+ * Prints a typed error as `spladex: error [CODE]: message` (exit status 2), anything else as an
+ * internal error with its stack trace (exit status 3, see cli/exit-codes.ts).
+ */
 export function reportError(error: unknown): void {
+  // Safety net: an operating-system I/O failure (ENOSPC, EIO, …) that escaped a guard is still the
+  // user's disk problem, not a bug.
+  if (isIoFailure(error)) error = ioFailure(error, String((error as { path?: unknown }).path ?? '.'), 'the operation');
   if (error instanceof SpladexError) {
     process.stderr.write(`spladex: error [${error.code}]: ${error.message}\n`);
-    process.exitCode = 2;
+    process.exitCode = EXIT.usage;
     return;
   }
-  process.stderr.write(`spladex: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
-  process.exitCode = 1;
+  process.stderr.write(`spladex: internal error (please report it): ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exitCode = EXIT.internal;
+}
+
+/** `spladex search` for the search command: what to put before `--help` in a hint. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Makes commander's own parse errors (unknown option or command, missing or invalid argument, …)
+ * look like spladex's typed errors, one `spladex: error [E_OPTION]: …` line and a pointer to the
+ * command's help instead of the whole help text, and stops commander from exiting (with status 1,
+ * which means "damaged" here): the error is thrown instead, for the caller of parseAsync to turn
+ * into an exit status with `exitStatusOf`.
+ *
+ * Call it once every command is registered: commander copies its exit callback and output settings
+ * only into subcommands created after they are set, and each command needs its own callback anyway
+ * to name itself in the hint.
+ */
+export function routeParserErrors(command: Command): void {
+  // Printed by the exit callback, which, unlike outputError, knows the error code and the command.
+  command.configureOutput({ outputError: () => {} });
+  command.exitOverride((error: CommanderError) => {
+    // --help, --version (status 0) and the help shown for a missing command have printed already.
+    if (error.exitCode !== 0 && error.code !== 'commander.help') {
+      // Commander writes "error: unknown option '--formt'\n(Did you mean --format?)": keep it to one line.
+      const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+      process.stderr.write(`spladex: error [E_OPTION]: ${message}\n(see "${commandPath(command)} --help")\n`);
+    }
+    throw error;
+  });
+  for (const sub of command.commands) routeParserErrors(sub);
+}
+
+/** The exit status for an error that commander threw through `routeParserErrors`' callback. */
+export function exitStatusOf(error: CommanderError): number {
+  return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
 }
 
 /** Wraps a command action so errors are reported consistently. */

@@ -17,7 +17,7 @@ export type SpladexErrorCode =
   | 'E_INPUT_VECTOR'
   /** A document or query exceeds a hard limit (terms per vector, token length, line length). */
   | 'E_INPUT_LIMIT'
-  /** Input is not valid UTF-8. */
+  /** Input is not valid UTF-8, or holds a string UTF-8 cannot represent (a lone UTF-16 surrogate, e.g. from a JSON `\ud800` escape). */
   | 'E_INPUT_ENCODING'
   /** An option value is out of its documented range. */
   | 'E_OPTION'

@@ -12,6 +12,7 @@ import { asHalfPrecision, IndexModel, makeDocuments, matchesFilter, randomFilter
 import { bruteForceTopK } from '../test/helpers/random-corpus.js';
 import { expectSameRanking } from '../test/helpers/ranking.js';
 import { isSpladexError } from './errors.js';
+import { readCommitRecord } from './index/commit-record.js';
 import { LOSSLESS_BUILD, type BuildOptions } from './index/options.js';
 import { verifyIndex } from './index/verify.js';
 import { LOSSLESS_SEARCH } from './query/options.js';
@@ -152,6 +153,19 @@ describe('add, delete, compact', () => {
       const before = queries.map((q) => writer.search(q, { k: 20, mode: 'exhaustive' }));
       await writer.compact({ smallSegmentDocs: 0 });
       expect(queries.map((q) => writer.search(q, { k: 20, mode: 'exhaustive' }))).toEqual(before);
+    } finally {
+      writer.close();
+    }
+  });
+
+  it('delete refuses an id UTF-8 cannot store (a lone surrogate) and changes nothing', async () => {
+    const dir = freshDir();
+    await buildIndex([{ id: 'a', vector: { x: 1 } }], dir);
+    const writer = SpladexIndex.open(dir, { readonly: false });
+    try {
+      await expect(writer.delete(['a', 'a\ud800'])).rejects.toMatchObject({ code: 'E_INPUT_ENCODING' });
+      expect(writer.manifest.generation).toBe(1);
+      expect(writer.search({ x: 1 })).toEqual([{ id: 'a', score: 1 }]);
     } finally {
       writer.close();
     }
@@ -299,7 +313,7 @@ describe('add, delete, compact', () => {
     db.pragma('journal_mode = DELETE');
     const { value } = db.prepare("SELECT value FROM meta WHERE key = 'manifest'").get() as { value: string };
     const manifest = JSON.parse(value);
-    for (const key of ['generation', 'nextSegment', 'updatedAt']) delete manifest[key];
+    for (const key of ['generation', 'nextSegment', 'updatedAt', 'commitRecord']) delete manifest[key];
     for (const entry of manifest.segments) {
       delete entry.deleted;
       delete entry.digest;
@@ -307,14 +321,17 @@ describe('add, delete, compact', () => {
     const text = JSON.stringify(manifest);
     db.prepare("UPDATE meta SET value = ?, crc = ? WHERE key = 'manifest'").run(text, crc32(text));
     db.close();
+    // Indexes of that time had no commit record either; the first write adds it.
+    rmSync(join(dir, 'spladex.commit'));
     const reader = SpladexIndex.open(dir);
     expect(reader.search({ x: 1 }).map((h) => h.id)).toEqual(['b', 'a']);
     reader.close();
     const writer = SpladexIndex.open(dir, { readonly: false });
     await writer.delete(['b']);
     await writer.add([{ id: 'c', vector: { x: 3 } }]);
-    expect(writer.manifest).toMatchObject({ generation: 3, nextSegment: 3 });
+    expect(writer.manifest).toMatchObject({ generation: 3, nextSegment: 3, commitRecord: true });
     writer.close();
+    expect(readCommitRecord(dir)).toMatchObject({ generation: 3 });
     expect(verifyIndex(dir).ok).toBe(true);
   });
 

@@ -9,21 +9,23 @@
  *
  * Writers (`SpladexIndex.open(dir, { readonly: false })`) hold the directory's lock and change the
  * index with `add`, `delete` and `compact`. Commit protocol (every write): inside one SQLite
- * `BEGIN IMMEDIATE` transaction, write and fsync any new segment file under a never-used name,
- * fsync the directory, then update document rows, delete bitmaps and the manifest, and COMMIT —
- * that commit is the single point at which the new state exists. A crash before it leaves the old
- * state (plus an unreferenced file the next writer removes); after it, the new one (plus obsolete
- * files the next writer removes).
+ * `BEGIN IMMEDIATE` transaction, check that no commit was lost and tidy the directory
+ * (commit-record.ts), write and fsync any new segment file under a temporary name, fsync the
+ * directory, then update document rows, delete bitmaps and the manifest, and COMMIT — that commit
+ * is the single point at which the new state exists. Then rename the new segment into place,
+ * remove the files the commit made obsolete, and replace `spladex.commit` before returning. A
+ * crash before COMMIT leaves the old state plus a temporary file (debris the next writer removes);
+ * after it, the new one (a temporary segment the next writer renames, obsolete files it removes).
  *
  * A fresh `buildIndex` works in `<dir>.tmp-<pid>-<time>` and renames the finished directory into
  * place; rebuilding an existing index (`overwrite`) goes through the writer protocol instead, so
  * it is atomic too and readers keep working.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { checkRange, isSpladexError, SpladexError } from './errors.js';
-import type { SkippedLine } from './io/documents.js';
+import { checkStorableString, type SkippedLine } from './io/documents.js';
 import { buildSegment, indexForward, mergeForward, type BuildProgress, type DocumentSource, type ForwardInput, type IngestOptions, type MergeSource, type SegmentBuildStats } from './index/build.js';
 import { bitmapMask, newBitmap, serializeBitmap, type Bitmap } from './index/deletes.js';
 import { loadSegmentFile, readCommittedState, type CommittedState } from './index/state.js';
@@ -32,7 +34,10 @@ import { forwardBytes } from './index/forward.js';
 import { IdLookup } from './index/id-lookup.js';
 import { invertedBytes } from './index/inverted.js';
 import { processAlive, WriterLock } from './index/lock.js';
-import { INDEX_FORMAT_VERSION, liveDocuments, parseManifest, SEGMENT_FILE_PATTERN, segmentDigest, segmentFileName, type Manifest, type SegmentEntry } from './index/manifest.js';
+import { INDEX_FORMAT_VERSION, liveDocuments, parseManifest, segmentDigest, segmentFileName, type Manifest, type SegmentEntry } from './index/manifest.js';
+import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord, temporarySegmentName, tidyDirectory, writeCommitRecord } from './index/commit-record.js';
+import { fsyncPath, tryRemove } from './util/fs.js';
+import { ioFailure, isIoFailure } from './util/io-failure.js';
 import { BUILD_DEFAULTS, resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './index/options.js';
 import { segmentLayout, writeSegment, type Segment, type SegmentLayout } from './index/segment.js';
 import { DocumentStore, STORE_FILE, type StoredDocument } from './index/store.js';
@@ -260,23 +265,6 @@ export interface IndexInfo {
 
 // ---- Files --------------------------------------------------------------------------------------
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function tryUnlink(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone, or not removable now: the next writer retries (it is an orphan either way).
-  }
-}
-
 /** Moves a finished temporary directory to `out`, replacing an old directory only if asked to. */
 function publishDirectory(temporary: string, out: string, overwrite: boolean): void {
   if (existsSync(out)) {
@@ -369,10 +357,16 @@ function loadSegments(dir: string, state: CommittedState, reuse: readonly Loaded
  */
 function loadSnapshot(dir: string, store: DocumentStore, reuse: readonly LoadedSegment[] = []): { state: CommittedState; segments: LoadedSegment[] } {
   for (let attempt = 0; ; attempt++) {
+    // The directory and the commit record are read before the snapshot starts, so every file and
+    // commit they show is one the snapshot already sees (files appear only after their commit).
+    const names = listIndexDirectory(dir);
+    const record = readCommitRecord(dir);
     store.beginSnapshot();
     let state: CommittedState | undefined;
     try {
       state = readCommittedState(store);
+      const lost = lostCommitError(dir, state.manifest, state.manifestCrc, record, classifyFiles(names, state.manifest));
+      if (lost !== undefined) throw lost;
       return { state, segments: loadSegments(dir, state, reuse) };
     } catch (error) {
       store.endSnapshot();
@@ -395,8 +389,15 @@ interface WritePlan<T> {
 
 interface WriteContext {
   state: CommittedState;
-  /** Files created by this write; removed if it fails. */
-  created: string[];
+  /** New segment files of this write, as (temporary path, final path): renamed after COMMIT, removed if it fails. */
+  created: Array<{ temporary: string; file: string }>;
+}
+
+/** Where a write puts new segment `file` until its commit (see commit-record.ts). */
+function stageSegment(created: WriteContext['created'], dir: string, file: string): string {
+  const temporary = join(dir, temporarySegmentName(file));
+  created.push({ temporary, file: join(dir, file) });
+  return temporary;
 }
 
 function resolveWriteOptions(options: WriteOptions): Required<WriteOptions> {
@@ -565,10 +566,12 @@ export async function buildIndexWith(documents: DocumentSource, out: string, opt
         build: plan.build,
         segments: [{ file, number: 1, documents: result.stats.documents, deleted: 0, digest: segmentDigest(infos) }],
         ...textManifestFields(store, plan),
+        commitRecord: true,
       };
-      store.setMeta('manifest', manifest);
+      const manifestCrc = store.setMeta('manifest', manifest);
       store.finishBuild();
       store.close();
+      writeCommitRecord(temporary, { generation: 1, manifestCrc });
       // The store was written with synchronous = OFF: flush it before the rename makes it visible.
       fsyncPath(join(temporary, STORE_FILE));
       fsyncPath(temporary);
@@ -591,7 +594,7 @@ export async function buildIndexWith(documents: DocumentSource, out: string, opt
     }
   } catch (error) {
     rmSync(temporary, { recursive: true, force: true });
-    throw error;
+    throw isIoFailure(error) ? ioFailure(error, temporary, 'building the index', `nothing was written${existsSync(out) ? ` and ${out} is unchanged` : ''}`) : error;
   }
 }
 
@@ -719,9 +722,12 @@ export class SpladexIndex {
             if (deleted.size > 0) copy.setDeletes(entry.number, serializeBitmap(deleted.clone()));
           }
           copyTextMeta(this.store, copy, this.state.manifest);
-          copy.setMeta('manifest', this.state.manifest);
         });
+        const { obsolete: _obsolete, ...manifest } = this.state.manifest;
+        const manifestCrc = copy.setMeta('manifest', { ...manifest, commitRecord: true });
         copy.finishBuild();
+        copy.close();
+        writeCommitRecord(temporary, { generation: manifest.generation, manifestCrc });
       } finally {
         copy.close();
       }
@@ -730,7 +736,7 @@ export class SpladexIndex {
       publishDirectory(temporary, out, options.overwrite ?? false);
     } catch (error) {
       rmSync(temporary, { recursive: true, force: true });
-      throw error;
+      throw isIoFailure(error) ? ioFailure(error, temporary, 'saving the index', 'nothing was written') : error;
     }
   }
 
@@ -1082,8 +1088,7 @@ export class SpladexIndex {
       });
       if (stats.documents === 0) return { result: summary(liveDocuments(manifest)) };
       const file = segmentFileName(number);
-      created.push(join(this.path, file));
-      const infos = writeSegment(join(this.path, file), segment);
+      const infos = writeSegment(stageSegment(created, this.path, file), segment);
       deletes.set(number, newBitmap());
       const idf = plan.updatedIdf();
       const changes: Partial<Manifest> = { nextSegment: number + 1 };
@@ -1174,11 +1179,13 @@ export class SpladexIndex {
    * deleted ids are reported in `notFound`, not an error.
    */
   async delete(ids: Iterable<string | number>): Promise<DeleteSummary> {
+    // Before the write lock: an id UTF-8 cannot store names no stored document (SQLite would look up its U+FFFD form).
+    const wanted = Array.from(ids, (x) => checkStorableString(String(x), 'id'));
     return this.write(({ state }): WritePlan<DeleteSummary> => {
       const { manifest, deletes } = state;
       const notFound: string[] = [];
       let deleted = 0;
-      for (const id of new Set(Array.from(ids, (x) => String(x)))) {
+      for (const id of new Set(wanted)) {
         let hit = false;
         for (const { segment, local } of this.store.findById(id)) {
           const bitmap = deletes.get(segment);
@@ -1238,8 +1245,7 @@ export class SpladexIndex {
           for (let j = 0; j < live.length; j++) this.store.moveDocument(from, live[j], number, next++);
         });
         const file = segmentFileName(number);
-        created.push(join(this.path, file));
-        const infos = writeSegment(join(this.path, file), segment);
+        const infos = writeSegment(stageSegment(created, this.path, file), segment);
         entries = [{ file, number, documents: nLive, deleted: 0, digest: segmentDigest(infos) }];
         remaining.set(number, newBitmap());
         built = new Map([[number, segment]]);
@@ -1259,8 +1265,8 @@ export class SpladexIndex {
       ingest.onProgress?.({ phase: 'write', documents: result.stats.documents, postings: result.stats.postings });
       const writeStarted = performance.now();
       const file = segmentFileName(number);
-      created.push(join(this.path, file));
-      const infos = writeSegment(join(this.path, file), result.segment);
+      const staged = stageSegment(created, this.path, file);
+      const infos = writeSegment(staged, result.segment);
       const deletes = new Map([[number, newBitmap()]]);
       const now = new Date().toISOString();
       // Every field of the old index that the new build does not set again goes.
@@ -1275,7 +1281,7 @@ export class SpladexIndex {
         path: this.path,
         ...result.stats,
         vocabularySize: result.segment.meta.nTerms,
-        bytes: { total: statSync(join(this.path, file)).size, parts },
+        bytes: { total: statSync(staged).size, parts },
         seconds: { ...result.stats.seconds, write: (finished - writeStarted) / 1000, total: (finished - started) / 1000 },
         ...(report === undefined ? {} : { postingPruning: report }),
       };
@@ -1298,28 +1304,42 @@ export class SpladexIndex {
     return { ...manifest, ...changes, segments: kept, generation: manifest.generation + 1, updatedAt: new Date().toISOString() };
   }
 
-  /** Runs one write under the commit protocol (see the file comment). */
+  /** Runs one write under the commit protocol (see the file comment and commit-record.ts). */
   private async write<T>(work: (context: WriteContext) => Promise<WritePlan<T>> | WritePlan<T>): Promise<T> {
     this.assertOpen();
     if (!this.writable) throw new SpladexError('E_OPTION', 'this index was opened read-only; open it with { readonly: false } to add, delete or compact');
     this.assertIdle();
     this.writing = true;
     const store = this.store;
-    const context: WriteContext = { state: { manifest: this.state.manifest, deletes: new Map() }, created: [] };
+    const context: WriteContext = { state: this.state, created: [] };
     let plan: WritePlan<T>;
+    let manifestCrc = 0;
     let removed: SegmentEntry[] = [];
     try {
       store.beginWrite();
       // The committed state is reread inside the transaction: it is the truth, whatever this object cached.
+      const names = listIndexDirectory(this.path);
+      const record = readCommitRecord(this.path);
       context.state = readCommittedState(store);
-      this.removeOrphans(context.state.manifest);
+      const { manifest } = context.state;
+      const files = classifyFiles(names, manifest);
+      // A rolled-back database must not be written on: its next commit would bury the lost one.
+      const lost = lostCommitError(this.path, manifest, context.state.manifestCrc, record, files);
+      if (lost !== undefined) throw lost;
+      const obsoleteLeft = tidyDirectory(this.path, files);
+      removeStaleSiblings(this.path);
+      // Before the first commit whose manifest promises a record (and after a writer that died
+      // before updating it), the record catches up with the database.
+      if (record === undefined || record.generation < manifest.generation) writeCommitRecord(this.path, { generation: manifest.generation, manifestCrc: context.state.manifestCrc });
       plan = await work(context);
       if (plan.manifest !== undefined) {
-        const before = context.state.manifest;
-        const after = plan.manifest;
-        const kept = new Set(after.segments.map((s) => s.number));
+        const before = manifest;
+        const kept = new Set(plan.manifest.segments.map((s) => s.number));
         removed = before.segments.filter((s) => !kept.has(s.number));
-        for (const entry of after.segments) {
+        const obsolete = [...new Set([...obsoleteLeft, ...removed.map((s) => s.file)])];
+        const { obsolete: _previous, ...rest } = plan.manifest;
+        plan.manifest = { ...rest, commitRecord: true, ...(obsolete.length > 0 ? { obsolete } : {}) };
+        for (const entry of plan.manifest.segments) {
           const bitmap = plan.deletes?.get(entry.number);
           const previous = before.segments.find((s) => s.number === entry.number);
           if (bitmap !== undefined && (previous === undefined || previous.deleted !== bitmap.size) && bitmap.size > 0) store.setDeletes(entry.number, serializeBitmap(bitmap));
@@ -1327,7 +1347,7 @@ export class SpladexIndex {
         for (const entry of removed) store.removeSegment(entry.number);
         // Rows of segments built by this write but dropped at once (everything in them deleted).
         for (const number of plan.built?.keys() ?? []) if (!kept.has(number)) store.removeSegment(number);
-        store.setMeta('manifest', after);
+        manifestCrc = store.setMeta('manifest', plan.manifest);
         // New segment files are fsynced by writeContainer; their directory entries must be durable
         // before the commit record that names them.
         fsyncPath(this.path);
@@ -1337,23 +1357,15 @@ export class SpladexIndex {
       }
     } catch (error) {
       store.rollback();
-      for (const file of context.created) tryUnlink(file);
+      for (const { temporary } of context.created) tryRemove(temporary);
       this.writing = false;
-      throw error;
+      throw isIoFailure(error) ? ioFailure(error, this.path, 'writing the index') : error;
     }
     this.writing = false;
+    for (const { temporary } of plan.manifest === undefined ? context.created : []) tryRemove(temporary);
     if (plan.manifest === undefined) return plan.result;
-    // Committed. Obsolete files go now; a crash here only leaves orphans for the next writer.
-    for (const entry of removed) tryUnlink(join(this.path, entry.file));
-    for (const number of plan.built?.keys() ?? []) {
-      if (!plan.manifest.segments.some((s) => s.number === number)) tryUnlink(join(this.path, segmentFileName(number)));
-    }
-    try {
-      fsyncPath(this.path);
-    } catch {
-      // Durability of a removal does not matter: a resurrected file is an orphan.
-    }
-    const state: CommittedState = { manifest: plan.manifest, deletes: plan.deletes ?? context.state.deletes };
+    this.publishCommit(plan.manifest, manifestCrc, context.created);
+    const state: CommittedState = { manifest: plan.manifest, manifestCrc, deletes: plan.deletes ?? context.state.deletes };
     if (this.segments !== undefined) {
       const reuse = [...this.segments];
       for (const [number, segment] of plan.built ?? []) {
@@ -1367,13 +1379,27 @@ export class SpladexIndex {
     return plan.result;
   }
 
-  /** Segment files no committed manifest names: left by a writer that crashed before or after its commit. */
-  private removeOrphans(manifest: Manifest): void {
-    const referenced = new Set(manifest.segments.map((s) => s.file));
-    for (const name of readdirSync(this.path)) {
-      if (SEGMENT_FILE_PATTERN.test(name) && !referenced.has(name)) tryUnlink(join(this.path, name));
+  /**
+   * After COMMIT: new segments move to their final names, files the commit made obsolete go, the
+   * commit record is replaced, and the WAL is checkpointed as far as readers allow. Each step is
+   * idempotent and a crash between them is repaired by the next writer (commit-record.ts), so a
+   * failure here does not undo the commit and is not reported as one.
+   */
+  private publishCommit(manifest: Manifest, manifestCrc: number, created: WriteContext['created']): void {
+    const named = new Set(manifest.segments.map((s) => join(this.path, s.file)));
+    try {
+      for (const { temporary, file } of created) {
+        if (named.has(file)) renameSync(temporary, file);
+        else tryRemove(temporary);
+      }
+      for (const file of manifest.obsolete ?? []) tryRemove(join(this.path, file));
+      fsyncPath(this.path);
+      writeCommitRecord(this.path, { generation: manifest.generation, manifestCrc });
+    } catch {
+      // The commit stands: readers load a segment from its temporary name until the next writer
+      // renames it, and a record behind the database is brought up to date by that writer.
     }
-    removeStaleSiblings(this.path);
+    this.store.checkpoint();
   }
 
   private setState(state: CommittedState, segments: LoadedSegment[] | undefined): void {

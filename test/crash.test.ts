@@ -169,7 +169,7 @@ describe.skipIf(!hasBuild)('crash safety (SIGKILL at random moments)', () => {
     expect(final.status, final.stderr).toBe(0);
     const report = verifyIndex(dir);
     expect(report).toMatchObject({ ok: true, notes: [] });
-    expect(readdirSync(dir).filter((f) => !/^(spladex\.db|seg-\d+\.spx)$/.test(f))).toEqual([]);
+    expect(readdirSync(dir).filter((f) => !/^(spladex\.db|spladex\.commit|seg-\d+\.spx)$/.test(f))).toEqual([]);
     expect(readdirSync(scratch).filter((f) => f.startsWith('index.'))).toEqual([]);
   });
 

@@ -9,6 +9,11 @@ import { action, writeLine } from '../util.js';
 /**
  * `--ids` is a file of one id per line when it names an existing file ("-": stdin), otherwise a
  * comma-separated list. Surrounding whitespace is not part of an id.
+ *
+ * Ids read here are always well-formed text: a file goes through `readLines`' fatal UTF-8 decoder
+ * (a surrogate encoded as bytes, as in CESU-8 or WTF-8, is `E_INPUT_ENCODING` naming its line) and
+ * Node decodes argv replacing invalid bytes. Ids from any other caller are checked by
+ * `SpladexIndex.delete` itself (`checkStorableString`), so nothing needs checking twice here.
  */
 export async function readIds(value: string): Promise<string[]> {
   const ids: string[] = [];

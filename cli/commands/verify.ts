@@ -1,10 +1,11 @@
 /**
  * `spladex verify <dir>`: checks every stored part of an index. Exit status 0 when the index is
  * sound, 1 when it is damaged (the first problem is printed with its file and location), 2 when
- * it could not be checked at all (not an index, bad arguments).
+ * it could not be checked at all (not an index, bad arguments); see cli/exit-codes.ts.
  */
 import type { Command } from 'commander';
 import { verifyIndex } from '../../src/index/verify.js';
+import { EXIT } from '../exit-codes.js';
 import { action, formatBytes, writeLine } from '../util.js';
 
 export function register(program: Command): void {
@@ -27,7 +28,7 @@ export function register(program: Command): void {
           writeLine(`damaged: ${p.file} (${p.location}): [${p.code}] ${p.message}`);
         }
         if (!opts.json) for (const note of report.notes) writeLine(`note: ${note}`);
-        if (!report.ok) process.exitCode = 1;
+        if (!report.ok) process.exitCode = EXIT.damaged;
       }),
     );
 }

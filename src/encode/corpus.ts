@@ -9,6 +9,7 @@
 
 import { createReadStream } from 'node:fs';
 import { checkRange, SpladexError } from '../errors.js';
+import { checkStorableString } from '../io/documents.js';
 import type { SparseVectorInput } from '../types.js';
 import type { Encoder } from './encoder.js';
 import type { CorpusStats } from './lexical.js';
@@ -88,8 +89,10 @@ export function parseCorpusObject(value: unknown, where: { file: string; line: n
   if (metadata !== undefined && metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata))) {
     throw new SpladexError('E_INPUT_JSON', '"metadata" must be a JSON object', where);
   }
-  const record: CorpusRecord = { id: String(rawId), text: text ?? '', line: lineNumber };
-  if (typeof title === 'string' && title !== '') record.title = title;
+  // Checked here, before either pass, so the statistics pass and the indexing pass skip the same
+  // lines. (Metadata strings are checked in the segment build's walk over the metadata.)
+  const record: CorpusRecord = { id: checkStorableString(String(rawId), 'id', where), text: checkStorableString(text ?? '', 'text', where), line: lineNumber };
+  if (typeof title === 'string' && title !== '') record.title = checkStorableString(title, 'title', where);
   if (metadata !== undefined && metadata !== null) record.metadata = metadata as Record<string, unknown>;
   return record;
 }

@@ -18,6 +18,8 @@
  * its own CRC, padding by a must-be-zero check. A damaged file is rejected with `E_CORRUPT`
  * naming the file and the part, never read as wrong numbers.
  */
+import { basename } from 'node:path';
+import { guardIo, ioFailure } from '../util/io-failure.js';
 import { closeSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { SpladexError } from '../errors.js';
@@ -68,7 +70,8 @@ export function writeContainer(path: string, sections: Record<string, SectionArr
   header.writeBigUInt64LE(BigInt(offset), 16);
   header.writeUInt32LE(crc32(header), 24);
 
-  const fd = openSync(path, 'w');
+  // A full disk or a read-only mount is E_IO naming the file and its size; the caller removes the partial file.
+  const fd = guardIo(path, `creating ${basename(path)}`, () => openSync(path, 'w'));
   try {
     const zeros = Buffer.alloc(8);
     let position = 0;
@@ -76,7 +79,7 @@ export function writeContainer(path: string, sections: Record<string, SectionArr
       // Large payloads go in slices: one write() call is limited to 2 GiB.
       for (let at = 0; at < data.length; at += 1 << 30) {
         const slice = data.subarray(at, Math.min(data.length, at + (1 << 30)));
-        writeSync(fd, slice, 0, slice.length, position);
+        guardIo(path, `writing ${basename(path)} (${offset.toLocaleString('en-US')} bytes)`, () => writeSync(fd, slice, 0, slice.length, position));
         position += slice.length;
       }
     };
@@ -87,7 +90,7 @@ export function writeContainer(path: string, sections: Record<string, SectionArr
       write(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
       write(zeros.subarray(0, align8(position) - position));
     }
-    fsyncSync(fd);
+    guardIo(path, `writing ${basename(path)} (${offset.toLocaleString('en-US')} bytes)`, () => fsyncSync(fd));
   } finally {
     closeSync(fd);
   }
@@ -117,7 +120,7 @@ const sectionName = (header: Buffer, at: number): string => header.toString('asc
 
 function readFully(fd: number, bytes: Uint8Array, path: string): void {
   for (let at = 0; at < bytes.length; ) {
-    const n = readSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 30), at);
+    const n = guardIo(path, 'reading an index file', () => readSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 30), at));
     if (n === 0) throw corrupt(path, 'file ended early');
     at += n;
   }
@@ -129,13 +132,19 @@ function readFully(fd: number, bytes: Uint8Array, path: string): void {
  */
 export function readContainer(path: string, allocate?: ContainerAllocator): Container {
   let size: number;
+  let fd: number;
   try {
     size = statSync(path).size;
+    fd = openSync(path, 'r');
   } catch (cause) {
-    throw new SpladexError('E_CORRUPT', `missing index file (${(cause as Error).message}); rebuild the index`, { file: path, cause });
+    // A file the manifest names is missing: damage. Unreadable (permissions, device error): E_IO.
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new SpladexError('E_CORRUPT', `missing index file (${(cause as Error).message}); rebuild the index`, { file: path, cause });
+    throw ioFailure(cause, path, 'reading an index file');
   }
-  if (size < HEADER_BYTES) throw corrupt(path, 'file is too short to be a spladex index part');
-  const fd = openSync(path, 'r');
+  if (size < HEADER_BYTES) {
+    closeSync(fd);
+    throw corrupt(path, 'file is too short to be a spladex index part');
+  }
   let bytes: Uint8Array;
   let headerCopy: Buffer;
   let count: number;

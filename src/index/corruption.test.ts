@@ -17,6 +17,7 @@ import { buildIndex, SpladexIndex } from '../spladex-index.js';
 import type { SparseVectorInput } from '../types.js';
 import { Rng } from '../util/rng.js';
 import { readContainer, writeContainer, type SectionArray } from './container.js';
+import { writeCommitRecord } from './commit-record.js';
 import { segmentDigest } from './manifest.js';
 import { verifyIndex } from './verify.js';
 
@@ -77,7 +78,7 @@ describe('single-byte flips in every file', () => {
   it('are detected or change nothing (seeded sample of positions, every file)', () => {
     const rng = new Rng(53);
     const files = readdirSync(original).sort();
-    expect(files).toEqual(['seg-000001.spx', 'seg-000002.spx', 'spladex.db']);
+    expect(files).toEqual(['seg-000001.spx', 'seg-000002.spx', 'spladex.commit', 'spladex.db']);
     const tally = { detected: 0, harmless: 0 };
     for (const file of files) {
       const bytes = readFileSync(join(original, file));
@@ -129,6 +130,8 @@ function rewriteManifest(dir: string, mutate: (manifest: Record<string, unknown>
   const text = JSON.stringify(manifest);
   db.prepare("UPDATE meta SET value = ?, crc = ? WHERE key = 'manifest'").run(text, crc32(text));
   db.close();
+  // A forger who recomputes checksums updates the commit record too: what is tested is the check behind it.
+  writeCommitRecord(dir, { generation: manifest.generation as number, manifestCrc: crc32(text) });
 }
 
 describe('damage behind valid checksums', () => {
@@ -288,17 +291,18 @@ describe('damage behind valid checksums', () => {
 
   it('verify reports leftovers of interrupted writers as notes, not damage', () => {
     const dir = copy();
-    writeFileSync(join(dir, 'seg-000009.spx'), 'partial');
+    // A writer killed before its commit leaves its new segment under a temporary name.
+    writeFileSync(join(dir, 'seg-000009.spx.tmp-4321-1700000000000'), 'partial');
     writeFileSync(join(dir, 'spladex.lock'), JSON.stringify({ pid: 2 ** 22 + 4321, host: hostname(), command: 'spladex add', since: 'x' }));
     const report = verifyIndex(dir);
     expect(report.ok).toBe(true);
-    expect(report.notes.join('\n')).toContain('seg-000009.spx');
+    expect(report.notes.join('\n')).toContain('seg-000009.spx.tmp-4321-1700000000000');
     expect(report.notes.join('\n')).toContain('lock');
-    // The next writer removes the orphan.
+    // The next writer removes the debris.
     const writer = SpladexIndex.open(dir, { readonly: false });
     return writer.delete(['d1']).then(() => {
       writer.close();
-      expect(readdirSync(dir)).not.toContain('seg-000009.spx');
+      expect(readdirSync(dir)).not.toContain('seg-000009.spx.tmp-4321-1700000000000');
     });
   });
 });

@@ -96,3 +96,41 @@ describe('compiled filters', () => {
     expect(select({ "x'; DROP TABLE documents; --": 1 })).toEqual([]);
   });
 });
+
+describe('filters and lone surrogates', () => {
+  // Stored metadata never holds a lone UTF-16 surrogate, and SQLite would compare the U+FFFD it
+  // turns one into: a filter holding one is refused with E_INPUT_ENCODING, wherever it is.
+  for (const [name, unit] of [
+    ['lone high surrogate', '\ud800'],
+    ['lone low surrogate', '\udc00'],
+  ]) {
+    const escape = JSON.stringify(unit);
+    const filters: Array<[string, Filter]> = [
+      ['a field', { [`lang${unit}`]: 'en' }],
+      ['a nested field', { [`source.k${unit}`]: { eq: 1 } }],
+      ['an equality value', { lang: `en${unit}` }],
+      ['an eq value', { lang: { eq: unit } }],
+      ['a ne value', { lang: { ne: unit } }],
+      ['an in list', { tag: { in: ['a', unit] } }],
+      ['a notIn list', { tag: { notIn: [unit] } }],
+    ];
+    for (const [where, filter] of filters) {
+      it(`normaliseFilter refuses a ${name} in ${where}`, () => {
+        expect(() => normaliseFilter(filter)).toThrow(expect.objectContaining({ code: 'E_INPUT_ENCODING' }));
+        expect(() => normaliseFilter([{ ok: 1 }, filter])).toThrow(expect.objectContaining({ code: 'E_INPUT_ENCODING' }));
+      });
+    }
+    for (const text of [`lang=${escape}`, `lang != ${escape}`, `tag in a, ${escape}`, `{"lang": ${escape}}`, `{"k${escape.slice(1, -1)}": 1}`, `tag not in ${escape}`]) {
+      it(`parseFilterCondition refuses a ${name} in ${text}`, () => {
+        expect(() => parseFilterCondition(text)).toThrow(expect.objectContaining({ code: 'E_INPUT_ENCODING' }));
+      });
+    }
+  }
+
+  it('accepts surrogate pairs exactly', () => {
+    const smile = '\ud83d\ude00';
+    expect(parseFilterCondition('mood="\\ud83d\\ude00"')).toEqual({ mood: { eq: smile } });
+    expect(parseFilterCondition(`mood${smile} in ${smile}, x`)).toEqual({ [`mood${smile}`]: { in: [smile, 'x'] } });
+    expect(normaliseFilter({ [`k${smile}`]: smile })).toEqual([{ field: `k${smile}`, op: 'eq', value: smile }]);
+  });
+});

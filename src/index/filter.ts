@@ -21,6 +21,7 @@
  * `json_type`/`json_extract`/`json_each`); every user value is a bound parameter, never SQL text.
  */
 import { SpladexError } from '../errors.js';
+import { checkStorableString } from '../io/documents.js';
 
 export type FilterScalar = string | number | boolean | null;
 
@@ -68,7 +69,9 @@ function checkField(field: string): string {
   if (typeof field !== 'string' || field.length === 0 || field.length > FILTER_LIMITS.maxFieldLength || !field.split('.').every((s) => FIELD_SEGMENT.test(s))) {
     throw bad(`invalid field ${JSON.stringify(field)}: use a metadata key or a dotted path such as "source.year"`);
   }
-  return field;
+  // Stored metadata never holds a lone surrogate (rejected at input), and SQLite would compare the
+  // U+FFFD it turns one into: such a field or value is an input error, E_INPUT_ENCODING, like everywhere.
+  return checkStorableString(field, 'filter field');
 }
 
 function checkScalar(value: unknown, field: string): FilterScalar {
@@ -79,6 +82,8 @@ function checkScalar(value: unknown, field: string): FilterScalar {
   }
   if (typeof value === 'string') {
     if (value.length > FILTER_LIMITS.maxValueLength) throw bad(`value of "${field}" is longer than ${FILTER_LIMITS.maxValueLength} characters`);
+    // Checked before formatting the message: `in` lists can hold 100,000 values.
+    if (!value.isWellFormed()) checkStorableString(value, `filter value of "${field}"`);
     return value;
   }
   throw bad(`value of "${field}" must be a string, number, boolean or null`);
@@ -255,6 +260,12 @@ function parseList(text: string, condition: string): FilterScalar[] {
 const COMPARISON = /^\s*([^\s=<>!]+)\s*(>=|<=|!=|==|=|>|<)(.*)$/s;
 const MEMBERSHIP = /^\s*([^\s=<>!]+)\s+(not\s+in|in)\s+(.*)$/is;
 
+/** `filter` after the checks a search would make, so a bad value (a quoted `"\ud800"`, a value too long) is reported when it is read. */
+function checked(filter: Filter): Filter {
+  normaliseFilter(filter);
+  return filter;
+}
+
 /**
  * Parses one CLI condition (`year>=2010`, `lang=en`, `tag in a,b`, `tag not in x`) or a JSON
  * filter object (text starting with `{`) into a `Filter`.
@@ -268,22 +279,21 @@ export function parseFilterCondition(text: string): Filter {
     } catch (cause) {
       throw bad(`invalid JSON filter (${(cause as Error).message})`);
     }
-    normaliseFilter(value as Filter);
-    return value as Filter;
+    return checked(value as Filter);
   }
   const membership = MEMBERSHIP.exec(text);
   if (membership !== null) {
     const field = checkField(membership[1]);
     const values = parseList(membership[3], text);
-    return { [field]: { [/^not/i.test(membership[2]) ? 'notIn' : 'in']: values } };
+    return checked({ [field]: { [/^not/i.test(membership[2]) ? 'notIn' : 'in']: values } });
   }
   const comparison = COMPARISON.exec(text);
   if (comparison === null) throw bad(`cannot read ${JSON.stringify(text)}; write field, operator and value, e.g. "year>=2010", "lang=en" or "tag in a,b"`);
   const field = checkField(comparison[1]);
   const value = parseValue(comparison[3], text);
   const op = comparison[2];
-  if (op === '=' || op === '==') return { [field]: { eq: value } };
-  if (op === '!=') return { [field]: { ne: value } };
+  if (op === '=' || op === '==') return checked({ [field]: { eq: value } });
+  if (op === '!=') return checked({ [field]: { ne: value } });
   const name = ({ '<': 'lt', '<=': 'lte', '>': 'gt', '>=': 'gte' } as const)[op as '<' | '<=' | '>' | '>='];
   return { [field]: { [name]: checkNumber(value, field, op) } };
 }

@@ -13,6 +13,8 @@
 import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { tryRemove } from '../util/fs.js';
+import { ioFailure } from '../util/io-failure.js';
 import { SpladexError } from '../errors.js';
 
 export const LOCK_FILE = 'spladex.lock';
@@ -44,7 +46,8 @@ function readOwner(path: string): LockOwner | undefined {
   }
 }
 
-function tryUnlink(path: string): void {
+/** Unlinks `path` if it exists; any other failure is thrown (a lock that cannot be removed must not look released). */
+function unlinkIfPresent(path: string): void {
   try {
     unlinkSync(path);
   } catch (error) {
@@ -94,7 +97,9 @@ export class WriterLock {
         closeSync(fd);
       }
     } catch (cause) {
-      throw new SpladexError('E_IO', `cannot create the lock file (${(cause as Error).message}); writing an index needs write access to its directory`, { file: path, cause });
+      // A half-written staging file (full disk) would otherwise stay behind for good: our pid is alive.
+      tryRemove(staging);
+      throw ioFailure(cause, path, 'creating the lock file', 'the index is unchanged (writing an index needs a little free space and write access to its directory)');
     }
     try {
       for (let attempt = 0; ; attempt++) {
@@ -103,12 +108,12 @@ export class WriterLock {
           return new WriterLock(path, owner);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-            throw new SpladexError('E_IO', `cannot create the lock file (${(error as Error).message})`, { file: path, cause: error });
+            throw ioFailure(error, path, 'creating the lock file');
           }
         }
         const holder = readOwner(path);
         if (attempt < 3 && isStale(holder, path)) {
-          tryUnlink(path);
+          unlinkIfPresent(path);
           continue;
         }
         if (heldHere.has(path)) {
@@ -122,7 +127,7 @@ export class WriterLock {
         );
       }
     } finally {
-      tryUnlink(staging);
+      unlinkIfPresent(staging);
     }
   }
 
@@ -133,7 +138,7 @@ export class WriterLock {
     process.removeListener('exit', this.onExit);
     heldHere.delete(this.path);
     const holder = readOwner(this.path);
-    if (holder !== undefined && holder.pid === this.owner.pid && holder.since === this.owner.since) tryUnlink(this.path);
+    if (holder !== undefined && holder.pid === this.owner.pid && holder.since === this.owner.since) unlinkIfPresent(this.path);
   }
 }
 
@@ -147,6 +152,6 @@ function removeStaleStagingFiles(dir: string): void {
   }
   for (const name of names) {
     const match = /^spladex\.lock\.(\d+)$/.exec(name);
-    if (match !== null && !processAlive(Number(match[1]))) tryUnlink(join(dir, name));
+    if (match !== null && !processAlive(Number(match[1]))) unlinkIfPresent(join(dir, name));
   }
 }

@@ -61,6 +61,16 @@ export interface Manifest {
   idf?: ManifestIdfRef;
   /** Index-time posting pruning the index was built with (absent: none). `add` applies its per-document cuts. */
   postingPruning?: ResolvedPostingPruning;
+  /**
+   * True when the index keeps `spladex.commit` (commit-record.ts), so a missing record is damage.
+   * Absent in indexes written before it existed; their first write adds it.
+   */
+  commitRecord?: boolean;
+  /**
+   * Segment files this commit dropped (compaction, a replaced index): provably unneeded, removed
+   * after the commit and, if that was interrupted, by the next writer.
+   */
+  obsolete?: string[];
 }
 
 export interface ManifestEncoderRef {
@@ -173,6 +183,18 @@ export function parseManifest(value: unknown, file: string): Manifest {
       if (isSpladexError(error)) throw bad(`invalid posting pruning options: ${error.message}`);
       throw error;
     }
+  }
+  if (raw.commitRecord !== undefined) {
+    if (typeof raw.commitRecord !== 'boolean') throw bad('invalid commit record flag');
+    manifest.commitRecord = raw.commitRecord;
+  }
+  if (raw.obsolete !== undefined) {
+    if (!Array.isArray(raw.obsolete)) throw bad('"obsolete" is not a list');
+    for (const name of raw.obsolete as unknown[]) {
+      // Checked like segment names: a manifest can never make a writer remove anything else.
+      if (typeof name !== 'string' || !SEGMENT_FILE_PATTERN.test(name) || seenFiles.has(name)) throw bad(`invalid obsolete segment file ${JSON.stringify(name)}`);
+    }
+    manifest.obsolete = raw.obsolete as string[];
   }
   return manifest;
 }

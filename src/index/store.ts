@@ -13,7 +13,8 @@
  */
 import Database from 'better-sqlite3';
 import { crc32 } from 'node:zlib';
-import { SpladexError, type SpladexErrorCode } from '../errors.js';
+import { SpladexError } from '../errors.js';
+import { ioFailure } from '../util/io-failure.js';
 
 export const STORE_FILE = 'spladex.db';
 
@@ -57,22 +58,23 @@ export function rowCrc(id: string, content: string | null, metadata: string | nu
   return crc32(`${id}\u0000${content ?? '\u0001'}\u0000${metadata ?? '\u0001'}`);
 }
 
-/** Maps a SQLite failure to a typed error: busy → E_LOCKED, damaged file → E_CORRUPT, else E_IO. */
+/**
+ * Maps a SQLite failure to a typed error: busy → E_LOCKED, a damaged file → E_CORRUPT, an I/O
+ * condition (full disk, read-only file system, permissions, device error) → E_IO saying the index
+ * is unchanged. Only the second means the data is bad.
+ */
 export function sqliteError(cause: unknown, path: string, what: string): SpladexError {
   if (cause instanceof SpladexError) return cause;
   const code = String((cause as { code?: unknown })?.code ?? '');
   const message = (cause as Error)?.message ?? String(cause);
-  let kind: SpladexErrorCode = 'E_IO';
-  let advice = 'check the disk and permissions';
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    kind = 'E_LOCKED';
-    advice = 'another process is writing the index; try again when it has finished';
-  } else if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_FORMAT' || /malformed|not a database/i.test(message) || code === 'SQLITE_ERROR' || code === 'SQLITE_MISMATCH' || code === 'SQLITE_RANGE') {
-    // SQLITE_ERROR on a fixed, known-good statement means the schema or data is not what we wrote.
-    kind = 'E_CORRUPT';
-    advice = 'restore the index from a backup or rebuild it ("spladex verify" shows the damage)';
+    return new SpladexError('E_LOCKED', `${what} failed (${message}); another process is writing the index; try again when it has finished`, { file: path, cause });
   }
-  return new SpladexError(kind, `${what} failed (${message}); ${advice}`, { file: path, cause });
+  // SQLITE_ERROR on a fixed, known-good statement means the schema or data is not what we wrote.
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_FORMAT' || /malformed|not a database/i.test(message) || code === 'SQLITE_ERROR' || code === 'SQLITE_MISMATCH' || code === 'SQLITE_RANGE') {
+    return new SpladexError('E_CORRUPT', `${what} failed (${message}); restore the index from a backup or rebuild it ("spladex verify" shows the damage)`, { file: path, cause });
+  }
+  return ioFailure(cause, path, what);
 }
 
 export class DocumentStore {
@@ -88,10 +90,16 @@ export class DocumentStore {
 
   /** Creates a new store for a fresh build in a private directory (fast, non-durable settings until `finishBuild`). */
   static create(path: string): DocumentStore {
-    const db = new Database(path);
-    db.pragma('journal_mode = MEMORY');
-    db.pragma('synchronous = OFF');
-    db.exec(SCHEMA);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path);
+      db.pragma('journal_mode = MEMORY');
+      db.pragma('synchronous = OFF');
+      db.exec(SCHEMA);
+    } catch (cause) {
+      db?.close();
+      throw sqliteError(cause, path, 'creating the document store');
+    }
     return new DocumentStore(path, db);
   }
 
@@ -120,8 +128,8 @@ export class DocumentStore {
       }
     } catch (cause) {
       db?.close();
-      const error = sqliteError(cause, path, 'opening the document store');
-      throw error.code === 'E_IO' ? new SpladexError('E_CORRUPT', `cannot open the document store (${(cause as Error).message}); restore or rebuild the index`, { file: path, cause }) : error;
+      // A full disk fails here too (SQLite cannot size spladex.db-shm even to read): that is E_IO, not damage.
+      throw sqliteError(cause, path, 'opening the document store');
     }
     return new DocumentStore(path, db);
   }
@@ -136,9 +144,25 @@ export class DocumentStore {
 
   /** End of a fresh build: id index, then durable WAL mode (the directory is renamed into place next). */
   finishBuild(): void {
-    this.db.exec(ID_INDEX);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.guard('finishing the document store', () => {
+      this.db.exec(ID_INDEX);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+    });
+  }
+
+  /**
+   * Copies committed WAL frames into the database file, as far as open readers allow (PASSIVE:
+   * never waits). Once a commit is in the main file, damage to `spladex.db-wal` cannot roll it
+   * back; commits a reader's snapshot still pins stay in the WAL, and spladex.commit (see
+   * commit-record.ts) detects their loss. Best effort: a failure here leaves the commit in the WAL.
+   */
+  checkpoint(): void {
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Nothing is lost: the commit stays in the WAL, where SQLite finds it.
+    }
   }
 
   private statement(sql: string): Database.Statement {

@@ -10,18 +10,23 @@
  *
  * Verification only reads, inside one SQLite snapshot, so it can run beside readers and a writer.
  * If a writer's compaction removes a segment file while it is being checked, verification starts
- * again on the newer state. Leftovers of interrupted writers (orphan segment files, a stale lock,
- * temporary directories) are reported as notes, not problems: the next writer removes them.
+ * again on the newer state. A lost commit (commit-record.ts: the database behind spladex.commit, a
+ * segment file newer than the manifest) and any segment file that is not part of the committed
+ * index and not provable debris are damage. Provable leftovers of interrupted writers (their
+ * temporary files, obsolete segments, a stale lock, temporary directories) are notes: the next
+ * writer removes them. An I/O failure (full disk, permissions) is not a finding: it is thrown as
+ * `E_IO`, since it says nothing about the index.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SpladexError, type SpladexErrorCode } from '../errors.js';
 import { ENCODER_META_KEY, IDF_META_KEY, readStoredEncoder, readStoredIdf } from './encoder-store.js';
+import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord, COMMIT_FILE } from './commit-record.js';
 import { LOCK_FILE, processAlive } from './lock.js';
-import { parseManifest, SEGMENT_FILE_PATTERN } from './manifest.js';
+import { parseManifest } from './manifest.js';
 import type { Segment } from './segment.js';
 import type { SegmentCheckLevel } from './segment-check.js';
-import { loadSegmentFile, readCommittedState } from './state.js';
+import { loadSegmentFile, readCommittedState, segmentSource } from './state.js';
 import { DocumentStore, STORE_FILE } from './store.js';
 
 export interface VerifyProblem {
@@ -83,7 +88,10 @@ export interface VerifyOptions {
 
 export const VERIFY_DEFAULTS: Readonly<Required<VerifyOptions>> = Object.freeze({ level: 'full' });
 
-/** Verifies the index at `dir`. Throws only when `dir` is not an index at all (`E_NOT_AN_INDEX`) or an option is invalid. */
+/**
+ * Verifies the index at `dir`. Throws only when `dir` is not an index at all (`E_NOT_AN_INDEX`), an
+ * option is invalid, or the index cannot be read (`E_IO`: the check did not happen).
+ */
 export function verifyIndex(dir: string, options: VerifyOptions = {}): VerifyReport {
   const level = options.level ?? VERIFY_DEFAULTS.level;
   if (level !== 'full' && level !== 'quick') throw new SpladexError('E_OPTION', `option level must be full or quick, got ${String(level)}`);
@@ -114,6 +122,7 @@ export function verifyIndex(dir: string, options: VerifyOptions = {}): VerifyRep
     if (!(caught instanceof Located) && !(caught instanceof SpladexError)) throw caught;
     const error = caught instanceof Located ? caught : new Located(caught as SpladexError, 'database');
     const e = error.error;
+    if (e.code === 'E_IO') throw e;
     report.ok = false;
     // The message without the "file: " prefix SpladexError adds: the file has its own field.
     const message = e.message.replace(/^.*?(?: @\d+)?: /, (prefix) => (e.file !== undefined && prefix.startsWith(e.file) ? '' : prefix));
@@ -127,6 +136,9 @@ export function verifyIndex(dir: string, options: VerifyOptions = {}): VerifyRep
 }
 
 function checkOnce(path: string, store: DocumentStore, report: VerifyReport, seen: { generation: number }, structure: SegmentCheckLevel): void {
+  // Read before the snapshot, as readers do (see loadSnapshot): everything they show is covered by it.
+  const names = listIndexDirectory(path);
+  const record = at('file', () => readCommitRecord(path));
   store.beginSnapshot();
   const storePath = store.path;
   report.checked.bytes = statSync(storePath).size;
@@ -141,6 +153,20 @@ function checkOnce(path: string, store: DocumentStore, report: VerifyReport, see
   });
   const { manifest, deletes } = state;
   seen.generation = manifest.generation;
+  const files = classifyFiles(names, manifest);
+  const lost = lostCommitError(path, manifest, state.manifestCrc, record, files);
+  if (lost !== undefined) throw new Located(lost, record !== undefined && record.generation > manifest.generation ? `commit generation ${manifest.generation} of ${record.generation} (${COMMIT_FILE})` : 'directory');
+  if (files.unexpected.length > 0) {
+    const list = files.unexpected.join(', ');
+    throw new Located(
+      new SpladexError(
+        'E_CORRUPT',
+        `segment file${files.unexpected.length === 1 ? '' : 's'} ${list} ${files.unexpected.length === 1 ? 'is' : 'are'} not part of the committed index (generation ${manifest.generation}) and not the leftover of an uncommitted write; nothing was removed. If the index's documents are all there (e.g. an older spladex was interrupted after a compaction), remove ${files.unexpected.length === 1 ? 'it' : 'them'}; otherwise restore the index from a backup`,
+        { file: join(path, files.unexpected[0]) },
+      ),
+      'directory',
+    );
+  }
   // The encoder spec and IDF table of an index built from text: checksums, binding to the manifest, shape.
   at(`table meta, key "${ENCODER_META_KEY}"`, () => readStoredEncoder(store, manifest));
   at(`table meta, key "${IDF_META_KEY}"`, () => readStoredIdf(store, manifest));
@@ -158,7 +184,7 @@ function checkOnce(path: string, store: DocumentStore, report: VerifyReport, see
     }
     segments.set(entry.number, segment);
     report.checked.segments++;
-    report.checked.bytes += statSync(file).size;
+    report.checked.bytes += statSync(segmentSource(path, entry.file)).size;
   }
 
   const counts = new Map<number, number>();
@@ -197,7 +223,7 @@ function checkOnce(path: string, store: DocumentStore, report: VerifyReport, see
   store.endSnapshot();
 }
 
-/** Remarks about leftovers; they never make verification fail. */
+/** Remarks about provable leftovers; they never make verification fail. */
 function notes(path: string, report: VerifyReport): void {
   let names: string[] = [];
   try {
@@ -205,19 +231,19 @@ function notes(path: string, report: VerifyReport): void {
   } catch {
     return;
   }
-  let referenced = new Set<string>();
   try {
     const store = DocumentStore.open(join(path, STORE_FILE), true);
     try {
-      referenced = new Set(parseManifest(store.getMeta<unknown>('manifest'), store.path).segments.map((s) => s.file));
+      const files = classifyFiles(names, parseManifest(store.getMeta<unknown>('manifest'), store.path));
+      for (const [file, temporaries] of files.pending) report.notes.push(`committed segment ${file} is still under its temporary name ${temporaries[0]} (a writer stopped after its commit); the next writer renames it`);
+      if (files.debris.length > 0) report.notes.push(`temporary files of interrupted writes that never committed (the next writer removes them): ${files.debris.join(', ')}`);
+      if (files.obsolete.length > 0) report.notes.push(`segment files dropped by the last commit (the next writer removes them): ${files.obsolete.join(', ')}`);
     } finally {
       store.close();
     }
   } catch {
-    return;
+    // The problem, if any, is reported already.
   }
-  const orphans = names.filter((n) => SEGMENT_FILE_PATTERN.test(n) && !referenced.has(n));
-  if (orphans.length > 0) report.notes.push(`unreferenced segment files (left by an interrupted writer; the next writer removes them): ${orphans.join(', ')}`);
   if (names.includes(LOCK_FILE)) {
     try {
       const owner = JSON.parse(readFileSync(join(path, LOCK_FILE), 'utf8')) as { pid: number; command: string };

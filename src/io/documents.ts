@@ -36,13 +36,59 @@ export interface ValidDocument {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * Throws unless `value` can be stored exactly, and returns it.
+ *
+ * A JS string is UTF-16 and may hold a lone surrogate (`\ud800`–`\udfff` without its pair): a JSON
+ * escape such as `"\ud800"` decodes to one even in a file of valid UTF-8, and library callers can
+ * pass one directly. SQLite and the segment files store UTF-8, which cannot represent it, so the
+ * stored text would silently become U+FFFD, no longer match the checksum computed on the JS string,
+ * and the index would call itself damaged. Every string that is stored or compared with stored text
+ * (ids, tokens, content, metadata keys and values, filter fields and values) passes here once, at
+ * the input layer.
+ *
+ * One rule, whatever the field (an id too): such a string is `E_INPUT_ENCODING`, the code of input
+ * that is not valid UTF-8, because the problem is the text's encoding, not the field's shape.
+ * `what` names the field in the message ("id", "metadata key", ...).
+ */
+export function checkStorableString(value: string, what: string, where?: Where): string {
+  // A native scan, immediate for one-byte strings: cheap enough to run on every input string.
+  if (value.isWellFormed()) return value;
+  // The first lone surrogate (one exists: the string is not well formed).
+  let at = 0;
+  for (;;) {
+    const unit = value.charCodeAt(at);
+    if (isHigh(unit)) {
+      if (!isLow(value.charCodeAt(at + 1))) break;
+      at += 2;
+    } else if (isLow(unit)) break;
+    else at++;
+  }
+  // An excerpt around the culprit (texts can be long), widened so it never cuts a valid pair;
+  // JSON.stringify escapes the lone surrogate, so the message shows it as it would be written in JSON.
+  let from = Math.max(0, at - 20);
+  if (isLow(value.charCodeAt(from)) && isHigh(value.charCodeAt(from - 1))) from--;
+  let to = Math.min(value.length, at + 21);
+  if (isLow(value.charCodeAt(to)) && isHigh(value.charCodeAt(to - 1))) to++;
+  const excerpt = `${from > 0 ? '…' : ''}${JSON.stringify(value.slice(from, to))}${to < value.length ? '…' : ''}`;
+  throw new SpladexError(
+    'E_INPUT_ENCODING',
+    `${what} ${excerpt} contains a lone UTF-16 surrogate (\\u${value.charCodeAt(at).toString(16)} at index ${at}) that UTF-8 cannot store; ` +
+      'remove it or restore its pair (it usually comes from text cut inside an emoji or another character beyond U+FFFF)',
+    where,
+  );
+}
+
+const isHigh = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdbff;
+const isLow = (unit: number): boolean => unit >= 0xdc00 && unit <= 0xdfff;
+
 export function normaliseId(value: unknown, where: Where): string {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'string' && value.length > 0) {
     if (value.length > INPUT_LIMITS.maxIdLength) {
       throw new SpladexError('E_INPUT_LIMIT', `id is longer than ${INPUT_LIMITS.maxIdLength} characters`, where);
     }
-    return value;
+    return checkStorableString(value, 'id', where);
   }
   throw new SpladexError('E_INPUT_ID', 'missing or invalid "id" (a non-empty string or a number is required)', where);
 }
@@ -69,6 +115,8 @@ export function validateVector(value: unknown, where: Where, field = 'vector'): 
     if (token.length === 0 || token.length > INPUT_LIMITS.maxTokenLength) {
       throw new SpladexError('E_INPUT_LIMIT', `token length must be 1..${INPUT_LIMITS.maxTokenLength} characters`, where);
     }
+    // Keys of one object are distinct, so each token of a vector is checked once.
+    checkStorableString(token, 'token', where);
     if (weight === 0) hasZero = true;
     if (++count > INPUT_LIMITS.maxTermsPerVector) {
       throw new SpladexError('E_INPUT_LIMIT', `vector has more than ${INPUT_LIMITS.maxTermsPerVector} terms`, where);
@@ -104,12 +152,13 @@ function validateDocumentFields(raw: Record<string, unknown>, entries: SparseEnt
   const content = raw.content ?? raw.contents;
   if (content !== undefined && content !== null) {
     if (typeof content !== 'string') throw new SpladexError('E_INPUT_JSON', '"content"/"contents" must be a string', where);
-    doc.content = content;
+    doc.content = checkStorableString(content, 'content', where);
   }
   if (raw.metadata !== undefined && raw.metadata !== null) {
     if (typeof raw.metadata !== 'object' || Array.isArray(raw.metadata)) {
       throw new SpladexError('E_INPUT_JSON', '"metadata" must be a JSON object', where);
     }
+    // Its keys and strings are checked (checkStorableString) in the one walk build.ts makes over it anyway.
     doc.metadata = raw.metadata as Record<string, unknown>;
   }
   return doc;
@@ -176,6 +225,6 @@ export async function* readQueries(source: string | Readable, options: ReadLines
     if (typeof text !== 'string') {
       throw new SpladexError('E_INPUT_VECTOR', 'a query line needs a "vector" object or a "text" string', where);
     }
-    yield { id, text, line: line.line };
+    yield { id, text: checkStorableString(text, 'query text', where), line: line.line };
   }
 }

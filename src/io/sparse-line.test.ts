@@ -50,7 +50,10 @@ describe('parseDocumentLineFast', () => {
     for (let trial = 0; trial < 5000; trial++) {
       const base = randomLine(rng);
       const position = rng.int(base.length);
-      const mutated = rng.next() < 0.5 ? base.slice(0, position) + alphabet[rng.int(alphabet.length)] + base.slice(position + 1) : base.slice(0, position) + base.slice(position + 1);
+      const cut = rng.next() < 0.5 ? base.slice(0, position) + alphabet[rng.int(alphabet.length)] + base.slice(position + 1) : base.slice(0, position) + base.slice(position + 1);
+      // Lines reach the fast path decoded from UTF-8 (readLines), so never holding a raw lone
+      // surrogate (a cut emoji here): round-trip through UTF-8 as a file would.
+      const mutated = Buffer.from(cut, 'utf8').toString('utf8');
       const fast = parseDocumentLineFast(mutated, LIMITS);
       if (fast === undefined) continue;
       let slow: ReturnType<typeof slowParse> | undefined;
@@ -73,5 +76,18 @@ describe('parseDocumentLineFast', () => {
     }
     expect(parseDocumentLineFast('{"id": 1}', LIMITS)).toBeUndefined();
     expect(parseDocumentLineFast('{"id": 1, "vector": {"a": 1}} trailing', LIMITS)).toBeUndefined();
+  });
+});
+
+describe('parseDocumentLineFast and lone surrogates', () => {
+  it('defers a key whose escapes decode to a lone surrogate to the exact path (which reports it)', () => {
+    for (const key of ['\\ud800', 'a\\udc00', '\\ud83d\\ud83d', '\\ude00\\ud83d']) {
+      expect(parseDocumentLineFast(`{"id": 1, "vector": {"ok": 1, "${key}": 2}}`, LIMITS), key).toBeUndefined();
+    }
+  });
+
+  it('reads escaped and raw surrogate pairs exactly', () => {
+    const fast = parseDocumentLineFast('{"id": "e", "vector": {"\\ud83d\\ude00": 1, "raw\ud83d\ude00": 2, "\\u00e9": 3}}', LIMITS);
+    expect(fast?.entries).toEqual({ tokens: ['\ud83d\ude00', 'raw\ud83d\ude00', '\u00e9'], weights: [1, 2, 3] });
   });
 });

@@ -8,7 +8,8 @@
  *
  * It only accepts what it is sure about. Anything unusual — escapes in keys it would have to
  * interpret, a weight that is not a plain positive finite number, a missing vector, malformed
- * syntax — returns `undefined`, and the caller falls back to the exact `JSON.parse` path, which
+ * syntax, a key whose escapes decode to a lone UTF-16 surrogate — returns `undefined`, and the
+ * caller falls back to the exact `JSON.parse` path, which
  * produces the precise error or the exact JSON semantics. Duplicate tokens are reported in the
  * entries in order; as in JSON, the last one wins (the forward builder applies that rule).
  */
@@ -85,11 +86,16 @@ function readKey(text: string, i: number): [string, number] | undefined {
   const raw = text.slice(i + 1, end - 1);
   // Keys with escapes are decoded by JSON.parse itself, so their meaning is exactly JSON's.
   if (raw.indexOf('\\') >= 0) {
+    let key: string;
     try {
-      return [JSON.parse(text.slice(i, end)) as string, end];
+      key = JSON.parse(text.slice(i, end)) as string;
     } catch {
       return undefined;
     }
+    // An escape can decode to a lone surrogate ("\\ud800"), which UTF-8 cannot store: the exact path
+    // reports it (validateVector). A key without escapes is a slice of the line between ASCII quotes,
+    // so it is well formed whenever the line is (see parseDocumentLineFast) and needs no check.
+    return key.isWellFormed() ? [key, end] : undefined;
   }
   return [raw, end];
 }
@@ -160,7 +166,11 @@ function readVector(text: string, i: number, out: SparseEntries, limits: LineLim
   }
 }
 
-/** Fast parse of a document line, or `undefined` to request the exact `JSON.parse` path. */
+/**
+ * Fast parse of a document line, or `undefined` to request the exact `JSON.parse` path. `text` must
+ * be well-formed UTF-16, as every line decoded from UTF-8 by `readLines` is: only escapes are
+ * checked for lone surrogates here.
+ */
 export function parseDocumentLineFast(text: string, limits: LineLimits): FastDocumentLine | undefined {
   let i = skipWhitespace(text, 0);
   if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
