@@ -5,32 +5,15 @@ export { SpladexError, isSpladexError, type SpladexErrorCode } from './errors.js
 export type { DocumentInput, QueryInput, SearchHit, SparseVectorInput } from './types.js';
 export { BUILD_DEFAULTS, LOSSLESS_BUILD, type BuildOptions, type BlockingStrategy, type ForwardValueType, type PruningStrategy } from './index/options.js';
 export { SEARCH_DEFAULTS, LOSSLESS_SEARCH, type SearchOptions, type SearchMode } from './query/options.js';
-export {
-  SpladexIndex,
-  buildIndex,
-  INDEX_FORMAT_VERSION,
-  type BuildSummary,
-  type BuildProgress,
-  type IndexBuildOptions,
-  type IndexInfo,
-  type Manifest,
-  type OpenOptions,
-  type SkippedLine,
-  WRITE_DEFAULTS,
-  FILTER_SEARCH_DEFAULTS,
-  type WriteOptions,
-  type AddOptions,
-  type AddSummary,
-  type DeleteSummary,
-  type CompactSummary,
-  type IndexSearchOptions,
-  type SegmentEntry,
-  type StoredDocument,
-  type AddTextOptions,
-  type FlopsReport,
-  type EncoderOverrides,
-  type StoredIdf,
-} from './spladex-index.js';
+export { SpladexIndex, IndexReader, IndexWriter, buildIndex, type OpenOptions } from './spladex-index.js';
+export { INDEX_FORMAT_VERSION, type Manifest, type SegmentEntry } from './index/manifest.js';
+export type { BuildProgress } from './index/build.js';
+export type { SkippedLine } from './io/documents.js';
+export type { StoredDocument } from './index/store.js';
+export type { EncoderOverrides, StoredIdf } from './index/encoder-store.js';
+export type { BuildSummary, IndexBuildOptions } from './writer/build-plan.js';
+export { WRITE_DEFAULTS, type WriteOptions, type AddOptions, type AddSummary, type AddTextOptions, type DeleteSummary, type CompactSummary } from './writer/options.js';
+export { FILTER_SEARCH_DEFAULTS, type IndexSearchOptions, type FlopsReport, type IndexInfo, type ReaderOptions, type WriterOptions } from './reader/types.js';
 export { buildTextIndex, openIndexEncoder, defaultEncoderKind, type TextIndexBuildOptions, type TextCorpusSource, type TextDocumentInput, type EncoderBuildReport } from './text-index.js';
 export { POSTING_PRUNING_DEFAULTS, type PostingPruningOptions, type PostingPruningReport, type ResolvedPostingPruning } from './index/posting-pruning.js';
 export { loadQueries, LOAD_QUERIES_DEFAULTS, type LoadQueriesOptions, type QueryTextEncoder, type VectorQuery } from './eval/queries.js';

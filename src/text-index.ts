@@ -20,7 +20,8 @@ import { DocumentStore, STORE_FILE } from './index/store.js';
 import { noEncoderError, openStoredEncoder, readStoredEncoder, readStoredIdf, type EncoderOverrides } from './index/encoder-store.js';
 import { parseManifest } from './index/manifest.js';
 import { defaultEncoderKind, indexTextCorpus, encoderIdf, type TextCorpusSource } from './index/text-source.js';
-import { buildIndexWith, precheckBuild, type BuildSummary, type IndexBuildOptions } from './spladex-index.js';
+import { buildIndexWith } from './writer/build.js';
+import { precheckBuild, type BuildSummary, type IndexBuildOptions } from './writer/build-plan.js';
 
 export { defaultEncoderKind };
 export type { EncoderBuildReport, TextCorpusSource, TextDocumentInput } from './index/text-source.js';

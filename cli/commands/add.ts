@@ -8,7 +8,7 @@ import { SpladexError } from '../../src/errors.js';
 import { readCorpusStream, type CorpusRecord } from '../../src/encode/corpus.js';
 import { ENCODER_DEFAULTS } from '../../src/encode/encoder.js';
 import { readDocuments, type SkippedLine } from '../../src/io/documents.js';
-import { SpladexIndex, WRITE_DEFAULTS, type AddSummary, type EncoderOverrides } from '../../src/spladex-index.js';
+import { SpladexIndex, WRITE_DEFAULTS, type AddSummary, type EncoderOverrides } from '../../src/index.js';
 import { encoderStatsLines } from '../encoder-options.js';
 import { action, choice, countingStream, formatCount as fmt, formatRate, parseInteger, progressBar, writeLine } from '../util.js';
 

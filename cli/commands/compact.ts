@@ -1,6 +1,6 @@
 /** `spladex compact <dir>`: merges all segments into one and drops deleted documents. */
 import type { Command } from 'commander';
-import { SpladexIndex, WRITE_DEFAULTS } from '../../src/spladex-index.js';
+import { SpladexIndex, WRITE_DEFAULTS } from '../../src/index.js';
 import { action, parseInteger, writeLine } from '../util.js';
 
 export function register(program: Command): void {

@@ -10,7 +10,7 @@ import type { EncoderKind } from '../../src/encode/spec.js';
 import { SpladexError } from '../../src/errors.js';
 import { POSTING_PRUNING_DEFAULTS, type PostingPruningOptions } from '../../src/index/posting-pruning.js';
 import { readDocuments, type SkippedLine } from '../../src/io/documents.js';
-import { buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/spladex-index.js';
+import { buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/index.js';
 import { buildTextIndex, type TextCorpusSource } from '../../src/text-index.js';
 import { addBuildOptions, buildOptionsFrom } from '../build-options.js';
 import { addEncoderOptions, encoderFlagNames, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL, type EncoderCliOptions } from '../encoder-options.js';

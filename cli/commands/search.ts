@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { SpladexError } from '../../src/errors.js';
 import { readQueries, validateVector, type QueryRecord } from '../../src/io/documents.js';
 import { parseFilterCondition, type Filter } from '../../src/index/filter.js';
-import { FILTER_SEARCH_DEFAULTS, SpladexIndex } from '../../src/spladex-index.js';
+import { FILTER_SEARCH_DEFAULTS, SpladexIndex } from '../../src/index.js';
 import type { SearchHit, SparseVectorInput } from '../../src/types.js';
 import { action, choice, parseInteger, writeLine } from '../util.js';
 import { addSearchOptions, searchModeFrom } from '../search-options.js';

@@ -53,13 +53,23 @@ export function computeFlops(docs: CsrMatrix, queries?: CsrMatrix): number {
   return sampleFlops(dfD, docs.nRows, documentFrequencies(queries), queries.nRows);
 }
 
-function selfFlops(df: Uint32Array, n: number): number {
+/**
+ * FLOPS from document frequencies counted elsewhere (an index counts them over its live documents
+ * across segments): with p_q = p_d, or against a query sample's frequencies. Counts are integers,
+ * so the sums are exact and the order of summation does not matter.
+ */
+export function flopsOfFrequencies(dfD: ArrayLike<number>, nD: number, sample?: { df: ArrayLike<number>; n: number }): number {
+  if (nD === 0) return 0;
+  return sample === undefined ? selfFlops(dfD, nD) : sampleFlops(dfD, nD, sample.df, sample.n);
+}
+
+function selfFlops(df: ArrayLike<number>, n: number): number {
   let sum = 0;
   for (let t = 0; t < df.length; t++) sum += df[t] * df[t];
   return sum / (n * n);
 }
 
-function sampleFlops(dfD: Uint32Array, nD: number, dfQ: Uint32Array, nQ: number): number {
+function sampleFlops(dfD: ArrayLike<number>, nD: number, dfQ: ArrayLike<number>, nQ: number): number {
   if (nQ === 0 || nD === 0) return 0;
   let sum = 0;
   const terms = Math.min(dfD.length, dfQ.length);
@@ -78,14 +88,21 @@ export interface PostingsPerDocument {
 }
 
 export function postingsPerDocument(matrix: CsrMatrix): PostingsPerDocument {
-  const n = matrix.nRows;
-  if (n === 0) return { total: 0, mean: 0, min: 0, median: 0, p90: 0, max: 0 };
-  const lengths = new Uint32Array(n);
-  for (let r = 0; r < n; r++) lengths[r] = matrix.offsets[r + 1] - matrix.offsets[r];
+  const lengths = new Uint32Array(matrix.nRows);
+  for (let r = 0; r < lengths.length; r++) lengths[r] = matrix.offsets[r + 1] - matrix.offsets[r];
+  const { p99: _p99, ...distribution } = lengthDistribution(lengths);
+  return distribution;
+}
+
+/** The distribution of row lengths given one per row (sorted in place). */
+export function lengthDistribution(lengths: Uint32Array): PostingsPerDocument & { p99: number } {
+  const n = lengths.length;
+  if (n === 0) return { total: 0, mean: 0, min: 0, median: 0, p90: 0, p99: 0, max: 0 };
   lengths.sort();
-  const total = matrix.offsets[n] - matrix.offsets[0];
+  let total = 0;
+  for (let r = 0; r < n; r++) total += lengths[r];
   const at = (q: number): number => lengths[Math.min(n - 1, Math.floor(q * n))];
-  return { total, mean: total / n, min: lengths[0], median: at(0.5), p90: at(0.9), max: lengths[n - 1] };
+  return { total, mean: total / n, min: lengths[0], median: at(0.5), p90: at(0.9), p99: at(0.99), max: lengths[n - 1] };
 }
 
 export interface FlopsPruneOptions {

@@ -9,7 +9,6 @@ import { decodeJson, decodeStrings, encodeJson, encodeStrings, readContainer, wr
 import type { ForwardIndex, TermIdArray } from './forward.js';
 import type { InvertedIndex } from './inverted.js';
 import type { ForwardValueType, ResolvedBuildOptions } from './options.js';
-import { KernelMemory } from '../query/wasm-kernel.js';
 
 /**
  * `blocked`: Seismic inverted index (pruned, blocked, summarised lists). `flat`: forward index
@@ -47,11 +46,17 @@ export interface Segment {
   /** Bytes of each stored part (filled when loaded from or written to disk). */
   parts?: SectionInfo[];
   /**
-   * The WebAssembly memory the segment file was read into (its sections are views of it), when
-   * loaded with `kernelMemory: true` and WebAssembly could take it; searchers then score through
-   * the WebAssembly kernel (src/query/wasm-kernel.ts).
+   * The memory the segment file was read into (its sections are views of it), when the reader
+   * passed an allocator (`ReadSegmentOptions.memory`) and it could take the file: the query layer's
+   * WebAssembly memory, whose searchers then score through the WebAssembly kernel
+   * (src/query/wasm-kernel.ts). Opaque to the storage layer.
    */
-  kernelMemory?: KernelMemory;
+  memory?: SegmentMemory;
+}
+
+/** Memory a segment file is read into: `file` receives its bytes (8-byte aligned, exactly its size). */
+export interface SegmentMemory {
+  readonly file: Uint8Array;
 }
 
 /** κ of the segment's graph (0: none; segments built before the graph existed have none). */
@@ -99,24 +104,27 @@ export function writeSegment(path: string, segment: Segment): SectionInfo[] {
 
 export interface ReadSegmentOptions {
   /**
-   * Read the file into WebAssembly memory so searches use the WebAssembly scoring kernel. Default
-   * false (build-time readers have no use for it); the query path's loader sets it.
+   * Allocates the memory the file is read into, from its size and its vocabulary size; undefined
+   * (or an allocator returning undefined): a fresh ArrayBuffer. The query path passes
+   * `KernelMemory.allocate` so that searches score in WebAssembly without a second copy; the
+   * storage layer only calls it, so it never depends on the query layer.
    */
-  kernelMemory?: boolean;
+  memory?: (fileBytes: number, nTerms: number) => SegmentMemory | undefined;
 }
 
 export function readSegment(path: string, options: ReadSegmentOptions = {}): Segment {
-  let kernelMemory: KernelMemory | undefined;
+  let memory: SegmentMemory | undefined;
+  const allocate = options.memory;
   const { sections, infos } = readContainer(
     path,
-    options.kernelMemory === true
-      ? (size, table) => {
+    allocate === undefined
+      ? undefined
+      : (size, table) => {
           // The query array of the kernel is sized by the vocabulary (vocab.off holds nTerms + 1 offsets).
           const vocabOffsets = table.find((entry) => entry.name === 'vocab.off');
-          kernelMemory = KernelMemory.allocate(size, vocabOffsets === undefined ? 0 : Math.max(0, Math.floor(vocabOffsets.bytes / 4) - 1));
-          return kernelMemory?.file;
-        }
-      : undefined,
+          memory = allocate(size, vocabOffsets === undefined ? 0 : Math.max(0, Math.floor(vocabOffsets.bytes / 4) - 1));
+          return memory?.file;
+        },
   );
   const bad = (message: string): SpladexError => new SpladexError('E_CORRUPT', `${message}; rebuild the index`, { file: path });
   const get = <T extends SectionArray>(name: string, ...types: Array<new (...args: never[]) => T>): T => {
@@ -176,6 +184,6 @@ export function readSegment(path: string, options: ReadSegmentOptions = {}): Seg
     (neighbors.length === 0 || (Number.isInteger(knn) && knn > 0 && neighbors.length === meta.nDocs * knn));
   if (!ok) throw bad('parts have inconsistent sizes');
   const segment: Segment = { meta, vocabulary, termIds: makeTermIndex(vocabulary), docIds, forward, inverted, neighbors, parts: infos };
-  if (kernelMemory !== undefined) segment.kernelMemory = kernelMemory;
+  if (memory !== undefined) segment.memory = memory;
   return segment;
 }

@@ -10,7 +10,7 @@ import { SpladexError } from '../errors.js';
 import { deserializeBitmap, newBitmap, type Bitmap } from './deletes.js';
 import { parseManifest, segmentDigest, type Manifest, type SegmentEntry } from './manifest.js';
 import { checkSegment, type SegmentCheckLevel } from './segment-check.js';
-import { readSegment, type Segment } from './segment.js';
+import { readSegment, type ReadSegmentOptions, type Segment } from './segment.js';
 import type { DocumentStore } from './store.js';
 
 export interface CommittedState {
@@ -53,10 +53,13 @@ export function segmentSource(dir: string, file: string): string {
   return pending.length > 0 && existsSync(join(dir, pending[0])) ? join(dir, pending[0]) : path;
 }
 
-/** Reads one segment file and checks it against its manifest entry. */
-export function loadSegmentFile(dir: string, entry: SegmentEntry, level: SegmentCheckLevel = 'load'): Segment {
+/**
+ * Reads one segment file and checks it against its manifest entry. `memory`: where to read it
+ * (the query layer passes its WebAssembly kernel memory; see `ReadSegmentOptions.memory`).
+ */
+export function loadSegmentFile(dir: string, entry: SegmentEntry, level: SegmentCheckLevel = 'load', memory?: ReadSegmentOptions['memory']): Segment {
   const file = join(dir, entry.file);
-  const segment = readSegment(segmentSource(dir, entry.file), { kernelMemory: true });
+  const segment = readSegment(segmentSource(dir, entry.file), memory === undefined ? {} : { memory });
   if (segment.meta.nDocs !== entry.documents) {
     throw new SpladexError('E_CORRUPT', `segment holds ${segment.meta.nDocs} documents, the manifest says ${entry.documents}; restore or rebuild the index`, { file });
   }

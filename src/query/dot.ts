@@ -12,8 +12,7 @@
  */
 import type { ForwardIndex, TermIdArray } from '../index/forward.js';
 import type { InvertedIndex } from '../index/inverted.js';
-import type { Segment } from '../index/segment.js';
-import { CANDIDATE_BATCH } from './wasm-kernel.js';
+import { CANDIDATE_BATCH, type CandidateScorer, type ScoringKernel } from './candidate-scorer.js';
 
 /** 2^(e − 25) for normal exponents, 2^−24 for subnormals (e = 0). */
 const HALF_SCALE = new Float64Array(32);
@@ -107,36 +106,6 @@ export function quadKernelFor(forward: ForwardIndex): QuadKernel {
   };
 }
 
-/** Which kernels a scorer runs. */
-export type ScoringKernel = 'webassembly' | 'javascript';
-
-/**
- * How searchers score documents of one segment. A searcher writes the query into `dense` (and
- * zeroes it before returning), lists documents in `candidates` (at most `CANDIDATE_BATCH` per call)
- * and reads `scores`. Two implementations, bit-identical: the WebAssembly kernel over a segment
- * read into kernel memory (wasm-kernel.ts, the default for f16 forward values), and the JavaScript
- * kernels of this file for everything else.
- */
-export interface CandidateScorer {
-  readonly kernel: ScoringKernel;
-  /** Term id → query weight. */
-  readonly dense: Float32Array;
-  /** Documents to score, `CANDIDATE_BATCH` slots. */
-  readonly candidates: Uint32Array;
-  /** Scores of `candidates`, same slots. */
-  readonly scores: Float64Array;
-  /** Summary bounds of a run of blocks, `CANDIDATE_BATCH` slots. */
-  readonly bounds: Float64Array;
-  /** Scores `candidates[0..n)` into `scores[0..n)`. */
-  scoreCandidates(n: number): void;
-  /** Score of one document. */
-  scoreDocument(doc: number): number;
-  /**
-   * Bounds of blocks `[first, first + n)` into `bounds[0..n)`: the f64 sum over each block's
-   * summary of dense[term] × code, times the block's scale (needs the scorer's inverted index).
-   */
-  boundBlocks(first: number, n: number): void;
-}
 
 /** `CandidateScorer` over the JavaScript kernels: four candidates in lockstep, the rest singly. */
 export class JsCandidateScorer implements CandidateScorer {
@@ -186,10 +155,3 @@ export class JsCandidateScorer implements CandidateScorer {
     }
   }
 }
-
-/** The scorer of a segment: the WebAssembly kernel when the segment is in kernel memory and its layout fits, else JavaScript. */
-export function candidateScorerFor(segment: Segment): CandidateScorer {
-  const { forward, inverted, meta } = segment;
-  return segment.kernelMemory?.scorerFor(forward, meta.nTerms, inverted) ?? new JsCandidateScorer(forward, meta.nTerms, inverted);
-}
-

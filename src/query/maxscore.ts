@@ -29,7 +29,8 @@ import { checkRange } from '../errors.js';
 import type { ForwardIndex } from '../index/forward.js';
 import type { Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
-import { candidateScorerFor, type CandidateScorer } from './dot.js';
+import type { CandidateScorer } from './candidate-scorer.js';
+import { candidateScorerFor } from './scorers.js';
 import type { TopK } from './topk.js';
 
 /**

@@ -10,7 +10,8 @@
 import { NO_NEIGHBOUR } from '../index/knn.js';
 import { segmentNeighbors, type Segment } from '../index/segment.js';
 import type { PreparedQuery } from './query-vector.js';
-import { candidateScorerFor, type CandidateScorer, type ScoringKernel } from './dot.js';
+import type { CandidateScorer, ScoringKernel } from './candidate-scorer.js';
+import { candidateScorerFor } from './scorers.js';
 import type { TopK } from './topk.js';
 
 export class SegmentSearcher {

@@ -13,8 +13,11 @@ import { TopK } from './topk.js';
 import type { ForwardIndex } from '../index/forward.js';
 import { HALF_TO_FLOAT } from '../util/f16.js';
 import { Rng } from '../util/rng.js';
-import { candidateScorerFor, dotHalf, JsCandidateScorer, type CandidateScorer } from './dot.js';
-import { CANDIDATE_BATCH, KernelMemory } from './wasm-kernel.js';
+import type { CandidateScorer } from './candidate-scorer.js';
+import { dotHalf, JsCandidateScorer } from './dot.js';
+import { candidateScorerFor } from './scorers.js';
+import { CANDIDATE_BATCH } from './candidate-scorer.js';
+import { KernelMemory } from './wasm-kernel.js';
 
 /** Copies a forward index into a fresh kernel memory, as a segment file read there would be. */
 function inKernelMemory(f: ForwardIndex, nTerms: number): { forward: ForwardIndex; memory: KernelMemory } {
@@ -118,10 +121,10 @@ describe('WebAssembly scoring kernel', () => {
       open.push(index);
       const file = join(index.path, index.manifest.segments[0].file);
       const plain = readSegment(file);
-      const inKernel = readSegment(file, { kernelMemory: true });
-      expect(plain.kernelMemory).toBeUndefined();
-      expect(inKernel.kernelMemory).toBeDefined();
-      expect(inKernel.forward.terms.buffer).toBe(inKernel.kernelMemory!.file.buffer);
+      const inKernel = readSegment(file, { memory: KernelMemory.allocate });
+      expect(plain.memory).toBeUndefined();
+      expect(inKernel.memory).toBeDefined();
+      expect(inKernel.forward.terms.buffer).toBe((inKernel.memory as KernelMemory).file.buffer);
       const excluded = Uint8Array.from({ length: plain.meta.nDocs }, (_, d) => (d % 7 === 0 ? 1 : 0));
       const allowList = Uint32Array.from({ length: 300 }, (_, i) => (i * 5) % plain.meta.nDocs);
       const results = (segment: Segment): string[] => {
@@ -169,7 +172,7 @@ describe('WebAssembly scoring kernel', () => {
       const { documents, queries } = randomCorpus({ docs: 3000, queries: 15, vocabulary: 40, seed: 32, decimals: 2 });
       const index = await SpladexIndex.build(documents, { pruning: 'none', blocking: 'fixed-size', blockSize: 1, summaryEnergy: 1, maxSummaryTerms: 0, knn: 0, seed: 32 });
       open.push(index);
-      const segment = readSegment(join(index.path, index.manifest.segments[0].file), { kernelMemory: true });
+      const segment = readSegment(join(index.path, index.manifest.segments[0].file), { memory: KernelMemory.allocate });
       const { listBlockOffsets } = segment.inverted;
       const longest = Math.max(...Array.from({ length: segment.meta.nTerms }, (_, t) => listBlockOffsets[t + 1] - listBlockOffsets[t]));
       expect(longest).toBeGreaterThan(CANDIDATE_BATCH);

@@ -15,7 +15,7 @@
 import type { ForwardIndex } from '../index/forward.js';
 import type { InvertedIndex } from '../index/inverted.js';
 import { KERNEL_WASM_BASE64 } from './kernel-wasm.generated.js';
-import type { CandidateScorer } from './dot.js';
+import { CANDIDATE_BATCH, type CandidateScorer } from './candidate-scorer.js';
 
 /**
  * The members of the WebAssembly JavaScript API used here: the project compiles without lib.dom,
@@ -38,8 +38,6 @@ declare namespace WebAssembly {
 const PAGE_BYTES = 65536;
 /** A 32-bit memory holds at most 65,536 pages (4 GiB). */
 const MAX_PAGES = 65536;
-/** Candidates (and block bounds) per kernel call: the searcher flushes a full batch and goes on. */
-export const CANDIDATE_BATCH = 1024;
 
 interface KernelExports {
   scoreOne(dense: number, offsets: number, terms: number, values: number, doc: number): number;

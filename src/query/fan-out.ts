@@ -1,0 +1,53 @@
+/**
+ * The segment fan-out: one query against every segment of an index, into one top-k heap keyed by
+ * (segment ordinal, local id), so ties break the same way in every mode. What to search in each
+ * segment (all of it, a mask, an allow-list scored one by one, or nothing) is decided by the
+ * reader, from deletes and filters; this module only runs it.
+ */
+import { segmentLayout, type Segment } from '../index/segment.js';
+import type { SearchHit, SparseVectorInput } from '../types.js';
+import { MaxScoreSearcher } from './maxscore.js';
+import type { ResolvedSearchOptions } from './options.js';
+import { prepareQuery } from './query-vector.js';
+import type { SegmentSearcher } from './segment-searcher.js';
+import { SEGMENT_KEY_STRIDE, TopK } from './topk.js';
+
+/** A loaded segment as the query path needs it; the exact MaxScore searcher is created on first use. */
+export interface SearchableSegment {
+  segment: Segment;
+  searcher: SegmentSearcher;
+  maxScore?: MaxScoreSearcher;
+}
+
+/** How one segment takes part in a search. */
+export interface SegmentPlan {
+  /** Score exactly these documents one by one (a small allow-list). */
+  docs: Uint32Array | undefined;
+  /** `excluded[d] === 1`: never return document d (deleted, or outside a large allow-list). */
+  excluded: Uint8Array | undefined;
+  /** Nothing in this segment can match. */
+  skip: boolean;
+}
+
+/** Searches every query over every segment; hits are (external id, score), best first. */
+export function searchSegments(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions): SearchHit[][] {
+  const heap = new TopK(o.k);
+  return queries.map((query) => {
+    heap.reset();
+    segments.forEach((loaded, ordinal) => {
+      const plan = plans[ordinal];
+      if (plan.skip) return;
+      const { segment, searcher } = loaded;
+      const prepared = prepareQuery(query, segment.termIds);
+      const base = ordinal * SEGMENT_KEY_STRIDE;
+      if (plan.docs !== undefined) searcher.searchDocuments(prepared, plan.docs, heap, base);
+      else if (o.mode === 'maxscore') (loaded.maxScore ??= new MaxScoreSearcher(segment)).search(prepared, heap, base, plan.excluded);
+      else if (o.mode === 'exhaustive' || segmentLayout(segment) === 'flat') searcher.searchExhaustive(prepared, heap, base, plan.excluded);
+      else searcher.searchApproximate(prepared, o.queryCut, o.heapFactor, o.knn, heap, base, plan.excluded);
+    });
+    return heap.sorted().map(({ score, key }) => {
+      const ordinal = Math.floor(key / SEGMENT_KEY_STRIDE);
+      return { id: segments[ordinal].segment.docIds[key - ordinal * SEGMENT_KEY_STRIDE], score };
+    });
+  });
+}

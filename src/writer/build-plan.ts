@@ -1,0 +1,153 @@
+/**
+ * Everything a build decides before it reads the first document: the resolved build options, the
+ * index-time posting pruning and the IDF it prunes with, and what to store besides segments (the
+ * encoder and IDF records of an index built from text). Shared by a fresh build and by rebuilding
+ * an existing index through the writer (`--overwrite`).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { idfTableFromJson, readIdfJson, type IdfTable } from '../encode/idf.js';
+import type { EncoderSpec } from '../encode/spec.js';
+import { SpladexError } from '../errors.js';
+import type { ForwardInput, IngestOptions, SegmentBuildStats } from '../index/build.js';
+import { writeTextMeta, type StoredIdf, type TextMeta } from '../index/encoder-store.js';
+import type { Manifest } from '../index/manifest.js';
+import { BUILD_DEFAULTS, resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from '../index/options.js';
+import {
+  corpusIdfTable,
+  idfForVocabulary,
+  POSTING_PRUNING_KEYS,
+  postingPruningActive,
+  pruneForwardInput,
+  resolvePostingPruning,
+  type PostingPruningOptions,
+  type PostingPruningReport,
+  type ResolvedPostingPruning,
+} from '../index/posting-pruning.js';
+import { STORE_FILE, type DocumentStore } from '../index/store.js';
+import type { EncoderBuildReport } from '../index/text-source.js';
+
+export interface IndexBuildOptions extends BuildOptions, IngestOptions, PostingPruningOptions {
+  /** Replace an existing index at the target directory. Default false (refuse with E_INDEX_EXISTS). */
+  overwrite?: boolean;
+  /**
+   * IDF per term, the `idf` of posting pruning's value = weight × idf (`flopsBudget`,
+   * `maxTermsPerDoc`): an idf.json path, a Map or a `{ token: idf }` object. Stored with the index.
+   * Terms missing from the table count as idf 0 (a query never weights them), so they go first.
+   * Default: the encoder's table for an index built from text (lexical, inference-free), else BM25
+   * IDF of the corpus document frequencies (stored when posting pruning is on).
+   */
+  idf?: string | IdfTable | Record<string, number>;
+}
+
+export interface BuildSummary extends SegmentBuildStats {
+  path: string;
+  vocabularySize: number;
+  bytes: { total: number; parts: Record<string, number> };
+  seconds: SegmentBuildStats['seconds'] & { write: number; total: number };
+  /** FLOPS and postings before and after index-time posting pruning, when it was asked for. */
+  postingPruning?: PostingPruningReport;
+  /** Indexes built from text: the encoder, its throughput and where its time went. */
+  encoder?: EncoderBuildReport;
+}
+
+export function pickIngest(options: IngestOptions): IngestOptions {
+  const out: IngestOptions = {};
+  if (options.skipInvalid !== undefined) out.skipInvalid = options.skipInvalid;
+  if (options.onSkip !== undefined) out.onSkip = options.onSkip;
+  if (options.onProgress !== undefined) out.onProgress = options.onProgress;
+  if (options.sourceLabel !== undefined) out.sourceLabel = options.sourceLabel;
+  return out;
+}
+
+function pickBuildOptions(options: IndexBuildOptions): BuildOptions {
+  const build: Record<string, unknown> = {};
+  for (const key of Object.keys(BUILD_DEFAULTS)) if ((options as Record<string, unknown>)[key] !== undefined) build[key] = (options as Record<string, unknown>)[key];
+  return build as BuildOptions;
+}
+
+function pickPostingPruning(options: IndexBuildOptions): PostingPruningOptions {
+  const picked: PostingPruningOptions = {};
+  for (const key of POSTING_PRUNING_KEYS) if (options[key] !== undefined) picked[key] = options[key];
+  return picked;
+}
+
+/** An `idf` option as a stored table. */
+async function loadIdfOption(idf: NonNullable<IndexBuildOptions['idf']>): Promise<StoredIdf> {
+  if (typeof idf === 'string') {
+    const file = resolve(idf);
+    const { table, sha256 } = await readIdfJson(file);
+    return { source: { type: 'file', file, sha256 }, table };
+  }
+  if (idf instanceof Map) return { source: { type: 'table' }, table: idfTableFromJson(Object.fromEntries(idf)) };
+  return { source: { type: 'table' }, table: idfTableFromJson(idf) };
+}
+
+/** @internal What a build stores besides its segments (set by `buildTextIndex`). */
+export interface BuildExtras {
+  encoder?: EncoderSpec;
+  idf?: StoredIdf;
+}
+
+/** Everything a build decides before reading the first document. */
+export interface BuildPlan {
+  build: ResolvedBuildOptions;
+  pruning: ResolvedPostingPruning;
+  /** Posting pruning over the finished forward index, when asked for. */
+  prepare: ((input: ForwardInput) => ForwardInput) | undefined;
+  report: () => PostingPruningReport | undefined;
+  /** The encoder and IDF records to store (the IDF may be computed by `prepare`). */
+  text: () => TextMeta;
+}
+
+export async function planBuild(options: IndexBuildOptions, extras: BuildExtras): Promise<BuildPlan> {
+  const build = resolveBuildOptions(pickBuildOptions(options));
+  const pruning = resolvePostingPruning(pickPostingPruning(options));
+  if (options.idf !== undefined && extras.idf !== undefined) {
+    throw new SpladexError('E_OPTION', "option idf conflicts with the encoder's IDF table; give the IDF to the encoder (inference-free) or leave it out (lexical uses its corpus IDF)");
+  }
+  let idf = extras.idf ?? (options.idf === undefined ? undefined : await loadIdfOption(options.idf));
+  let report: PostingPruningReport | undefined;
+  const prepare = !postingPruningActive(pruning)
+    ? undefined
+    : (input: ForwardInput): ForwardInput => {
+        // No table: BM25 IDF of the corpus document frequencies, stored so that add prunes with the same values.
+        idf ??= { source: { type: 'corpus', formula: 'bm25', documents: input.forward.nDocs }, table: corpusIdfTable(input) };
+        const result = pruneForwardInput(input, idfForVocabulary(input, idf.table, 0), pruning, idf.source.type);
+        report = result.report;
+        return result.input;
+      };
+  return {
+    build,
+    pruning,
+    prepare,
+    report: () => report,
+    text: () => ({ ...(extras.encoder === undefined ? {} : { encoder: extras.encoder }), ...(idf === undefined ? {} : { idf }) }),
+  };
+}
+
+/**
+ * @internal Refuses bad build options and an existing target now, before a caller spends time on
+ * its documents (`buildTextIndex` encodes a corpus first). `buildIndex` checks again.
+ */
+export function precheckBuild(out: string, options: IndexBuildOptions): void {
+  resolveBuildOptions(pickBuildOptions(options));
+  resolvePostingPruning(pickPostingPruning(options));
+  out = resolve(out);
+  if (!existsSync(out) || (statSync(out).isDirectory() && readdirSync(out).length === 0)) return;
+  if (!options.overwrite) throw new SpladexError('E_INDEX_EXISTS', `${out} already exists; choose another --out or pass --overwrite`, { file: out });
+  if (!existsSync(join(out, STORE_FILE))) throw new SpladexError('E_INDEX_EXISTS', `${out} exists and is not a spladex index; refusing to overwrite it`, { file: out });
+}
+
+/** Manifest fields of a finished build besides segments: encoder and IDF references, posting pruning. */
+export function textManifestFields(store: DocumentStore, plan: BuildPlan): Pick<Manifest, 'encoder' | 'idf' | 'postingPruning'> {
+  const fields: Pick<Manifest, 'encoder' | 'idf' | 'postingPruning'> = writeTextMeta(store, plan.text());
+  if (postingPruningActive(plan.pruning)) fields.postingPruning = plan.pruning;
+  return fields;
+}
+
+export function partBytes(infos: ReadonlyArray<{ name: string; bytes: number }>): Record<string, number> {
+  const parts: Record<string, number> = {};
+  for (const info of infos) parts[info.name] = info.bytes;
+  return parts;
+}

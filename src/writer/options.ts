@@ -1,0 +1,89 @@
+/** Options and summaries of the writer's operations (`add`, `addText`, `delete`, `compact`). */
+import { checkRange } from '../errors.js';
+import type { IngestOptions } from '../index/build.js';
+import { BUILD_DEFAULTS } from '../index/options.js';
+import type { PostingPruningReport } from '../index/posting-pruning.js';
+import type { SegmentLayout } from '../index/segment.js';
+import type { EncoderBuildReport } from '../index/text-source.js';
+
+/** Options of `add` and `compact`. Defaults in `WRITE_DEFAULTS`. */
+export interface WriteOptions {
+  /**
+   * A new segment with fewer documents than this is stored flat (forward index only) and searched
+   * exhaustively: for a few thousand documents that is as fast as a pruned search, exact, and
+   * skips the blocking work. Larger segments get the Seismic structure with the index's build
+   * options. Default 5,000; range 0 – 2^31 (0: always Seismic).
+   */
+  smallSegmentDocs?: number;
+  /** Build threads. Default: `BUILD_DEFAULTS.threads`; range 1 – 64. Never changes what is built. */
+  threads?: number;
+}
+
+export const WRITE_DEFAULTS: Readonly<Required<WriteOptions>> = Object.freeze({
+  smallSegmentDocs: 5000,
+  threads: BUILD_DEFAULTS.threads,
+});
+
+export interface AddOptions extends WriteOptions, IngestOptions {}
+
+/** Options of `addText`: those of `add`, plus the encoder chunk size. Encoder run-time settings come from `OpenOptions.encoder`. */
+export interface AddTextOptions extends AddOptions {
+  /** Documents per encoder call. Default max(256, 4 × batchSize); range 1 – 1,000,000. */
+  chunkSize?: number;
+}
+
+export interface AddSummary {
+  path: string;
+  /** Per-document posting cuts of the index applied to the new documents (see `Manifest.postingPruning`). */
+  postingPruning?: PostingPruningReport;
+  /**
+   * Terms added to a corpus IDF table (lexical indexes, and indexes pruned with corpus IDF): the
+   * original N and every existing IDF are kept; a term the index never saw gets
+   * `ln(1 + (N − df + 0.5)/(df + 0.5))` with its df in the added documents.
+   */
+  idfTermsAdded?: number;
+  /** `addText`: the encoder, its throughput and where its time went. */
+  encoder?: EncoderBuildReport;
+  /** Documents added (new ids and replacements). */
+  documents: number;
+  /** Of those, documents whose id was already live: the old version is now deleted. */
+  replaced: number;
+  emptyDocuments: number;
+  skipped: number;
+  postings: number;
+  /** The new segment, unless nothing was added. */
+  segment?: { file: string; number: number; layout: SegmentLayout };
+  /** Live documents in the index after the add. */
+  liveDocuments: number;
+  seconds: { total: number };
+}
+
+export interface DeleteSummary {
+  path: string;
+  /** Live documents that are now deleted. */
+  deleted: number;
+  /** Requested ids with no live document (unknown or already deleted). */
+  notFound: string[];
+  liveDocuments: number;
+}
+
+export interface CompactSummary {
+  path: string;
+  segmentsBefore: number;
+  segmentsAfter: number;
+  /** Live documents, all now in one segment. */
+  documents: number;
+  /** Deleted documents dropped for good. */
+  dropped: number;
+  segment?: { file: string; number: number; layout: SegmentLayout };
+  seconds: { total: number };
+}
+
+export function resolveWriteOptions(options: WriteOptions): Required<WriteOptions> {
+  const o = { ...WRITE_DEFAULTS };
+  if (options.smallSegmentDocs !== undefined) o.smallSegmentDocs = options.smallSegmentDocs;
+  if (options.threads !== undefined) o.threads = options.threads;
+  checkRange('smallSegmentDocs', o.smallSegmentDocs, 0, 2 ** 31, true);
+  checkRange('threads', o.threads, 1, 64, true);
+  return o;
+}
