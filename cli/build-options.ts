@@ -1,7 +1,6 @@
 /** Build options shared by every command that builds segments (index, add, compact). */
 import type { Command } from 'commander';
-import { BUILD_DEFAULTS, type BuildOptions } from '../src/index/options.js';
-import { choice, parseInteger, parseNumber } from './util.js';
+import { BUILD_DEFAULTS, type BuildOptions } from '../src/index.js';import { choice, parseInteger, parseNumber } from './util.js';
 
 export function addBuildOptions(command: Command): Command {
   const d = BUILD_DEFAULTS;

@@ -4,9 +4,8 @@
  * print.
  */
 import type { Command } from 'commander';
-import { ENCODER_DEFAULTS, type EncoderOptions, type EncoderStats } from '../src/encode/encoder.js';
-import { ENCODER_KINDS, type EncoderKind } from '../src/encode/spec.js';
-import { defaultEncoderKind } from '../src/index/text-source.js';
+import { ENCODER_DEFAULTS, type EncoderOptions, type EncoderStats, ENCODER_KINDS, type EncoderKind } from '../src/encode/index.js';
+import { defaultEncoderKind } from '../src/index.js';
 import { choice, formatSeconds, parseInteger, parseNumber } from './util.js';
 
 export const LEXICAL_LABEL = 'lexical (BM25), not a learned model';

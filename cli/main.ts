@@ -2,8 +2,7 @@
 /** spladex command line: one file per command under cli/commands, each exporting `register`. */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { SpladexError } from '../src/errors.js';
-import { register as registerEncode } from './commands/encode.js';
+import { SpladexError } from '../src/index.js';import { register as registerEncode } from './commands/encode.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerIndex } from './commands/index.js';

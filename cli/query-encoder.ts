@@ -1,7 +1,6 @@
 /** Text queries of `eval`, `bench` and `info --queries`: the index's stored encoder, opened only if a text line needs it. */
-import type { Encoder } from '../src/encode/encoder.js';
-import { openIndexEncoder } from '../src/text-index.js';
-
+import { type Encoder } from '../src/encode/index.js';
+import { openIndexEncoder } from '../src/index.js';
 export interface LazyQueryEncoder {
   /** Opens the encoder stored with the index (once). */
   open: () => Promise<Encoder>;

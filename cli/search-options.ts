@@ -1,7 +1,6 @@
 /** Query-time flags shared by every command that searches (search, eval, bench). */
 import type { Command } from 'commander';
-import { SpladexError } from '../src/errors.js';
-import { SEARCH_DEFAULTS, type SearchMode } from '../src/query/options.js';
+import { SpladexError, SEARCH_DEFAULTS, type SearchMode } from '../src/index.js';
 import { parseInteger, parseNumber } from './util.js';
 
 export interface SearchFlagsOptions {

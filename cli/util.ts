@@ -3,11 +3,9 @@ import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, type Command, type CommanderError } from 'commander';
 import cliProgress from 'cli-progress';
-import { SpladexError } from '../src/errors.js';
-import { ioFailure, isIoFailure } from '../src/util/io-failure.js';
+import { SpladexError, ioFailure, isIoFailure } from '../src/index.js';
+export { formatBytes } from '../src/bench/index.js';
 import { EXIT } from './exit-codes.js';
-
-export { formatBytes } from '../src/bench/stats.js';
 
 export function parseNumber(value: string): number {
   const n = Number(value);
@@ -116,7 +114,6 @@ export function progressBar(quiet: boolean, format: string): cliProgress.SingleB
   if (quiet || !process.stderr.isTTY) return undefined;
   return new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 50 }, cliProgress.Presets.shades_classic);
 }
-
 
 export function writeLine(text: string): void {
   process.stdout.write(`${text}\n`);

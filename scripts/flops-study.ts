@@ -27,14 +27,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { collectCorpusStats, encodeCorpus, readCorpusJsonl } from '../src/encode/corpus.js';
-import { openEncoder, type Encoder, type EncoderOptions } from '../src/encode/encoder.js';
-import { computeFlops, csrFromVectors, postingsPerDocument, pruneToFlopsBudget, type CsrMatrix } from '../src/encode/flops.js';
-import { readIdfJson } from '../src/encode/idf.js';
-import { readQueries } from '../src/io/documents.js';
-import { evaluateRun } from '../src/eval/metrics.js';
-import { readQrels, type Qrels } from '../src/eval/trec.js';
-import type { SparseVectorInput } from '../src/types.js';
+import { collectCorpusStats, encodeCorpus, readCorpusJsonl, openEncoder, type Encoder, type EncoderOptions, computeFlops, csrFromVectors, postingsPerDocument, pruneToFlopsBudget, type CsrMatrix, readIdfJson } from '../src/encode/index.js';
+import { readQueries, type SparseVectorInput } from '../src/index.js';
+import { evaluateRun, readQrels, type Qrels } from '../src/eval/index.js';
+
+
 
 interface Args {
   shared: string;

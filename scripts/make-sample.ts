@@ -7,9 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { readVocabFile, writeSynthetic } from '../src/bench/synth.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { readVocabFile, writeSynthetic } from '../src/bench/index.js';const root = fileURLToPath(new URL('../../', import.meta.url));
 const vocabPath = `${root}../shared/data/vocab/bert-base-uncased.vocab.txt`;
 const vocab = existsSync(vocabPath) ? await readVocabFile(vocabPath) : undefined;
 const result = await writeSynthetic({ docs: 1000, queries: 20, seed: 7, topics: 40, outDir: `${root}fixtures/sample`, overwrite: true, ...(vocab ? { vocab } : {}) });

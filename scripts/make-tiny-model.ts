@@ -5,7 +5,7 @@
  *   node dist/scripts/make-tiny-model.js <dir> [--seed 42] [--pooled]
  */
 
-import { writeTinyMaskedLm } from '../src/encode/tiny-model.js';
+import { writeTinyMaskedLm } from '../src/testing/index.js';
 
 async function main(argv: string[]): Promise<void> {
   const args = [...argv];

@@ -2,6 +2,7 @@
  * spladex public API. This file only re-exports; everything not listed here is internal.
  */
 export { SpladexError, isSpladexError, type SpladexErrorCode } from './errors.js';
+export { ioFailure, isIoFailure } from './util/io-failure.js';
 export type { DocumentInput, QueryInput, SearchHit, SparseVectorInput } from './types.js';
 export { BUILD_DEFAULTS, LOSSLESS_BUILD, type BuildOptions, type BlockingStrategy, type ForwardValueType, type PruningStrategy } from './index/options.js';
 export { SEARCH_DEFAULTS, LOSSLESS_SEARCH, type SearchOptions, type SearchMode } from './query/options.js';
@@ -17,9 +18,8 @@ export { FILTER_SEARCH_DEFAULTS, type IndexSearchOptions, type FlopsReport, type
 export { buildTextIndex, openIndexEncoder, defaultEncoderKind, type TextIndexBuildOptions, type TextCorpusSource, type TextDocumentInput, type EncoderBuildReport } from './text-index.js';
 export { POSTING_PRUNING_DEFAULTS, type PostingPruningOptions, type PostingPruningReport, type ResolvedPostingPruning } from './index/posting-pruning.js';
 export { loadQueries, LOAD_QUERIES_DEFAULTS, type LoadQueriesOptions, type QueryTextEncoder, type VectorQuery } from './eval/queries.js';
-// The encoder API (text → sparse vectors): openEncoder, readCorpusJsonl, encodeCorpus, computeFlops, pruneToFlopsBudget, …
-export * from './encode/index.js';
 export { parseFilterCondition, FILTER_LIMITS, type Filter, type FieldCondition, type FilterScalar } from './index/filter.js';
 export { verifyIndex, VERIFY_DEFAULTS, type VerifyOptions, type VerifyReport, type VerifyProblem } from './index/verify.js';
 export type { SegmentLayout } from './index/segment.js';
-export { readDocuments, readQueries, INPUT_LIMITS, type QueryRecord, type ReadDocumentsOptions } from './io/documents.js';
+export { readDocuments, readQueries, validateVector, INPUT_LIMITS, type QueryRecord, type ReadDocumentsOptions } from './io/documents.js';
+export { readLines } from './io/jsonl.js';

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEncoder } from './encode/encoder.js';
 import { bm25IdfOf, computeFlops, csrFromVectors, pruneToFlopsBudget, type CsrMatrix } from './encode/flops.js';
-import { writeTinyMaskedLm } from './encode/tiny-model.js';
+import { writeTinyMaskedLm } from './testing/tiny-model.js';
 import { isSpladexError } from './errors.js';
 import { verifyIndex } from './index/verify.js';
 import { buildIndex, SpladexIndex } from './spladex-index.js';

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TINY_VOCABULARY, writeTinyMaskedLm } from '../src/encode/tiny-model.js';
+import { TINY_VOCABULARY, writeTinyMaskedLm } from '../src/testing/tiny-model.js';
 import { hasBuild, hasShared, runCli, SHARED } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spladex-encode-cli-'));

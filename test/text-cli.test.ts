@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEncoder } from '../src/encode/encoder.js';
 import { bm25IdfOf, csrFromVectors, pruneToFlopsBudget } from '../src/encode/flops.js';
-import { writeTinyMaskedLm } from '../src/encode/tiny-model.js';
+import { writeTinyMaskedLm } from '../src/testing/tiny-model.js';
 import { hasBuild, hasShared, runCli, SHARED } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spladex-text-cli-'));

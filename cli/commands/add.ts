@@ -4,11 +4,8 @@
  * encoder.
  */
 import type { Command } from 'commander';
-import { SpladexError } from '../../src/errors.js';
-import { readCorpusStream, type CorpusRecord } from '../../src/encode/corpus.js';
-import { ENCODER_DEFAULTS } from '../../src/encode/encoder.js';
-import { readDocuments, type SkippedLine } from '../../src/io/documents.js';
-import { SpladexIndex, WRITE_DEFAULTS, type AddSummary, type EncoderOverrides } from '../../src/index.js';
+import { SpladexError, readDocuments, type SkippedLine, SpladexIndex, WRITE_DEFAULTS, type AddSummary, type EncoderOverrides } from '../../src/index.js';
+import { readCorpusStream, type CorpusRecord, ENCODER_DEFAULTS } from '../../src/encode/index.js';
 import { encoderStatsLines } from '../encoder-options.js';
 import { action, choice, countingStream, formatCount as fmt, formatRate, parseInteger, progressBar, writeLine } from '../util.js';
 

@@ -6,11 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { BENCH_DEFAULTS, runBench, sweepTableRows, tradeoffPoints, type BenchReport } from '../../src/bench/bench.js';
-import { formatSweepTable, paretoPlotSvg } from '../../src/bench/plot.js';
-import { formatMachine } from '../../src/bench/stats.js';
-import { SpladexError } from '../../src/errors.js';
-import { loadQueries } from '../../src/eval/queries.js';
+import { BENCH_DEFAULTS, runBench, sweepTableRows, tradeoffPoints, type BenchReport, formatSweepTable, paretoPlotSvg, formatMachine } from '../../src/bench/index.js';
+import { SpladexError } from '../../src/index.js';
+import { loadQueries } from '../../src/eval/index.js';
 import { action, formatBytes, parseInteger, parseNumber, writeLine } from '../util.js';
 import { textQueryEncoder } from '../query-encoder.js';
 import { addSearchOptions } from '../search-options.js';

@@ -1,9 +1,7 @@
 /** `spladex delete <dir> --ids <file | list>`: marks documents deleted by external id. */
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { SpladexError } from '../../src/errors.js';
-import { readLines } from '../../src/io/jsonl.js';
-import { SpladexIndex } from '../../src/spladex-index.js';
+import { SpladexError, readLines, SpladexIndex } from '../../src/index.js';
 import { action, writeLine } from '../util.js';
 
 /**

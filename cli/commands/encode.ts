@@ -9,21 +9,15 @@
  * corpus is never held in memory. Outputs are written to a temporary file and renamed into place.
  */
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { collectCorpusStats, encodeChunkSize, encodeCorpus, readCorpusStream, type CorpusRecord } from '../../src/encode/corpus.js';
-import { openEncoder, type Encoder, type EncoderStats } from '../../src/encode/encoder.js';
-import type { CorpusStats } from '../../src/encode/lexical.js';
-import type { EncoderKind } from '../../src/encode/spec.js';
-import { SpladexError } from '../../src/errors.js';
-import { readQueries } from '../../src/io/documents.js';
-import type { SparseVectorInput } from '../../src/types.js';
+import { collectCorpusStats, encodeChunkSize, encodeCorpus, readCorpusStream, type CorpusRecord, openEncoder, type Encoder, type EncoderStats, type CorpusStats, type EncoderKind } from '../../src/encode/index.js';
+import { SpladexError, readQueries, type SparseVectorInput } from '../../src/index.js';
 import { addEncoderOptions, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL, type EncoderCliOptions } from '../encoder-options.js';
 import { action, choice, countingStream, formatCount as fmt, formatRate as rate, formatSeconds as sec, progressBar, writeLine } from '../util.js';
-import { pathExists } from '../../src/util/fs.js';
 
 interface EncodeCliOptions extends EncoderCliOptions {
   out: string;
@@ -104,7 +98,7 @@ async function runEncode(input: string, opts: EncodeCliOptions): Promise<void> {
   if (outputs.length === 2 && outputs[0] === outputs[1]) throw new SpladexError('E_OPTION', '--out and --queries-out name the same file');
   for (const output of outputs) {
     if (inputs.includes(output)) throw new SpladexError('E_OPTION', 'an output file is also an input; choose another --out', { file: output });
-    if (!opts.overwrite && (await pathExists(output))) throw new SpladexError('E_IO', 'output file already exists; choose another path or pass --overwrite to replace it', { file: output });
+    if (!opts.overwrite && existsSync(output)) throw new SpladexError('E_IO', 'output file already exists; choose another path or pass --overwrite to replace it', { file: output });
   }
 
   const options = encoderOptionsFrom(opts);

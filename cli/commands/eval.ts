@@ -3,11 +3,8 @@
  * Recall@1000 against TREC qrels, and optionally the TREC run file.
  */
 import type { Command } from 'commander';
-import { METRIC_LABELS } from '../../src/eval/metrics.js';
-import { loadQueries } from '../../src/eval/queries.js';
-import { EVAL_DEFAULTS, evaluateIndex } from '../../src/eval/run-eval.js';
-import { DEFAULT_RUN_TAG, readQrels, writeRun } from '../../src/eval/trec.js';
-import { SpladexIndex } from '../../src/spladex-index.js';
+import { METRIC_LABELS, loadQueries, EVAL_DEFAULTS, evaluateIndex, DEFAULT_RUN_TAG, readQrels, writeRun } from '../../src/eval/index.js';
+import { SpladexIndex } from '../../src/index.js';
 import { textQueryEncoder } from '../query-encoder.js';
 import { action, writeLine } from '../util.js';
 import { addSearchOptions, searchModeFrom } from '../search-options.js';

@@ -5,13 +5,8 @@
  * posting pruning: `--flops-budget`, `--max-terms-per-doc`, `--min-weight`.
  */
 import type { Command } from 'commander';
-import { readCorpusStream, type CorpusRecord } from '../../src/encode/corpus.js';
-import type { EncoderKind } from '../../src/encode/spec.js';
-import { SpladexError } from '../../src/errors.js';
-import { POSTING_PRUNING_DEFAULTS, type PostingPruningOptions } from '../../src/index/posting-pruning.js';
-import { readDocuments, type SkippedLine } from '../../src/io/documents.js';
-import { buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/index.js';
-import { buildTextIndex, type TextCorpusSource } from '../../src/text-index.js';
+import { readCorpusStream, type CorpusRecord, type EncoderKind } from '../../src/encode/index.js';
+import { SpladexError, POSTING_PRUNING_DEFAULTS, type PostingPruningOptions, readDocuments, type SkippedLine, buildTextIndex, type TextCorpusSource, buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/index.js';
 import { addBuildOptions, buildOptionsFrom } from '../build-options.js';
 import { addEncoderOptions, encoderFlagNames, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL, type EncoderCliOptions } from '../encoder-options.js';
 import { action, choice, countingStream, formatBytes, formatCount as fmt, formatRate, formatSeconds as sec, parseInteger, parseNumber, progressBar, writeLine } from '../util.js';

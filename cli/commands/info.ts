@@ -1,7 +1,7 @@
 /** `spladex info <dir>`: what an index holds, how it was built, its FLOPS and postings per document. */
 import type { Command } from 'commander';
-import { loadQueries } from '../../src/eval/queries.js';
-import { SpladexIndex } from '../../src/spladex-index.js';
+import { loadQueries } from '../../src/eval/index.js';
+import { SpladexIndex } from '../../src/index.js';
 import { textQueryEncoder } from '../query-encoder.js';
 import { action, formatBytes, writeLine } from '../util.js';
 

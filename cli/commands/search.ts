@@ -5,11 +5,7 @@
  * `spladex index --input text`).
  */
 import type { Command } from 'commander';
-import { SpladexError } from '../../src/errors.js';
-import { readQueries, validateVector, type QueryRecord } from '../../src/io/documents.js';
-import { parseFilterCondition, type Filter } from '../../src/index/filter.js';
-import { FILTER_SEARCH_DEFAULTS, SpladexIndex } from '../../src/index.js';
-import type { SearchHit, SparseVectorInput } from '../../src/types.js';
+import { SpladexError, readQueries, validateVector, type QueryRecord, parseFilterCondition, type Filter, type SearchHit, type SparseVectorInput, FILTER_SEARCH_DEFAULTS, SpladexIndex } from '../../src/index.js';
 import { action, choice, parseInteger, writeLine } from '../util.js';
 import { addSearchOptions, searchModeFrom } from '../search-options.js';
 

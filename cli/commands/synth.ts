@@ -3,8 +3,7 @@
  * queries.jsonl, qrels.txt). See src/bench/synth.ts for the model and its calibration.
  */
 import type { Command } from 'commander';
-import { SYNTH_DEFAULTS, readVocabFile, writeSynthetic, type SynthOptions, type WriteSyntheticOptions } from '../../src/bench/synth.js';
-import { action, formatBytes, parseInteger, parseNumber, progressBar, writeLine } from '../util.js';
+import { SYNTH_DEFAULTS, readVocabFile, writeSynthetic, type SynthOptions, type WriteSyntheticOptions } from '../../src/bench/index.js';import { action, formatBytes, parseInteger, parseNumber, progressBar, writeLine } from '../util.js';
 
 /** Parsed flags: the generator's own options (vocab as a path), plus output handling. */
 type SynthCliOptions = Omit<SynthOptions, 'vocab' | 'vocabSize' | 'docIdPrefix' | 'queryIdPrefix'> & {

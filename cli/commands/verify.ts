@@ -4,8 +4,7 @@
  * it could not be checked at all (not an index, bad arguments); see cli/exit-codes.ts.
  */
 import type { Command } from 'commander';
-import { verifyIndex } from '../../src/index/verify.js';
-import { EXIT } from '../exit-codes.js';
+import { verifyIndex } from '../../src/index.js';import { EXIT } from '../exit-codes.js';
 import { action, formatBytes, writeLine } from '../util.js';
 
 export function register(program: Command): void {

@@ -6,7 +6,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchPacker, planSequences } from './batching.js';
 import { BertWordPieceTokenizer, parseVocabTxt } from './bert-tokenizer.js';
-import { bertTokenizerJson, TINY_VOCABULARY } from './tiny-model.js';
+import { bertTokenizerJson, TINY_VOCABULARY } from '../testing/tiny-model.js';
 import { loadTokenizerJson, loadVocabTxtTokenizer, type TextTokenizer } from './tokenizer.js';
 
 const BERT_VOCAB = '../shared/data/vocab/bert-base-uncased.vocab.txt';

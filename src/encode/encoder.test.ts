@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSpladexError } from '../errors.js';
 import { ENCODER_DEFAULTS, openEncoder, openEncoderFromSpec } from './encoder.js';
 import { bm25Idf, idfTableToJson } from './idf.js';
-import { writeTinyMaskedLm, type TinyMaskedLm } from './tiny-model.js';
+import { writeTinyMaskedLm, type TinyMaskedLm } from '../testing/tiny-model.js';
 
 const BERT_VOCAB = '../shared/data/vocab/bert-base-uncased.vocab.txt';
 

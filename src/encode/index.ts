@@ -1,6 +1,7 @@
 /**
- * Text → sparse vectors: SPLADE (ONNX), inference-free and lexical (BM25) encoders, their
- * persistence spec, corpus streaming, FLOPS tools and the tiny test model generator.
+ * `spladex/encode` — text → sparse vectors: SPLADE (ONNX), inference-free and lexical (BM25)
+ * encoders, their persistence spec, tokenizers, corpus streaming, IDF and FLOPS tools.
+ * onnxruntime-node loads only when a model session opens. Re-exports only.
  */
 
 export { openEncoder, openEncoderFromSpec, ENCODER_DEFAULTS } from './encoder.js';
@@ -19,5 +20,3 @@ export type { TextTokenizer, TokenizerSpec } from './tokenizer.js';
 export { EnglishAnalyzer, LUCENE_ENGLISH_STOP_WORDS } from './english-analyzer.js';
 export { porterStem } from './porter-stemmer.js';
 export type { PoolingActivation } from './pooling.js';
-export { writeTinyMaskedLm, TINY_VOCABULARY } from './tiny-model.js';
-export type { TinyMaskedLm, TinyMaskedLmOptions } from './tiny-model.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readModelDirectory } from './model-dir.js';
-import { writeTinyMaskedLm } from './tiny-model.js';
+import { writeTinyMaskedLm } from '../testing/tiny-model.js';
 
 let root: string;
 beforeAll(async () => {

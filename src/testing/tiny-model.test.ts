@@ -8,8 +8,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEncoder } from './encoder.js';
-import { encodeOnnxModel } from './onnx-writer.js';
+import { openEncoder } from '../encode/encoder.js';
+import { encodeOnnxModel } from '../encode/onnx-writer.js';
 import { TINY_VOCABULARY, writeTinyMaskedLm, type TinyMaskedLm, type TinyMaskedLmWeights } from './tiny-model.js';
 
 /** sha256 of model.onnx for seed 42 with default options: changes only when the generator (or the shared Rng) changes. */

@@ -18,7 +18,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeOnnxModel, type OnnxInitializer, type OnnxNode, type OnnxValueInfo } from './onnx-writer.js';
+import { encodeOnnxModel, type OnnxInitializer, type OnnxNode, type OnnxValueInfo } from '../encode/onnx-writer.js';
 import { Rng, uniformFloats } from '../util/rng.js';
 
 /** The default vocabulary: BERT special tokens, ASCII punctuation, letters, digits, pieces and words. */
