@@ -6,7 +6,11 @@
  *  (b) the real MS MARCO dev query vectors (SPLADE++ ED) against a synthetic collection generated
  *      with the bert-base-uncased vocabulary, so that their tokens match;
  *  (c) the shared text collections (SciFact, CACM, Vaswani) through the lexical (BM25) encoder:
- *      effectiveness with `spladex eval`, speed and recall with `spladex bench`.
+ *      effectiveness with `spladex eval`, speed and recall with `spladex bench`;
+ *  (d) long documents: build time of a small collection holding one document of 10k, 30k or 100k
+ *      terms (the per-document limit), which must grow linearly with the document's length.
+ *      `--parts long` alone runs only this case and updates its section of an existing report in
+ *      place (between its markers), so it can be rerun in seconds.
  *
  * Every measurement runs in its own CLI child process, as a user would run it, so that peak RSS
  * and timings of one step are not polluted by another. Generated data is cached under
@@ -20,13 +24,10 @@ import { loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import type { BenchReport } from '../src/bench/bench.js';
-import { sweepTableRows } from '../src/bench/bench.js';
-import { formatSweepTable } from '../src/bench/plot.js';
-import { describeMachine, formatBytes, formatMachine, type MachineInfo } from '../src/bench/stats.js';
-import { readVocabFile, writeSynthetic, type SynthOptions } from '../src/bench/synth.js';
-import type { EvalReport } from '../src/eval/run-eval.js';
-import type { BuildSummary, IndexInfo } from '../src/spladex-index.js';
+import { type BenchReport, sweepTableRows, formatSweepTable, describeMachine, formatBytes, formatMachine, type MachineInfo, readVocabFile, writeSynthetic, type SynthOptions } from '../src/bench/index.js';
+import { type EvalReport } from '../src/eval/index.js';
+import type { BuildSummary, IndexInfo } from '../src/index.js';
+import { longSection, runLongCase, spliceLongSection, type LongResult } from './bench-long.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -37,8 +38,9 @@ const BERT_VOCAB = join(SHARED, 'vocab/bert-base-uncased.vocab.txt');
 const MSMARCO_WEIGHT_SCALE = 0.1;
 const TEXT_COLLECTIONS = ['scifact', 'cacm', 'vaswani'] as const;
 
-type Part = 'synthetic' | 'msmarco' | 'text';
-const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text'];
+type Part = 'synthetic' | 'msmarco' | 'text' | 'long';
+const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long'];
+
 
 interface SuiteOptions {
   docs: number;
@@ -159,6 +161,7 @@ interface SuiteResults {
   synthetic?: CollectionResult;
   msmarco?: CollectionResult;
   text: TextResult[];
+  long?: LongResult[];
   skipped: string[];
 }
 
@@ -341,6 +344,7 @@ function renderMarkdown(results: SuiteResults, docsDir: string): string {
       '',
     );
   }
+  if (results.long !== undefined) out.push(longSection(results.long, { ...results, seed: results.options.seed }, table), '');
   if (results.skipped.length > 0) out.push('## Not run', '', ...results.skipped.map((s) => `- ${s}`), '');
   out.push(
     '## Reproduce',
@@ -348,6 +352,7 @@ function renderMarkdown(results: SuiteResults, docsDir: string): string {
     '```sh',
     'npm run bench                       # full suite (writes docs/BENCHMARKS.md)',
     `node dist/scripts/bench-suite.js --docs 100000 --queries 200 --out /tmp/BENCHMARKS.md   # quick run`,
+    'node dist/scripts/bench-suite.js --parts long   # only the long-document case (updates its section in place)',
     '```',
     '',
     `Options of this run: ${o.docs} synthetic documents, ${o.queries} queries per set, seed ${o.seed}. Generated collections are cached in \`${shown(resolve(ROOT, o.data))}/\` (reused while their options are unchanged); indexes are rebuilt on every run.`,
@@ -516,9 +521,20 @@ async function main(): Promise<void> {
     if (hasShared) results.text = await textPart(o, dataDir, benchArgs, results.skipped);
     else results.skipped.push('Text collections: ../shared/data is not present.');
   }
+  if (parts.includes('long')) {
+    const buildIndex = (file: string, out: string): BuildSummary => cliJson<BuildSummary>(['index', file, '--out', out, '--overwrite', '--quiet']);
+    results.long = await runLongCase(o.seed, dataDir, { buildIndex, ensureSynthetic, log });
+  }
 
   results.seconds = (performance.now() - started) / 1000;
   results.loadAfter = loadavg();
+  if (parts.length === 1 && parts[0] === 'long' && existsSync(outFile)) {
+    // Only the long-document case: update its section of the existing report, keep the rest.
+    writeFileSync(join(dataDir, 'suite-results-long.json'), JSON.stringify(results, null, 2));
+    writeFileSync(outFile, spliceLongSection(readFileSync(outFile, 'utf8'), longSection(results.long ?? [], { ...results, seed: o.seed }, table)));
+    log(`updated the long-document section of ${shown(outFile)}`);
+    return;
+  }
   writeFileSync(join(dataDir, 'suite-results.json'), JSON.stringify(results, null, 2));
   writeFileSync(outFile, renderMarkdown(results, docsDir));
   log(`wrote ${shown(outFile)} (raw results in ${shown(join(dataDir, 'suite-results.json'))})`);

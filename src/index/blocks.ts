@@ -12,15 +12,21 @@
  * keep the index within 1.5× the forward index, the forward layout is several times smaller and
  * bounding a list's blocks costs only a few thousand dense-array lookups.
  *
+ * A document is in every list of its terms, so no per-list step may read a whole long document
+ * (long-docs.ts): a long centroid enters the mini index through lookups of the terms the list's
+ * documents query, and block summaries read long members heaviest term first (summaries.ts).
+ * Each document then costs the build time linear in its length.
+ *
  * The function works on a contiguous range of terms and only reads shared inputs, so build
  * workers can run it on disjoint ranges in parallel; outputs are concatenated in term order.
  */
 import { GrowableFloat32Array, GrowableUint32Array, GrowableUint8Array } from '../util/growable.js';
 import { rngFor } from '../util/rng.js';
-import { selectEnergyPrefix, selectTopK } from '../util/select.js';
 import type { TermIdArray } from './forward.js';
+import { longDocuments, longPosition, type LongDocuments } from './long-docs.js';
 import type { ResolvedBuildOptions } from './options.js';
 import type { PostingLists, TopTerms } from './pruning.js';
+import { SummaryBuilder } from './summaries.js';
 
 export interface BlockBuildInput {
   nTerms: number;
@@ -32,6 +38,8 @@ export interface BlockBuildInput {
   /** Required for k-means blocking. */
   top?: TopTerms;
   options: ResolvedBuildOptions;
+  /** Lookups of the long documents (long-docs.ts); built here when absent. Built once per segment by `indexForward`. */
+  long?: LongDocuments;
 }
 
 /** Blocks and summaries of the lists [termStart, termEnd), with counts instead of offsets. */
@@ -48,15 +56,10 @@ export interface InvertedPart {
   summaryCodes: Uint8Array;
 }
 
-/**
- * Multiplier applied to block scales so that, after floating-point rounding in the query-time
- * accumulation, a lossless summary's bound stays at or above every score in its block.
- */
-const SCALE_SAFETY = 1 + 2 ** -20;
-
 export function buildInvertedPart(input: BlockBuildInput, termStart: number, termEnd: number): InvertedPart {
   const { nTerms, forwardOffsets, forwardTerms, decoded, lists, top, options } = input;
   const kmeans = options.blocking === 'kmeans';
+  const long = input.long ?? longDocuments(nTerms, forwardOffsets, forwardTerms, decoded);
 
   let maxList = 0;
   for (let t = termStart; t < termEnd; t++) maxList = Math.max(maxList, lists.offsets[t + 1] - lists.offsets[t]);
@@ -68,7 +71,10 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
   const permutation = new Uint32Array(maxList);
   const centroidDocs = new Uint32Array(maxCentroids);
   const centroidScores = new Float64Array(maxCentroids);
-  const touchedCentroids = new Uint32Array(maxCentroids);
+  // A centroid whose products so far are all zero (zero-valued postings) is pushed again by its next
+  // term, so a document can push up to one entry per (top term, centroid): sized for that, since a
+  // typed array silently drops writes past its end (the duplicates themselves are harmless).
+  const touchedCentroids = new Uint32Array(maxCentroids * options.kmeansDocCut);
   const clusterCounts = new Uint32Array(maxCentroids + 1);
   const blockBounds = new GrowableUint32Array();
   const miniStart = new Uint32Array(nTerms);
@@ -76,10 +82,10 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
   const miniTouched = new GrowableUint32Array();
   const miniCentroid = new GrowableUint32Array();
   const miniValue = new GrowableFloat32Array();
-  const maxAccumulator = new Float32Array(nTerms);
-  const touchedTerms = new Uint32Array(nTerms);
-  const selectedTerms = new Uint32Array(nTerms);
-  const selectedValues = new Float32Array(nTerms);
+  // Terms the current list's documents look up (their top terms and the list's own term), for long centroids.
+  const queryMark = new Uint8Array(long.docs.length > 0 ? nTerms : 0);
+  const queryTerms = new GrowableUint32Array();
+  const summaries = new SummaryBuilder({ nTerms, forwardOffsets, forwardTerms, decoded, long, summaryEnergy: options.summaryEnergy, maxSummaryTerms: options.maxSummaryTerms });
 
   // Outputs.
   const listBlockCounts = new Uint32Array(termEnd - termStart);
@@ -89,6 +95,7 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
   const summarySizes = new GrowableUint32Array();
   const summaryTerms = new GrowableUint32Array();
   const summaryCodes = new GrowableUint8Array();
+  const summaryOutput = { blockScales, summarySizes, summaryTerms, summaryCodes };
 
   for (let t = termStart; t < termEnd; t++) {
     const listStart = lists.offsets[t];
@@ -115,12 +122,44 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
         permutation[j] = swap;
         centroidDocs[i] = docs[permutation[i]];
       }
-      // Mini inverted index over the centroids' full vectors.
+      const topOffsets = top!.offsets;
+      const topTerms = top!.terms;
+      const topValues = top!.values;
+      // Mini inverted index over the centroids' full vectors. Only the terms the list's documents
+      // look up are ever read (their top terms, and this list's term for the fallback), so a long
+      // centroid contributes just those, found through the long-document lookups: reading its
+      // whole vector in each list where it is drawn would cost n² over the build. Every term's
+      // entries still come in centroid order, so the index reads exactly as if built in full.
+      let longCentroids = false;
+      for (let c = 0; c < nCentroids && !longCentroids; c++) longCentroids = forwardOffsets[centroidDocs[c] + 1] - forwardOffsets[centroidDocs[c]] >= long.minTerms;
+      queryTerms.length = 0;
+      if (longCentroids) {
+        queryMark[t] = 1;
+        queryTerms.push(t);
+        for (let p = 0; p < length; p++) {
+          const d = docs[p];
+          for (let j = topOffsets[d]; j < topOffsets[d + 1]; j++) {
+            const u = topTerms[j];
+            if (queryMark[u] === 0) {
+              queryMark[u] = 1;
+              queryTerms.push(u);
+            }
+          }
+        }
+      }
+      const queryView = queryTerms.view();
       miniTouched.length = 0;
       miniCentroid.length = 0;
       miniValue.length = 0;
       for (let c = 0; c < nCentroids; c++) {
         const d = centroidDocs[c];
+        if (forwardOffsets[d + 1] - forwardOffsets[d] >= long.minTerms) {
+          for (let i = 0; i < queryView.length; i++) {
+            const u = queryView[i];
+            if (longPosition(long, d, u) >= 0 && miniEnd[u]++ === 0) miniTouched.push(u);
+          }
+          continue;
+        }
         for (let j = forwardOffsets[d]; j < forwardOffsets[d + 1]; j++) {
           const u = forwardTerms[j];
           if (miniEnd[u]++ === 0) miniTouched.push(u);
@@ -141,12 +180,24 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
       miniValue.length = position;
       for (let c = 0; c < nCentroids; c++) {
         const d = centroidDocs[c];
+        if (forwardOffsets[d + 1] - forwardOffsets[d] >= long.minTerms) {
+          for (let i = 0; i < queryView.length; i++) {
+            const u = queryView[i];
+            const j = longPosition(long, d, u);
+            if (j < 0) continue;
+            const slot = miniEnd[u]++;
+            centroidOf[slot] = c;
+            valueOf[slot] = decoded[j];
+          }
+          continue;
+        }
         for (let j = forwardOffsets[d]; j < forwardOffsets[d + 1]; j++) {
           const slot = miniEnd[forwardTerms[j]]++;
           centroidOf[slot] = c;
           valueOf[slot] = decoded[j];
         }
       }
+      for (let i = 0; i < queryView.length; i++) queryMark[queryView[i]] = 0;
       // A document whose top terms meet no centroid joins the centroid heaviest on this list's term.
       let fallback = 0;
       let fallbackValue = -1;
@@ -156,9 +207,6 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
           fallback = centroidOf[e];
         }
       }
-      const topOffsets = top!.offsets;
-      const topTerms = top!.terms;
-      const topValues = top!.values;
       clusterCounts.fill(0, 0, nCentroids + 1);
       for (let p = 0; p < length; p++) {
         const d = docs[p];
@@ -199,57 +247,13 @@ export function buildInvertedPart(input: BlockBuildInput, termStart: number, ter
       for (let p = 0; p < length; p++) ordered[clusterCounts[assignment[p]]++] = docs[p];
     }
 
-    // ---- Summaries: per block, per-term max, energy trim, 8-bit quantization.
+    // ---- Summaries (summaries.ts): per block, per-term max, energy trim, 8-bit quantization.
     const bounds = blockBounds.view();
     const nBlocks = bounds.length - 1;
     for (let b = 0; b < nBlocks; b++) {
-      let nUnion = 0;
-      for (let p = bounds[b]; p < bounds[b + 1]; p++) {
-        const d = ordered[p];
-        postingDocs.push(d);
-        for (let j = forwardOffsets[d]; j < forwardOffsets[d + 1]; j++) {
-          const u = forwardTerms[j];
-          const v = decoded[j];
-          // A weight that rounded to zero contributes nothing to any bound; skipping it also keeps
-          // zero as the accumulator's "not yet seen" marker.
-          if (v === 0) continue;
-          const current = maxAccumulator[u];
-          if (current === 0) {
-            touchedTerms[nUnion++] = u;
-            maxAccumulator[u] = v;
-          } else if (v > current) {
-            maxAccumulator[u] = v;
-          }
-        }
-      }
-      for (let i = 0; i < nUnion; i++) {
-        const u = touchedTerms[i];
-        selectedTerms[i] = u;
-        selectedValues[i] = maxAccumulator[u];
-        maxAccumulator[u] = 0;
-      }
-      let kept = selectEnergyPrefix(selectedTerms, selectedValues, nUnion, options.summaryEnergy);
-      if (options.maxSummaryTerms > 0 && kept > options.maxSummaryTerms) {
-        kept = selectTopK(selectedTerms, selectedValues, kept, options.maxSummaryTerms);
-      }
-      let maxValue = 0;
-      for (let i = 0; i < kept; i++) if (selectedValues[i] > maxValue) maxValue = selectedValues[i];
-      const step = maxValue / 255;
-      // Round codes up so code × scale ≥ value: a summary never underestimates its block.
-      let scale = 0;
-      for (let i = 0; i < kept; i++) {
-        const v = selectedValues[i];
-        let code = step > 0 ? Math.ceil(v / step) : 1;
-        if (code < 1) code = 1;
-        if (code > 255) code = 255;
-        const ratio = v / code;
-        if (ratio > scale) scale = ratio;
-        summaryTerms.push(selectedTerms[i]);
-        summaryCodes.push(code);
-      }
-      summarySizes.push(kept);
+      for (let p = bounds[b]; p < bounds[b + 1]; p++) postingDocs.push(ordered[p]);
+      summaries.add(ordered, bounds[b], bounds[b + 1], summaryOutput);
       blockSizes.push(bounds[b + 1] - bounds[b]);
-      blockScales.push(scale * SCALE_SAFETY);
     }
     listBlockCounts[t - termStart] = nBlocks;
 

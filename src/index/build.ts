@@ -13,11 +13,12 @@
  * because scoring a few thousand documents exactly is as fast as a pruned search and exact.
  */
 import { SpladexError } from '../errors.js';
-import { validateDocumentInput, type ParsedDocument, type SkippedLine, type ValidDocument } from '../io/documents.js';
+import { checkStorableString, validateDocumentInput, type ParsedDocument, type SkippedLine, type ValidDocument } from '../io/documents.js';
 import type { DocumentInput } from '../types.js';
 import { decodeValuesInto, encodeValues, ForwardBuilder, termIdArray, type ForwardIndex } from './forward.js';
 import { buildInverted, type InvertedIndex } from './inverted.js';
 import { buildKnnGraph, documentBlocks, type KnnBuildInput } from './knn.js';
+import { longDocuments, type LongDocuments } from './long-docs.js';
 import type { ResolvedBuildOptions } from './options.js';
 import { buildPrunedLists, topTermsPerDocument } from './pruning.js';
 import type { Segment, SegmentLayout } from './segment.js';
@@ -89,17 +90,28 @@ export const MAX_METADATA_DEPTH = 64;
 
 /**
  * The JSON text a document's metadata is stored as. Library callers can pass anything, so cycles,
- * BigInts and absurd nesting become typed errors here instead of crashes (or filters that fail later).
+ * BigInts, absurd nesting and strings UTF-8 cannot store (lone surrogates, in keys or values at any
+ * depth) become typed errors here instead of crashes, filters that fail later, or rows whose
+ * checksum no longer matches. This is the one walk over every document's metadata, whatever its source.
  */
 function metadataText(doc: ValidDocument, where: { file: string; line: number }): string | null {
   if (doc.metadata === undefined) return null;
-  // Iterative depth check: recursion is what overflows on hostile input.
-  const stack: Array<[unknown, number]> = [[doc.metadata, 1]];
+  // Iterative walk: recursion is what overflows on hostile input.
+  const stack: Array<[object, number, string]> = [[doc.metadata, 1, 'metadata']];
   while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (value === null || typeof value !== 'object') continue;
+    const [value, depth, path] = stack.pop()!;
     if (depth > MAX_METADATA_DEPTH) throw new SpladexError('E_INPUT_LIMIT', `metadata is nested deeper than ${MAX_METADATA_DEPTH} levels`, where);
-    for (const child of Object.values(value as object)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    const keys = Array.isArray(value) ? null : Object.keys(value);
+    const n = keys === null ? (value as unknown[]).length : keys.length;
+    for (let i = 0; i < n; i++) {
+      const key = keys === null ? i : keys[i];
+      // The helper only formats the message: the path is built for a string that fails, not per value.
+      if (keys !== null && !keys[i].isWellFormed()) checkStorableString(keys[i], `key in ${path}`, where);
+      const child = (value as Record<string | number, unknown>)[key];
+      if (typeof child === 'string') {
+        if (!child.isWellFormed()) checkStorableString(child, `value of ${memberPath(path, key)}`, where);
+      } else if (child !== null && typeof child === 'object') stack.push([child, depth + 1, memberPath(path, key)]);
+    }
     if (stack.length > 1_000_000) throw new SpladexError('E_INPUT_LIMIT', 'metadata has too many nested values', where);
   }
   try {
@@ -108,6 +120,9 @@ function metadataText(doc: ValidDocument, where: { file: string; line: number })
     throw new SpladexError('E_INPUT_JSON', `metadata cannot be stored as JSON (${(cause as Error).message})`, { ...where, cause });
   }
 }
+
+/** `metadata.a[2]` style path of a member, for messages. */
+const memberPath = (path: string, key: string | number): string => (typeof key === 'number' ? `${path}[${key}]` : `${path}.${key}`);
 
 /** Builds one segment from a document stream, storing texts and metadata in `store`. */
 export async function buildSegment(
@@ -214,21 +229,24 @@ export async function indexForward(
   const started = performance.now();
   onProgress?.({ phase: 'prune', documents: docIds.length, postings: forward.terms.length });
   let inverted: InvertedIndex;
+  let long: LongDocuments | undefined;
   let pruned = started;
   if (layout === 'flat') {
     inverted = emptyInverted(nTerms);
   } else {
     const lists = buildPrunedLists(forward, decoded, nTerms, options);
     const top = options.blocking === 'kmeans' ? topTermsPerDocument(forward, decoded, options.kmeansDocCut) : undefined;
+    // Shared by the blocking workers and the graph build, so that no per-list step reads a long document whole.
+    long = longDocuments(nTerms, forward.offsets, forward.terms, decoded);
     pruned = performance.now();
     onProgress?.({ phase: 'blocks', documents: docIds.length, postings: forward.terms.length });
-    inverted = await buildInverted({ nTerms, forwardOffsets: forward.offsets, forwardTerms: forward.terms, decoded, lists, top, options }, options.threads);
+    inverted = await buildInverted({ nTerms, forwardOffsets: forward.offsets, forwardTerms: forward.terms, decoded, lists, top, options, long }, options.threads);
   }
   const blocked = performance.now();
   let neighbors: Uint32Array = new Uint32Array(0);
   if (layout === 'blocked' && options.knn > 0 && docIds.length > 1) {
     onProgress?.({ phase: 'knn', documents: docIds.length, postings: forward.terms.length });
-    neighbors = await buildKnnGraph(knnInput(forward, decoded, nTerms, inverted, options.knn), options.threads);
+    neighbors = await buildKnnGraph(knnInput(forward, decoded, nTerms, inverted, options.knn, long!), options.threads);
   }
   const linked = performance.now();
 
@@ -260,7 +278,7 @@ export async function indexForward(
 }
 
 /** Graph-build input; the inverted arrays are copied into shared memory so workers do not clone them. */
-function knnInput(forward: ForwardIndex, decoded: Float32Array, nTerms: number, inverted: InvertedIndex, neighbors: number): KnnBuildInput {
+function knnInput(forward: ForwardIndex, decoded: Float32Array, nTerms: number, inverted: InvertedIndex, neighbors: number, long: LongDocuments): KnnBuildInput {
   const shared = (a: Uint32Array): Uint32Array => {
     if (a.buffer instanceof SharedArrayBuffer) return a;
     const copy = new Uint32Array(new SharedArrayBuffer(a.byteLength));
@@ -280,6 +298,7 @@ function knnInput(forward: ForwardIndex, decoded: Float32Array, nTerms: number, 
     postingDocs,
     ...documentBlocks(forward.nDocs, blockPostingOffsets, postingDocs, true),
     neighbors,
+    long,
   };
 }
 

@@ -17,12 +17,20 @@
  * computed independently, so workers split the documents and the result does not depend on the
  * thread count.
  *
+ * Long documents (long-docs.ts) would cost the build their length squared twice: a document with n
+ * terms is in up to n blocks (ordering them by insertion is n²), and it is a candidate of the
+ * co-members of all those blocks (reading it whole for each is n × co-members). So memberships
+ * beyond a few dozen are ordered by a comparison sort, and a candidate much longer than the
+ * scoring document is scored through lookups of the document's terms. Both give exactly the
+ * result of the plain loops (same order, same float sums).
+ *
  * Layout (one `Uint32Array`, part `knn.neighbors` of the segment file): row d holds d's κ
  * neighbours, best first (ties: lower id), padded with `NO_NEIGHBOUR` when d has fewer candidates.
  */
 import { TopK } from '../query/topk.js';
 import { compiledWorker, runWorker } from '../util/worker.js';
 import type { TermIdArray } from './forward.js';
+import { longDocuments, longPosition, type LongDocuments } from './long-docs.js';
 
 /** Padding of a neighbour row. */
 export const NO_NEIGHBOUR = 0xffffffff;
@@ -49,7 +57,21 @@ export interface KnnBuildInput {
   memberBlocks: Uint32Array;
   /** κ: neighbours kept per document. */
   neighbors: number;
+  /** Lookups of the long documents (long-docs.ts); built here when absent. */
+  long?: LongDocuments;
 }
+
+/**
+ * A long candidate is scored through the lookups of the scoring document's terms when it is at
+ * least this many times longer than that document; otherwise by reading it whole.
+ */
+const LOOKUP_RATIO = 8;
+
+/**
+ * Above this many memberships a document's blocks are ordered by a comparison sort instead of
+ * insertion (n²/4 moves, but no call per comparison: faster for the few dozen blocks of an ordinary document).
+ */
+const INSERTION_SORT_MAX = 256;
 
 /** Inverts block membership: for each document, the blocks whose postings include it. */
 export function documentBlocks(nDocs: number, blockPostingOffsets: Uint32Array, postingDocs: Uint32Array, shared = false): { memberOffsets: Uint32Array; memberBlocks: Uint32Array } {
@@ -69,15 +91,25 @@ export function documentBlocks(nDocs: number, blockPostingOffsets: Uint32Array, 
 /** Neighbour rows of documents [docStart, docEnd). */
 export function buildKnnPart(input: KnnBuildInput, docStart: number, docEnd: number): Uint32Array {
   const { nTerms, forwardOffsets, forwardTerms, decoded, listBlockOffsets, blockPostingOffsets, postingDocs, memberOffsets, memberBlocks, neighbors } = input;
+  const long = input.long ?? longDocuments(nTerms, forwardOffsets, forwardTerms, decoded);
   const out = new Uint32Array((docEnd - docStart) * neighbors).fill(NO_NEIGHBOUR);
   const nBlocks = blockPostingOffsets.length - 1;
   // Block → the term whose list it belongs to.
   const blockTerm = new Uint32Array(nBlocks);
   for (let t = 0; t < nTerms; t++) for (let b = listBlockOffsets[t]; b < listBlockOffsets[t + 1]; b++) blockTerm[b] = t;
   let maxMemberships = 0;
-  for (let d = docStart; d < docEnd; d++) maxMemberships = Math.max(maxMemberships, memberOffsets[d + 1] - memberOffsets[d]);
+  let maxLength = 0;
+  for (let d = docStart; d < docEnd; d++) {
+    maxMemberships = Math.max(maxMemberships, memberOffsets[d + 1] - memberOffsets[d]);
+    maxLength = Math.max(maxLength, forwardOffsets[d + 1] - forwardOffsets[d]);
+  }
   const blocks = new Uint32Array(maxMemberships);
+  // Forward positions of a long candidate's terms that the scoring document shares (lookup scoring).
+  const shared = new Uint32Array(long.docs.length > 0 ? maxLength : 0);
+  const longFrom = long.docs.length > 0 ? long.minTerms : Infinity;
   const dense = new Float32Array(nTerms);
+  // Heaviest term of the document first; ties keep block order (what the insertion sort does).
+  const heavierFirst = (a: number, b: number): number => dense[blockTerm[b]] - dense[blockTerm[a]] || a - b;
   // Stamp of the last document that scored each candidate (−1: none), so no reset per document.
   const stamp = new Int32Array(input.nDocs).fill(-1);
   const heap = new TopK(neighbors);
@@ -86,17 +118,24 @@ export function buildKnnPart(input: KnnBuildInput, docStart: number, docEnd: num
     const start = forwardOffsets[d];
     const end = forwardOffsets[d + 1];
     for (let j = start; j < end; j++) dense[forwardTerms[j]] = decoded[j];
-    // d's blocks, heaviest term of d first (insertion sort: a document is in ~10 blocks).
+    // d's blocks, heaviest term of d first (insertion sort: a document is in ~10–50 blocks; a long
+    // document is in up to one block per term, where insertion would cost n²). memberBlocks lists
+    // them in ascending block order, so both sorts give the same order.
     const nMember = memberOffsets[d + 1] - memberOffsets[d];
-    for (let i = 0; i < nMember; i++) {
-      const block = memberBlocks[memberOffsets[d] + i];
-      const weight = dense[blockTerm[block]];
-      let at = i;
-      while (at > 0 && dense[blockTerm[blocks[at - 1]]] < weight) {
-        blocks[at] = blocks[at - 1];
-        at--;
+    if (nMember > INSERTION_SORT_MAX) {
+      blocks.set(memberBlocks.subarray(memberOffsets[d], memberOffsets[d + 1]));
+      blocks.subarray(0, nMember).sort(heavierFirst);
+    } else {
+      for (let i = 0; i < nMember; i++) {
+        const block = memberBlocks[memberOffsets[d] + i];
+        const weight = dense[blockTerm[block]];
+        let at = i;
+        while (at > 0 && dense[blockTerm[blocks[at - 1]]] < weight) {
+          blocks[at] = blocks[at - 1];
+          at--;
+        }
+        blocks[at] = block;
       }
-      blocks[at] = block;
     }
     heap.reset();
     stamp[d] = d;
@@ -109,7 +148,22 @@ export function buildKnnPart(input: KnnBuildInput, docStart: number, docEnd: num
         stamp[x] = d;
         scored++;
         let score = 0;
-        for (let j = forwardOffsets[x], xEnd = forwardOffsets[x + 1]; j < xEnd; j++) score += dense[forwardTerms[j]] * decoded[j];
+        const xStart = forwardOffsets[x];
+        const xEnd = forwardOffsets[x + 1];
+        if (xEnd - xStart >= longFrom && (end - start) * LOOKUP_RATIO < xEnd - xStart) {
+          // A long candidate is in the blocks of many documents: reading it whole for each would cost
+          // its length squared. Only the terms it shares with d add to the sum (the others add +0),
+          // so look d's terms up and add the products in x's forward order: the same float sum.
+          let nShared = 0;
+          for (let j = start; j < end; j++) {
+            const position = longPosition(long, x, forwardTerms[j]);
+            if (position >= 0) shared[nShared++] = position;
+          }
+          const positions = shared.subarray(0, nShared).sort();
+          for (let k = 0; k < nShared; k++) score += dense[forwardTerms[positions[k]]] * decoded[positions[k]];
+        } else {
+          for (let j = xStart; j < xEnd; j++) score += dense[forwardTerms[j]] * decoded[j];
+        }
         if (score > 0) heap.push(score, x);
       }
     }
