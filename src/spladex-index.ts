@@ -17,7 +17,7 @@ import { IndexReader } from './reader/reader.js';
 import type { ReaderOptions, WriterOptions } from './reader/types.js';
 import { buildIndex } from './writer/build.js';
 import type { IndexBuildOptions } from './writer/build-plan.js';
-import type { DocumentSource } from './index/build.js';
+import type { DocumentSource } from './segment/ingest.js';
 import { IndexWriter } from './writer/writer.js';
 
 /**

@@ -10,7 +10,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyIndex } from '../src/index/verify.js';
+import { verifyIndex } from '../src/reader/verify.js';
 import { buildIndex, SpladexIndex } from '../src/spladex-index.js';
 import { Rng } from '../src/util/rng.js';
 import { hasBuild, runCli } from './helpers/cli.js';

@@ -73,7 +73,7 @@ export const BENCH_DEFAULTS: Readonly<ResolvedBenchOptions> = Object.freeze({
 });
 
 /** Warm-up queries of exhaustive search (each one scores every document). */
-export const EXHAUSTIVE_WARMUP = 5;
+const EXHAUSTIVE_WARMUP = 5;
 
 /** Latency summary of a timed pass, in milliseconds. */
 export interface LatencySummary {
@@ -156,7 +156,7 @@ function unprunedIndexBytes(info: IndexInfo): number {
 }
 
 /** Fills defaults and checks the ranges of the benchmark's own options (search options are checked by the index). */
-export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOptions {
+function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOptions {
   const o: ResolvedBenchOptions = { ...BENCH_DEFAULTS };
   for (const [key, value] of Object.entries(options)) if (value !== undefined && key !== 'onProgress') (o as unknown as Record<string, unknown>)[key] = value;
   checkRange('threads', o.threads, 1, 256, true);

@@ -3,7 +3,7 @@
  */
 import { Rng } from '../util/rng.js';
 
-export { Rng, hash3, mix32 } from '../util/rng.js';
+export { Rng, hash3 } from '../util/rng.js';
 
 /**
  * Walker/Vose alias table: O(1) sampling from a fixed discrete distribution. Used for Zipf term

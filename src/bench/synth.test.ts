@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { isSpladexError } from '../errors.js';
 import { AliasTable, Rng } from './prng.js';
-import { SYNTH_DEFAULTS, SyntheticCollection, formatWeight, readVocabFile, synthDocuments, synthQueries, writeSynthetic } from './synth.js';
+import { SYNTH_DEFAULTS, formatWeight, readVocabFile } from './synth-model.js';
+import { SyntheticCollection, synthDocuments, synthQueries } from './synth.js';
+import { writeSynthetic } from './synth-write.js';
 
 let dir: string;
 beforeAll(async () => {

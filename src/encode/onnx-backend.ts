@@ -24,7 +24,7 @@ function onnxRuntime(): Promise<typeof ort> {
 }
 
 /** Inputs a BERT-like export may declare; each is `[batch, sequence]` int64 (int32 also accepted). */
-export const MODEL_INPUT_NAMES = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
+const MODEL_INPUT_NAMES = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 export type ModelInputName = (typeof MODEL_INPUT_NAMES)[number];
 
 /** What the chosen graph output holds. */

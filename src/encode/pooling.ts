@@ -56,7 +56,7 @@ export function maxPoolPooledRow(pooled: Float32Array, row: number, vocabSize: n
 }
 
 /** f(x) for x ≥ 0 (the ReLU already happened in the accumulator). */
-export function activate(activation: PoolingActivation, x: number): number {
+function activate(activation: PoolingActivation, x: number): number {
   switch (activation) {
     case 'log1p-relu':
       return Math.log1p(x);

@@ -9,7 +9,6 @@ import type { DocumentInput, SparseVectorInput } from '../types.js';
 import { parseJsonObject, readLines, sourceName, type ReadLinesOptions } from './jsonl.js';
 import { parseDocumentLineFast, type SparseEntries } from './sparse-line.js';
 
-export type { SparseEntries };
 
 /** Hard limits on input, chosen far above real SPLADE output and far below what breaks the engine. */
 export const INPUT_LIMITS = {
@@ -82,7 +81,7 @@ export function checkStorableString(value: string, what: string, where?: Where):
 const isHigh = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdbff;
 const isLow = (unit: number): boolean => unit >= 0xdc00 && unit <= 0xdfff;
 
-export function normaliseId(value: unknown, where: Where): string {
+function normaliseId(value: unknown, where: Where): string {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'string' && value.length > 0) {
     if (value.length > INPUT_LIMITS.maxIdLength) {

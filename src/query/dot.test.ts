@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HALF_TO_FLOAT } from '../util/f16.js';
 import { Rng } from '../util/rng.js';
-import type { ForwardIndex } from '../index/forward.js';
+import type { ForwardIndex } from '../segment/forward.js';
 import { randomHalfForward as randomForward } from '../../test/helpers/random-forward.js';
 import { dotHalf, dotHalf4, JsCandidateScorer, kernelFor, quadKernelFor } from './dot.js';
 

@@ -10,8 +10,8 @@
  * the dense query array (120 KiB for BERT) needs more. The result is exactly the half's value, so
  * every mode (approximate, exhaustive, MaxScore) computes bit-identical scores.
  */
-import type { ForwardIndex, TermIdArray } from '../index/forward.js';
-import type { InvertedIndex } from '../index/inverted.js';
+import type { ForwardIndex, TermIdArray } from '../segment/forward.js';
+import type { InvertedIndex } from '../segment/inverted.js';
 import { CANDIDATE_BATCH, type CandidateScorer, type ScoringKernel } from './candidate-scorer.js';
 
 /** 2^(e − 25) for normal exponents, 2^−24 for subnormals (e = 0). */
@@ -36,14 +36,14 @@ export function dotHalf(dense: Float32Array, terms: TermIdArray, values: Uint16A
 }
 
 /** u8 codebook indices. */
-export function dotCodebook(dense: Float32Array, terms: TermIdArray, values: Uint8Array, codebook: Float32Array, start: number, end: number): number {
+function dotCodebook(dense: Float32Array, terms: TermIdArray, values: Uint8Array, codebook: Float32Array, start: number, end: number): number {
   let score = 0;
   for (let j = start; j < end; j++) score += dense[terms[j]] * codebook[values[j]];
   return score;
 }
 
 /** Raw float32 values. */
-export function dotFloat(dense: Float32Array, terms: TermIdArray, values: Float32Array, _codebook: Float32Array, start: number, end: number): number {
+function dotFloat(dense: Float32Array, terms: TermIdArray, values: Float32Array, _codebook: Float32Array, start: number, end: number): number {
   let score = 0;
   for (let j = start; j < end; j++) score += dense[terms[j]] * values[j];
   return score;

@@ -4,13 +4,13 @@
  * segment (all of it, a mask, an allow-list scored one by one, or nothing) is decided by the
  * reader, from deletes and filters; this module only runs it.
  */
-import { segmentLayout, type Segment } from '../index/segment.js';
+import { segmentLayout, type Segment } from '../segment/segment.js';
 import type { SearchHit, SparseVectorInput } from '../types.js';
 import { MaxScoreSearcher } from './maxscore.js';
 import type { ResolvedSearchOptions } from './options.js';
 import { prepareQuery } from './query-vector.js';
 import type { SegmentSearcher } from './segment-searcher.js';
-import { SEGMENT_KEY_STRIDE, TopK } from './topk.js';
+import { SEGMENT_KEY_STRIDE, TopK } from '../util/topk.js';
 
 /** A loaded segment as the query path needs it; the exact MaxScore searcher is created on first use. */
 export interface SearchableSegment {

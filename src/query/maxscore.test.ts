@@ -2,13 +2,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomCorpus } from '../../test/helpers/random-corpus.js';
 import { Rng } from '../util/rng.js';
-import type { ForwardValueType } from '../index/options.js';
-import { readSegment, type Segment } from '../index/segment.js';
+import type { ForwardValueType } from '../segment/options.js';
+import { readSegment, type Segment } from '../segment/segment.js';
 import { SpladexIndex } from '../spladex-index.js';
 import { buildUnprunedInverted, MaxScoreSearcher } from './maxscore.js';
 import { prepareQuery } from './query-vector.js';
 import { SegmentSearcher } from './segment-searcher.js';
-import { SEGMENT_KEY_STRIDE, TopK } from './topk.js';
+import { SEGMENT_KEY_STRIDE, TopK } from '../util/topk.js';
 import type { DocumentInput, SparseVectorInput } from '../types.js';
 
 const open: SpladexIndex[] = [];

@@ -26,12 +26,12 @@
  * that exhaustive search would keep.
  */
 import { checkRange } from '../errors.js';
-import type { ForwardIndex } from '../index/forward.js';
-import type { Segment } from '../index/segment.js';
+import type { ForwardIndex } from '../segment/forward.js';
+import type { Segment } from '../segment/segment.js';
 import type { PreparedQuery } from './query-vector.js';
 import type { CandidateScorer } from './candidate-scorer.js';
 import { candidateScorerFor } from './scorers.js';
-import type { TopK } from './topk.js';
+import type { TopK } from '../util/topk.js';
 
 /**
  * Relative slack of every pruning comparison. Scores are sums of ≤ 10^5 exact float32×float32
@@ -50,11 +50,6 @@ export interface UnprunedInvertedIndex {
   values: Float32Array;
   /** Largest value of each list (0 for an empty list). */
   maxValues: Float32Array;
-}
-
-/** Bytes held by an unpruned inverted index. */
-export function unprunedInvertedBytes(index: UnprunedInvertedIndex): number {
-  return index.offsets.byteLength + index.docs.byteLength + index.values.byteLength + index.maxValues.byteLength;
 }
 
 /**
@@ -96,7 +91,7 @@ export interface MaxScoreOptions {
   windowSize?: number;
 }
 
-export const MAXSCORE_DEFAULTS: Required<MaxScoreOptions> = Object.freeze({ windowSize: 8192 });
+const MAXSCORE_DEFAULTS: Required<MaxScoreOptions> = Object.freeze({ windowSize: 8192 });
 
 export class MaxScoreSearcher {
   private lists: UnprunedInvertedIndex | undefined;

@@ -1,5 +1,5 @@
 /** Which candidate scorer a segment gets: the one place that knows both implementations. */
-import type { Segment } from '../index/segment.js';
+import type { Segment } from '../segment/segment.js';
 import type { CandidateScorer } from './candidate-scorer.js';
 import { JsCandidateScorer } from './dot.js';
 import { KernelMemory } from './wasm-kernel.js';

@@ -7,12 +7,12 @@
  * stamp per document would not); the words a query touched are remembered and cleared
  * afterwards, so clearing costs what the query visited.
  */
-import { NO_NEIGHBOUR } from '../index/knn.js';
-import { segmentNeighbors, type Segment } from '../index/segment.js';
+import { NO_NEIGHBOUR } from '../segment/knn.js';
+import { segmentNeighbors, type Segment } from '../segment/segment.js';
 import type { PreparedQuery } from './query-vector.js';
 import type { CandidateScorer, ScoringKernel } from './candidate-scorer.js';
 import { candidateScorerFor } from './scorers.js';
-import type { TopK } from './topk.js';
+import type { TopK } from '../util/topk.js';
 
 export class SegmentSearcher {
   /** Scores candidates (WebAssembly or JavaScript kernel); its `dense` array holds the query. */

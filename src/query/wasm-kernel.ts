@@ -12,8 +12,8 @@
  * `SPLADEX_WASM=0` is set, when a segment does not fit the 4 GiB of a 32-bit memory, or when its
  * forward index is not f16 values with 16-bit term ids (the kernel's only layout; the default).
  */
-import type { ForwardIndex } from '../index/forward.js';
-import type { InvertedIndex } from '../index/inverted.js';
+import type { ForwardIndex } from '../segment/forward.js';
+import type { InvertedIndex } from '../segment/inverted.js';
 import { KERNEL_WASM_BASE64 } from './kernel-wasm.generated.js';
 import { CANDIDATE_BATCH, type CandidateScorer } from './candidate-scorer.js';
 

@@ -6,11 +6,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { flopsOfFrequencies, lengthDistribution } from '../encode/flops.js';
-import { forwardBytes } from '../index/forward.js';
-import { invertedBytes } from '../index/inverted.js';
-import { liveDocuments, type Manifest } from '../index/manifest.js';
-import { segmentLayout, type Segment } from '../index/segment.js';
-import { STORE_FILE } from '../index/store.js';
+import { forwardBytes } from '../segment/forward.js';
+import { invertedBytes } from '../segment/inverted.js';
+import { liveDocuments, type Manifest } from '../store/manifest.js';
+import { segmentLayout, type Segment } from '../segment/segment.js';
+import { STORE_FILE } from '../store/store.js';
 import type { SparseVectorInput } from '../types.js';
 import { GrowableUint32Array } from '../util/growable.js';
 import type { LoadedSegment } from './snapshot.js';

@@ -6,13 +6,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bitmapMask, type Bitmap } from '../index/deletes.js';
-import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord } from '../index/commit-record.js';
-import type { IdLookup } from '../index/id-lookup.js';
-import { parseManifest, type SegmentEntry } from '../index/manifest.js';
-import type { Segment } from '../index/segment.js';
-import { loadSegmentFile, readCommittedState, type CommittedState } from '../index/state.js';
-import type { DocumentStore } from '../index/store.js';
+import { bitmapMask, type Bitmap } from '../store/deletes.js';
+import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord } from '../store/commit-record.js';
+import type { IdLookup } from './id-lookup.js';
+import { parseManifest, type SegmentEntry } from '../store/manifest.js';
+import type { Segment } from '../segment/segment.js';
+import { loadSegmentFile, readCommittedState, type CommittedState } from '../store/state.js';
+import type { DocumentStore } from '../store/store.js';
 import { MaxScoreSearcher } from '../query/maxscore.js';
 import { SegmentSearcher } from '../query/segment-searcher.js';
 import { KernelMemory } from '../query/wasm-kernel.js';

@@ -1,11 +1,11 @@
 /** The reader's public shapes: search options, open options, `info()` and `flops()` reports. */
 import type { EncoderSpec } from '../encode/spec.js';
-import type { Filter } from '../index/filter.js';
-import type { SegmentEntry } from '../index/manifest.js';
-import type { ResolvedBuildOptions } from '../index/options.js';
-import type { ResolvedPostingPruning } from '../index/posting-pruning.js';
-import type { SegmentLayout } from '../index/segment.js';
-import type { EncoderOverrides } from '../index/encoder-store.js';
+import type { Filter } from '../store/filter.js';
+import type { SegmentEntry } from '../store/manifest.js';
+import type { ResolvedBuildOptions } from '../segment/options.js';
+import type { ResolvedPostingPruning } from '../segment/posting-pruning.js';
+import type { SegmentLayout } from '../segment/segment.js';
+import type { EncoderOverrides } from '../text/encoder-store.js';
 import type { ScoringKernel } from '../query/candidate-scorer.js';
 import type { SearchOptions } from '../query/options.js';
 

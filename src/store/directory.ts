@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { basename, dirname, join } from 'node:path';
 import { SpladexError } from '../errors.js';
 import { fsyncPath } from '../util/fs.js';
-import { processAlive } from '../index/lock.js';
-import { STORE_FILE } from '../index/store.js';
+import { processAlive } from './lock.js';
+import { STORE_FILE } from './store.js';
 
 /** Moves a finished temporary directory to `out`, replacing an old directory only if asked to. */
 export function publishDirectory(temporary: string, out: string, overwrite: boolean): void {

@@ -97,7 +97,7 @@ export interface TinyMaskedLm {
 }
 
 /** Deterministic weights for a seed. Output biases lean negative so ReLU leaves the logits sparse. */
-export function tinyMaskedLmWeights(seed: number, vocabSize: number, hiddenSize: number, ffnSize: number, maxPositions: number): TinyMaskedLmWeights {
+function tinyMaskedLmWeights(seed: number, vocabSize: number, hiddenSize: number, ffnSize: number, maxPositions: number): TinyMaskedLmWeights {
   const random = new Rng(seed);
   const word = uniformFloats(random, vocabSize * hiddenSize, 1);
   const position = uniformFloats(random, maxPositions * hiddenSize, 0.5);
@@ -159,7 +159,7 @@ export async function writeTinyMaskedLm(dir: string, options: TinyMaskedLmOption
 }
 
 /** The ONNX bytes of the graph described in the module comment. */
-export function tinyMaskedLmOnnx(
+function tinyMaskedLmOnnx(
   w: TinyMaskedLmWeights,
   output: 'token-logits' | 'pooled',
   inputs: ReadonlyArray<'input_ids' | 'attention_mask' | 'token_type_ids'>,

@@ -39,7 +39,7 @@ function sqliteErrno(code: string): string | undefined {
 }
 
 /** Bytes free to an unprivileged user on the file system holding `path` (or its directory), if known. */
-export function freeBytes(path: string): number | undefined {
+function freeBytes(path: string): number | undefined {
   for (const candidate of [path, dirname(path)]) {
     try {
       const s = statfsSync(candidate);
@@ -52,7 +52,7 @@ export function freeBytes(path: string): number | undefined {
 }
 
 /** The errno-style code of a Node or SQLite failure, or undefined when it is not an I/O failure. */
-export function ioCode(cause: unknown): string | undefined {
+function ioCode(cause: unknown): string | undefined {
   const code = (cause as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return undefined;
   if (code.startsWith('SQLITE_')) return sqliteErrno(code);

@@ -14,7 +14,7 @@
  */
 
 /** murmur3's 32-bit finaliser: a bijective avalanche mix, so nearby inputs give unrelated outputs. */
-export function mix32(x: number): number {
+function mix32(x: number): number {
   x ^= x >>> 16;
   x = Math.imul(x, 0x85ebca6b);
   x ^= x >>> 13;

@@ -9,10 +9,10 @@ import { join, resolve } from 'node:path';
 import { idfTableFromJson, readIdfJson, type IdfTable } from '../encode/idf.js';
 import type { EncoderSpec } from '../encode/spec.js';
 import { SpladexError } from '../errors.js';
-import type { ForwardInput, IngestOptions, SegmentBuildStats } from '../index/build.js';
-import { writeTextMeta, type StoredIdf, type TextMeta } from '../index/encoder-store.js';
-import type { Manifest } from '../index/manifest.js';
-import { BUILD_DEFAULTS, resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from '../index/options.js';
+import type { ForwardInput, IngestOptions, SegmentBuildStats } from '../segment/ingest.js';
+import { writeTextMeta, type StoredIdf, type TextMeta } from '../text/encoder-store.js';
+import type { Manifest } from '../store/manifest.js';
+import { BUILD_DEFAULTS, resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from '../segment/options.js';
 import {
   corpusIdfTable,
   idfForVocabulary,
@@ -23,9 +23,9 @@ import {
   type PostingPruningOptions,
   type PostingPruningReport,
   type ResolvedPostingPruning,
-} from '../index/posting-pruning.js';
-import { STORE_FILE, type DocumentStore } from '../index/store.js';
-import type { EncoderBuildReport } from '../index/text-source.js';
+} from '../segment/posting-pruning.js';
+import { STORE_FILE, type DocumentStore } from '../store/store.js';
+import type { EncoderBuildReport } from '../text/text-source.js';
 
 export interface IndexBuildOptions extends BuildOptions, IngestOptions, PostingPruningOptions {
   /** Replace an existing index at the target directory. Default false (refuse with E_INDEX_EXISTS). */

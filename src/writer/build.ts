@@ -7,11 +7,11 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isSpladexError, SpladexError } from '../errors.js';
-import { buildSegment, type DocumentSource } from '../index/build.js';
-import { writeCommitRecord } from '../index/commit-record.js';
-import { INDEX_FORMAT_VERSION, segmentDigest, segmentFileName, type Manifest } from '../index/manifest.js';
-import { writeSegment } from '../index/segment.js';
-import { DocumentStore, STORE_FILE } from '../index/store.js';
+import { buildSegment, type DocumentSource } from '../segment/ingest.js';
+import { writeCommitRecord } from '../store/commit-record.js';
+import { INDEX_FORMAT_VERSION, segmentDigest, segmentFileName, type Manifest } from '../store/manifest.js';
+import { writeSegment } from '../segment/segment.js';
+import { DocumentStore, STORE_FILE } from '../store/store.js';
 import { publishDirectory, removeStaleSiblings, temporarySibling } from '../store/directory.js';
 import { fsyncPath } from '../util/fs.js';
 import { ioFailure, isIoFailure } from '../util/io-failure.js';

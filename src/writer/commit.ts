@@ -7,12 +7,12 @@
  */
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord, temporarySegmentName, tidyDirectory, writeCommitRecord } from '../index/commit-record.js';
-import { serializeBitmap, type Bitmap } from '../index/deletes.js';
-import type { Manifest, SegmentEntry } from '../index/manifest.js';
-import type { Segment } from '../index/segment.js';
-import { readCommittedState, type CommittedState } from '../index/state.js';
-import type { DocumentStore } from '../index/store.js';
+import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord, temporarySegmentName, tidyDirectory, writeCommitRecord } from '../store/commit-record.js';
+import { serializeBitmap, type Bitmap } from '../store/deletes.js';
+import type { Manifest, SegmentEntry } from '../store/manifest.js';
+import type { Segment } from '../segment/segment.js';
+import { readCommittedState, type CommittedState } from '../store/state.js';
+import type { DocumentStore } from '../store/store.js';
 import { removeStaleSiblings } from '../store/directory.js';
 import { fsyncPath, tryRemove } from '../util/fs.js';
 import { ioFailure, isIoFailure } from '../util/io-failure.js';

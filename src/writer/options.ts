@@ -1,10 +1,10 @@
 /** Options and summaries of the writer's operations (`add`, `addText`, `delete`, `compact`). */
 import { checkRange } from '../errors.js';
-import type { IngestOptions } from '../index/build.js';
-import { BUILD_DEFAULTS } from '../index/options.js';
-import type { PostingPruningReport } from '../index/posting-pruning.js';
-import type { SegmentLayout } from '../index/segment.js';
-import type { EncoderBuildReport } from '../index/text-source.js';
+import type { IngestOptions } from '../segment/ingest.js';
+import { BUILD_DEFAULTS } from '../segment/options.js';
+import type { PostingPruningReport } from '../segment/posting-pruning.js';
+import type { SegmentLayout } from '../segment/segment.js';
+import type { EncoderBuildReport } from '../text/text-source.js';
 
 /** Options of `add` and `compact`. Defaults in `WRITE_DEFAULTS`. */
 export interface WriteOptions {

@@ -3,7 +3,7 @@
  * documents, nothing else — plus seeded document generators and an independent evaluator of
  * metadata filters. Tests compare the engine against it.
  */
-import type { Filter, FieldCondition, FilterScalar } from '../../src/index/filter.js';
+import type { Filter, FieldCondition, FilterScalar } from '../../src/store/filter.js';
 import type { DocumentInput, SparseVectorInput } from '../../src/types.js';
 import { HALF_TO_FLOAT, toHalfBits } from '../../src/util/f16.js';
 import { Rng } from '../../src/util/rng.js';

@@ -1,5 +1,5 @@
 /** Random forward indexes for kernel tests. */
-import type { ForwardIndex } from '../../src/index/forward.js';
+import type { ForwardIndex } from '../../src/segment/forward.js';
 import { HALF_TO_FLOAT } from '../../src/util/f16.js';
 import type { Rng } from '../../src/util/rng.js';
 

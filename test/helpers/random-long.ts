@@ -1,5 +1,5 @@
 /** Random collections holding a few very long documents, for the differential tests of the build's long-document paths. */
-import type { ForwardIndex } from '../../src/index/forward.js';
+import type { ForwardIndex } from '../../src/segment/forward.js';
 import { HALF_TO_FLOAT, toHalfBits } from '../../src/util/f16.js';
 import { Rng } from '../../src/util/rng.js';
 

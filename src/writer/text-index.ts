@@ -13,18 +13,18 @@
  */
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { encodeChunkSize } from './encode/corpus.js';
-import { ENCODER_DEFAULTS, openEncoder, type Encoder, type EncoderOptions } from './encode/encoder.js';
-import { SpladexError } from './errors.js';
-import { DocumentStore, STORE_FILE } from './index/store.js';
-import { noEncoderError, openStoredEncoder, readStoredEncoder, readStoredIdf, type EncoderOverrides } from './index/encoder-store.js';
-import { parseManifest } from './index/manifest.js';
-import { defaultEncoderKind, indexTextCorpus, encoderIdf, type TextCorpusSource } from './index/text-source.js';
-import { buildIndexWith } from './writer/build.js';
-import { precheckBuild, type BuildSummary, type IndexBuildOptions } from './writer/build-plan.js';
+import { encodeChunkSize } from '../encode/corpus.js';
+import { ENCODER_DEFAULTS, openEncoder, type Encoder, type EncoderOptions } from '../encode/encoder.js';
+import { SpladexError } from '../errors.js';
+import { DocumentStore, STORE_FILE } from '../store/store.js';
+import { noEncoderError, openStoredEncoder, readStoredEncoder, readStoredIdf, type EncoderOverrides } from '../text/encoder-store.js';
+import { parseManifest } from '../store/manifest.js';
+import { defaultEncoderKind, indexTextCorpus, encoderIdf, type TextCorpusSource } from '../text/text-source.js';
+import { buildIndexWith } from './build.js';
+import { precheckBuild, type BuildSummary, type IndexBuildOptions } from './build-plan.js';
 
 export { defaultEncoderKind };
-export type { EncoderBuildReport, TextCorpusSource, TextDocumentInput } from './index/text-source.js';
+export type { EncoderBuildReport, TextCorpusSource, TextDocumentInput } from '../text/text-source.js';
 
 export interface TextIndexBuildOptions extends IndexBuildOptions {
   /**

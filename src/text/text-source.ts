@@ -12,7 +12,7 @@ import type { Encoder, EncoderOptions, EncoderStats } from '../encode/encoder.js
 import type { CorpusStats } from '../encode/lexical.js';
 import type { EncoderKind } from '../encode/spec.js';
 import { validateDocument, type ParsedDocument } from '../io/documents.js';
-import type { BuildProgress } from './build.js';
+import type { BuildProgress } from '../segment/ingest.js';
 import type { StoredIdf } from './encoder-store.js';
 
 /**
@@ -80,7 +80,7 @@ function isReiterable(source: TextCorpusSource): boolean {
 }
 
 /** Validated records of a corpus source, one pass. */
-export async function* textRecords(source: TextCorpusSource, label: string, read: ReadCorpusOptions = {}): AsyncGenerator<CorpusRecord> {
+async function* textRecords(source: TextCorpusSource, label: string, read: ReadCorpusOptions = {}): AsyncGenerator<CorpusRecord> {
   if (typeof source === 'string') {
     yield* readCorpusJsonl(source, read);
     return;
@@ -122,7 +122,7 @@ export interface TextPassOptions {
  * documents (validated, with their line numbers) for a segment build, and a report to read when
  * the stream is finished.
  */
-export async function encodeTextCorpus(encoder: Encoder, corpus: TextCorpusSource, options: TextPassOptions): Promise<{ documents: AsyncGenerator<ParsedDocument>; report: () => EncoderBuildReport }> {
+async function encodeTextCorpus(encoder: Encoder, corpus: TextCorpusSource, options: TextPassOptions): Promise<{ documents: AsyncGenerator<ParsedDocument>; report: () => EncoderBuildReport }> {
   let statistics = 0;
   let corpusStats: CorpusStats | null = null;
   if (encoder.needsCorpusStats) {

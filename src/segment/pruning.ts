@@ -15,7 +15,7 @@ export interface PostingLists {
 }
 
 /** Per-term document frequency. */
-export function documentFrequencies(forward: ForwardIndex, nTerms: number): Uint32Array {
+function documentFrequencies(forward: ForwardIndex, nTerms: number): Uint32Array {
   const df = new Uint32Array(nTerms);
   const terms = forward.terms;
   for (let i = 0; i < terms.length; i++) df[terms[i]]++;
@@ -27,7 +27,7 @@ export function documentFrequencies(forward: ForwardIndex, nTerms: number): Uint
  * radix passes over the float bits (positive IEEE floats order like their bit patterns), so a
  * 100M-entry array is handled without a copy or a sort.
  */
-export function kthLargestValue(values: Float32Array, rank: number): number {
+function kthLargestValue(values: Float32Array, rank: number): number {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const high = new Float64Array(65536);
   for (let i = 0; i < bits.length; i++) high[bits[i] >>> 16]++;

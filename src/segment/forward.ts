@@ -166,7 +166,7 @@ export function decodeForwardValues(forward: ForwardIndex): Float32Array {
  * values). SPLADE weights are heavily skewed towards small values, so quantile levels spend the
  * codes where the mass is, unlike a linear grid.
  */
-export function fitCodebook(raw: Float32Array): Float32Array {
+function fitCodebook(raw: Float32Array): Float32Array {
   const sampleSize = Math.min(raw.length, 1 << 20);
   const sample = new Float32Array(sampleSize);
   const step = raw.length / Math.max(1, sampleSize);
@@ -190,11 +190,6 @@ function nearestLevel(levels: Float32Array, value: number): number {
   }
   if (lo > 0 && value - levels[lo - 1] < levels[lo] - value) return lo - 1;
   return lo;
-}
-
-/** Number of postings of document `doc`. */
-export function documentLength(forward: ForwardIndex, doc: number): number {
-  return forward.offsets[doc + 1] - forward.offsets[doc];
 }
 
 /** Bytes used by the forward index arrays. */

@@ -20,14 +20,14 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SpladexError, type SpladexErrorCode } from '../errors.js';
-import { ENCODER_META_KEY, IDF_META_KEY, readStoredEncoder, readStoredIdf } from './encoder-store.js';
-import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord, COMMIT_FILE } from './commit-record.js';
-import { LOCK_FILE, processAlive } from './lock.js';
-import { parseManifest } from './manifest.js';
-import type { Segment } from './segment.js';
-import type { SegmentCheckLevel } from './segment-check.js';
-import { loadSegmentFile, readCommittedState, segmentSource } from './state.js';
-import { DocumentStore, STORE_FILE } from './store.js';
+import { ENCODER_META_KEY, IDF_META_KEY, readStoredEncoder, readStoredIdf } from '../text/encoder-store.js';
+import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord, COMMIT_FILE } from '../store/commit-record.js';
+import { LOCK_FILE, processAlive } from '../store/lock.js';
+import { parseManifest } from '../store/manifest.js';
+import type { Segment } from '../segment/segment.js';
+import type { SegmentCheckLevel } from '../segment/segment-check.js';
+import { loadSegmentFile, readCommittedState, segmentSource } from '../store/state.js';
+import { DocumentStore, STORE_FILE } from '../store/store.js';
 
 export interface VerifyProblem {
   code: SpladexErrorCode;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../util/rng.js';
+import { Rng } from './rng.js';
 import { TopK } from './topk.js';
 
 describe('TopK', () => {

@@ -9,8 +9,8 @@ import { pendingSegmentNames } from './commit-record.js';
 import { SpladexError } from '../errors.js';
 import { deserializeBitmap, newBitmap, type Bitmap } from './deletes.js';
 import { parseManifest, segmentDigest, type Manifest, type SegmentEntry } from './manifest.js';
-import { checkSegment, type SegmentCheckLevel } from './segment-check.js';
-import { readSegment, type ReadSegmentOptions, type Segment } from './segment.js';
+import { checkSegment, type SegmentCheckLevel } from '../segment/segment-check.js';
+import { readSegment, type ReadSegmentOptions, type Segment } from '../segment/segment.js';
 import type { DocumentStore } from './store.js';
 
 export interface CommittedState {

@@ -27,7 +27,7 @@
  * Layout (one `Uint32Array`, part `knn.neighbors` of the segment file): row d holds d's κ
  * neighbours, best first (ties: lower id), padded with `NO_NEIGHBOUR` when d has fewer candidates.
  */
-import { TopK } from '../query/topk.js';
+import { TopK } from '../util/topk.js';
 import { compiledWorker, runWorker } from '../util/worker.js';
 import type { TermIdArray } from './forward.js';
 import { longDocuments, longPosition, type LongDocuments } from './long-docs.js';

@@ -6,7 +6,7 @@ import { isSpladexError } from '../errors.js';
 import { buildIndex, SpladexIndex } from '../spladex-index.js';
 import type { DocumentInput } from '../types.js';
 import { resolvePostingPruning } from './posting-pruning.js';
-import { verifyIndex } from './verify.js';
+import { verifyIndex } from '../reader/verify.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spladex-posting-pruning-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

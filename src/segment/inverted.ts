@@ -65,7 +65,7 @@ export function mergeParts(parts: InvertedPart[], nTerms: number): InvertedIndex
 }
 
 /** Splits [0, nTerms) into `n` consecutive ranges of roughly equal posting counts. */
-export function splitTermRanges(listOffsets: Uint32Array, nTerms: number, n: number): Array<[number, number]> {
+function splitTermRanges(listOffsets: Uint32Array, nTerms: number, n: number): Array<[number, number]> {
   const total = listOffsets[nTerms];
   const ranges: Array<[number, number]> = [];
   let start = 0;

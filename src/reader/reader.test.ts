@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bruteForceTopK, randomCorpus } from '../test/helpers/random-corpus.js';
-import { expectSameRanking } from '../test/helpers/ranking.js';
-import { isSpladexError } from './errors.js';
-import { readDocuments } from './io/documents.js';
-import { LOSSLESS_BUILD, type BuildOptions } from './index/options.js';
-import { LOSSLESS_SEARCH } from './query/options.js';
-import { buildIndex, SpladexIndex } from './spladex-index.js';
-import type { DocumentInput } from './types.js';
+import { bruteForceTopK, randomCorpus } from '../../test/helpers/random-corpus.js';
+import { expectSameRanking } from '../../test/helpers/ranking.js';
+import { isSpladexError } from '../errors.js';
+import { readDocuments } from '../io/documents.js';
+import { LOSSLESS_BUILD, type BuildOptions } from '../segment/options.js';
+import { LOSSLESS_SEARCH } from '../query/options.js';
+import { buildIndex, SpladexIndex } from '../spladex-index.js';
+import type { DocumentInput } from '../types.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'spladex-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -79,7 +79,7 @@ describe('block summaries', () => {
     const { documents } = randomCorpus({ docs: 300, queries: 0, vocabulary: 150, seed: 4 });
     const index = await SpladexIndex.build(documents, { ...LOSSLESS_BUILD, forwardValues: 'f32' });
     try {
-      const segment = (index as unknown as { segments: Array<{ segment: import('./index/segment.js').Segment }> }).segments[0].segment;
+      const segment = (index as unknown as { segments: Array<{ segment: import('../segment/segment.js').Segment }> }).segments[0].segment;
       const { inverted: inv, forward: fwd } = segment;
       for (let t = 0; t < segment.meta.nTerms; t++) {
         const summary = new Map<string, number>();

@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS deletes (segment INTEGER PRIMARY KEY, bitmap BLOB NOT
  */
 const ID_INDEX = 'CREATE INDEX IF NOT EXISTS documents_id ON documents (id)';
 
-export function rowCrc(id: string, content: string | null, metadata: string | null): number {
+function rowCrc(id: string, content: string | null, metadata: string | null): number {
   return crc32(`${id}\u0000${content ?? '\u0001'}\u0000${metadata ?? '\u0001'}`);
 }
 
@@ -63,7 +63,7 @@ export function rowCrc(id: string, content: string | null, metadata: string | nu
  * condition (full disk, read-only file system, permissions, device error) → E_IO saying the index
  * is unchanged. Only the second means the data is bad.
  */
-export function sqliteError(cause: unknown, path: string, what: string): SpladexError {
+function sqliteError(cause: unknown, path: string, what: string): SpladexError {
   if (cause instanceof SpladexError) return cause;
   const code = String((cause as { code?: unknown })?.code ?? '');
   const message = (cause as Error)?.message ?? String(cause);

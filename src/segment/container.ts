@@ -24,8 +24,8 @@ import { closeSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'n
 import { crc32 } from 'node:zlib';
 import { SpladexError } from '../errors.js';
 
-export const CONTAINER_MAGIC = 'SPLDXIDX';
-export const CONTAINER_VERSION = 1;
+const CONTAINER_MAGIC = 'SPLDXIDX';
+const CONTAINER_VERSION = 1;
 const HEADER_BYTES = 64;
 const ENTRY_BYTES = 48;
 const NAME_BYTES = 16;
@@ -249,5 +249,3 @@ export function decodeJson<T>(bytes: Uint8Array, path: string): T {
     throw corrupt(path, 'metadata part is not valid JSON');
   }
 }
-
-export const fileSize = (path: string): number => statSync(path).size;

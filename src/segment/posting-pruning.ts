@@ -18,7 +18,7 @@
 import { checkRange } from '../errors.js';
 import { bm25Idf, type IdfTable } from '../encode/idf.js';
 import { documentFrequencies, selectPostings, type CsrMatrix } from '../encode/flops.js';
-import type { ForwardInput } from './build.js';
+import type { ForwardInput } from './ingest.js';
 import { termIdArray } from './forward.js';
 
 export interface PostingPruningOptions {

@@ -16,7 +16,7 @@ import { buildIndex, SpladexIndex } from '../spladex-index.js';
 import type { SparseVectorInput } from '../types.js';
 import { Rng } from '../util/rng.js';
 import { COMMIT_FILE, readCommitRecord } from './commit-record.js';
-import { verifyIndex } from './verify.js';
+import { verifyIndex } from '../reader/verify.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'spladex-wal-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -23,7 +23,6 @@ import type { ResolvedBuildOptions } from './options.js';
 import { buildPrunedLists, topTermsPerDocument } from './pruning.js';
 import type { Segment, SegmentLayout } from './segment.js';
 import { makeTermIndex } from './segment.js';
-import type { DocumentStore } from './store.js';
 
 /**
  * Phases of a build, in order: `statistics` (first pass over a text corpus, for encoders that need
@@ -86,7 +85,7 @@ export interface SegmentHooks {
 }
 
 /** Deepest metadata nesting accepted; SQLite's JSON functions stop at 1,000 levels, and filters must never hit that. */
-export const MAX_METADATA_DEPTH = 64;
+const MAX_METADATA_DEPTH = 64;
 
 /**
  * The JSON text a document's metadata is stored as. Library callers can pass anything, so cycles,
@@ -124,11 +123,22 @@ function metadataText(doc: ValidDocument, where: { file: string; line: number })
 /** `metadata.a[2]` style path of a member, for messages. */
 const memberPath = (path: string, key: string | number): string => (typeof key === 'number' ? `${path}[${key}]` : `${path}.${key}`);
 
+/**
+ * Where ingestion puts each accepted document's row (id, content, metadata JSON): the document
+ * store (src/store/store.ts) in practice. An interface here, so the segment layer does not depend
+ * on the storage layer above it.
+ */
+export interface DocumentRowSink {
+  /** Runs `fn` in one transaction (rows go in batches). */
+  transaction<T>(fn: () => T): T;
+  insert(segment: number, local: number, id: string, content: string | null, metadata: string | null): void;
+}
+
 /** Builds one segment from a document stream, storing texts and metadata in `store`. */
 export async function buildSegment(
   documents: DocumentSource,
   options: ResolvedBuildOptions,
-  store: DocumentStore,
+  store: DocumentRowSink,
   segmentNumber: number,
   ingest: IngestOptions = {},
   hooks: SegmentHooks = {},

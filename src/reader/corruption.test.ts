@@ -16,9 +16,9 @@ import { isSpladexError } from '../errors.js';
 import { buildIndex, SpladexIndex } from '../spladex-index.js';
 import type { SparseVectorInput } from '../types.js';
 import { Rng } from '../util/rng.js';
-import { readContainer, writeContainer, type SectionArray } from './container.js';
-import { writeCommitRecord } from './commit-record.js';
-import { segmentDigest } from './manifest.js';
+import { readContainer, writeContainer, type SectionArray } from '../segment/container.js';
+import { writeCommitRecord } from '../store/commit-record.js';
+import { segmentDigest } from '../store/manifest.js';
 import { verifyIndex } from './verify.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'spladex-corrupt-'));

@@ -13,10 +13,10 @@
  */
 import { crc32 } from 'node:zlib';
 import { SpladexError, isSpladexError } from '../errors.js';
-import type { SectionInfo } from './container.js';
+import type { SectionInfo } from '../segment/container.js';
 import { ENCODER_KINDS, type EncoderKind } from '../encode/spec.js';
-import { BUILD_DEFAULTS, resolveBuildOptions, type ResolvedBuildOptions } from './options.js';
-import { POSTING_PRUNING_KEYS, resolvePostingPruning, type ResolvedPostingPruning } from './posting-pruning.js';
+import { BUILD_DEFAULTS, resolveBuildOptions, type ResolvedBuildOptions } from '../segment/options.js';
+import { POSTING_PRUNING_KEYS, resolvePostingPruning, type ResolvedPostingPruning } from '../segment/posting-pruning.js';
 
 /** Version of the index directory layout and manifest. Bumped on any incompatible change. */
 export const INDEX_FORMAT_VERSION = 1;

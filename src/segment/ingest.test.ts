@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSpladexError, type SpladexError } from '../errors.js';
 import { buildIndex, SpladexIndex, type SkippedLine } from '../spladex-index.js';
-import { buildTextIndex, type TextDocumentInput } from '../text-index.js';
+import { buildTextIndex, type TextDocumentInput } from '../writer/text-index.js';
 import type { DocumentInput } from '../types.js';
-import { verifyIndex } from './verify.js';
+import { verifyIndex } from '../reader/verify.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'spladex-build-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -14,8 +14,8 @@ import { SpladexError } from '../errors.js';
 import { openEncoderFromSpec, type Encoder, type EncoderOptions } from '../encode/encoder.js';
 import type { IdfTable } from '../encode/idf.js';
 import { parseEncoderSpec, type EncoderSpec } from '../encode/spec.js';
-import type { Manifest, ManifestEncoderRef, ManifestIdfRef } from './manifest.js';
-import type { DocumentStore } from './store.js';
+import type { Manifest, ManifestEncoderRef, ManifestIdfRef } from '../store/manifest.js';
+import type { DocumentStore } from '../store/store.js';
 
 export const ENCODER_META_KEY = 'encoder';
 export const IDF_META_KEY = 'idf';
@@ -60,7 +60,7 @@ export function writeTextMeta(store: DocumentStore, meta: TextMeta): Pick<Manife
 }
 
 /** Writes (or, for undefined, removes) the encoder record; returns its manifest reference. */
-export function writeEncoderMeta(store: DocumentStore, spec: EncoderSpec | undefined): ManifestEncoderRef | undefined {
+function writeEncoderMeta(store: DocumentStore, spec: EncoderSpec | undefined): ManifestEncoderRef | undefined {
   if (spec === undefined) {
     store.deleteMeta(ENCODER_META_KEY);
     return undefined;
