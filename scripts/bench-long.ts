@@ -18,7 +18,7 @@ import type { BuildSummary } from '../src/index.js';
 export const LONG_CASE = Object.freeze({ terms: [10_000, 30_000, 100_000], ordinary: 3000, target: 2 });
 
 /**
- * Build times (s) of the case before the build's long-document paths (src/index/long-docs.ts),
+ * Build times (s) of the case before the build's long-document paths (src/segment/long-docs.ts),
  * measured with these collections and the CLI at commit 35c8441 on the suite's 2-core machine, one
  * run each: blocking and the κ-NN graph read a long document whole in each of its lists, so the
  * time grew with its length squared (100k: blocks 152 s, graph 7 s).

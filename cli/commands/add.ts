@@ -59,7 +59,7 @@ export function register(program: Command): void {
       const encoder: EncoderOverrides = { batchSize: opts.batchSize as number };
       if (opts.model !== undefined) encoder.model = opts.model as string;
       if (command.getOptionValueSource('threads') === 'cli') encoder.threads = opts.threads as number;
-      const index = SpladexIndex.open(dir, { readonly: false, writerName: `spladex add ${input}`, encoder });
+      const index = SpladexIndex.openWriter(dir, { writerName: `spladex add ${input}`, encoder });
       const source = countingStream(input);
       const bar = progressBar(Boolean(opts.quiet), '{bar} {percentage}% | {docs} docs | {rate} docs/s | {phase}');
       const started = performance.now();

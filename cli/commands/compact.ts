@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as one JSON object', false)
     .action(
       action(async (dir: string, opts: { smallSegment: number; threads: number; json: boolean }) => {
-        const index = SpladexIndex.open(dir, { readonly: false, writerName: 'spladex compact' });
+        const index = SpladexIndex.openWriter(dir, { writerName: 'spladex compact' });
         try {
           const summary = await index.compact({ smallSegmentDocs: opts.smallSegment, threads: opts.threads });
           if (opts.json) {

@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .action(
       action(async (dir: string, opts: { ids: string; json: boolean }) => {
         const ids = await readIds(opts.ids);
-        const index = SpladexIndex.open(dir, { readonly: false, writerName: 'spladex delete' });
+        const index = SpladexIndex.openWriter(dir, { writerName: 'spladex delete' });
         try {
           const summary = await index.delete(ids);
           if (opts.json) {

@@ -173,7 +173,7 @@ export interface PostingSelection {
 /**
  * The selection rule of `pruneToFlopsBudget` without building the pruned matrix: one byte per
  * posting plus one float per kept posting while the budget is applied. An index build compacts its
- * forward arrays in place with the mask (see src/index/posting-pruning.ts).
+ * forward arrays in place with the mask (see src/segment/posting-pruning.ts).
  */
 export function selectPostings(matrix: CsrMatrix, idf: Float32Array, options: FlopsPruneOptions = {}): PostingSelection {
   const { nRows, nTerms, offsets, terms, values } = matrix;

@@ -15,7 +15,8 @@ import { writeTinyMaskedLm } from '../testing/tiny-model.js';
 import { isSpladexError } from '../errors.js';
 import { verifyIndex } from '../reader/verify.js';
 import { buildIndex, SpladexIndex } from '../spladex-index.js';
-import { buildTextIndex, openIndexEncoder, type TextDocumentInput } from './text-index.js';
+import { openIndexEncoder } from '../reader/index-encoder.js';
+import { buildTextIndex, type TextDocumentInput } from './text-index.js';
 import type { DocumentInput, SparseVectorInput } from '../types.js';
 import { bruteForceTopK, randomCorpus } from '../../test/helpers/random-corpus.js';
 

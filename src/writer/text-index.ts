@@ -8,17 +8,12 @@
  *
  * The index stores the encoder's spec (kind, model path and SHA-256, tokenizer and its checksum,
  * pooling, lengths, BM25 parameters and corpus statistics) and its IDF table in spladex.db (see
- * src/index/encoder-store.ts), so searching needs nothing but the index — plus the model files for
+ * src/text/encoder-store.ts), so searching needs nothing but the index — plus the model files for
  * the `splade` kind, whose queries run through the model.
  */
-import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
 import { encodeChunkSize } from '../encode/corpus.js';
-import { ENCODER_DEFAULTS, openEncoder, type Encoder, type EncoderOptions } from '../encode/encoder.js';
+import { ENCODER_DEFAULTS, openEncoder, type EncoderOptions } from '../encode/encoder.js';
 import { SpladexError } from '../errors.js';
-import { DocumentStore, STORE_FILE } from '../store/store.js';
-import { noEncoderError, openStoredEncoder, readStoredEncoder, readStoredIdf, type EncoderOverrides } from '../text/encoder-store.js';
-import { parseManifest } from '../store/manifest.js';
 import { defaultEncoderKind, indexTextCorpus, encoderIdf, type TextCorpusSource } from '../text/text-source.js';
 import { buildIndexWith } from './build.js';
 import { precheckBuild, type BuildSummary, type IndexBuildOptions } from './build-plan.js';
@@ -77,29 +72,4 @@ export async function buildTextIndex(corpus: TextCorpusSource, out: string, opti
   } finally {
     await encoder.dispose();
   }
-}
-
-/**
- * Opens the encoder stored with the index at `dir` — without loading its segments — to encode
- * queries (eval, bench). `E_INPUT_VECTOR` for an index built from vectors; dispose it when done.
- */
-export async function openIndexEncoder(dir: string, overrides: EncoderOverrides = {}): Promise<Encoder> {
-  const path = resolve(dir);
-  const storePath = `${path}/${STORE_FILE}`;
-  if (!existsSync(storePath)) throw new SpladexError('E_NOT_AN_INDEX', `${path} is not a spladex index (no ${STORE_FILE}); build one with "spladex index"`, { file: path });
-  const store = DocumentStore.open(storePath, true);
-  let spec;
-  let idf;
-  try {
-    store.beginSnapshot();
-    const value = store.getMeta<unknown>('manifest');
-    if (value === undefined) throw new SpladexError('E_NOT_AN_INDEX', 'no spladex manifest in this store; rebuild the index', { file: storePath });
-    const manifest = parseManifest(value, storePath);
-    spec = readStoredEncoder(store, manifest);
-    if (spec === null) throw noEncoderError(path);
-    idf = readStoredIdf(store, manifest);
-  } finally {
-    store.close();
-  }
-  return openStoredEncoder(spec, idf, overrides);
 }
