@@ -7,8 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SpladexError } from '../errors.js';
-import { fsyncPath } from '../util/fs.js';
-import { processAlive } from './lock.js';
+import { deadProcessEntries, fsyncPath } from '../util/fs.js';
 import { STORE_FILE } from './store.js';
 
 /** Moves a finished temporary directory to `out`, replacing an old directory only if asked to. */
@@ -49,17 +48,6 @@ export function temporarySibling(out: string): string {
 
 /** Removes `<dir>.tmp-<pid>-<t>` and `<dir>.old-<pid>-<t>` left by builds whose process died. */
 export function removeStaleSiblings(dir: string): void {
-  const parent = dirname(dir);
-  const prefix = basename(dir);
-  let names: string[];
-  try {
-    names = readdirSync(parent);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const match = /^\.(tmp|old)-(\d+)-\d+$/.exec(name.slice(prefix.length));
-    if (match !== null && !processAlive(Number(match[2]))) rmSync(join(parent, name), { recursive: true, force: true });
-  }
+  const prefix = basename(dir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const path of deadProcessEntries(dirname(dir), new RegExp(`^${prefix}\\.(?:tmp|old)-(\\d+)-\\d+$`))) rmSync(path, { recursive: true, force: true });
 }

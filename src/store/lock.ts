@@ -10,12 +10,12 @@
  * first line: every write also runs inside a SQLite `BEGIN IMMEDIATE` transaction, which admits
  * one writer at a time and is released by the OS when a process dies.
  */
-import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { tryRemove } from '../util/fs.js';
-import { ioFailure } from '../util/io-failure.js';
 import { SpladexError } from '../errors.js';
+import { deadProcessEntries, processAlive, tryRemove } from '../util/fs.js';
+import { ioFailure } from '../util/io-failure.js';
 
 export const LOCK_FILE = 'spladex.lock';
 
@@ -24,17 +24,6 @@ export interface LockOwner {
   host: string;
   command: string;
   since: string;
-}
-
-/** Whether process `pid` exists on this host (EPERM: it exists but belongs to someone else). */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readOwner(path: string): LockOwner | undefined {
@@ -144,14 +133,5 @@ export class WriterLock {
 
 /** Staging files (`spladex.lock.<pid>`) left by writers that died between writing and linking. */
 function removeStaleStagingFiles(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const match = /^spladex\.lock\.(\d+)$/.exec(name);
-    if (match !== null && !processAlive(Number(match[1]))) unlinkIfPresent(join(dir, name));
-  }
+  for (const path of deadProcessEntries(dir, /^spladex\.lock\.(\d+)$/)) unlinkIfPresent(path);
 }

@@ -1,5 +1,6 @@
 /** Small file-system helpers shared by the CLI and the library. */
-import { closeSync, fsyncSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { access } from 'node:fs/promises';
 
 /** Whether something exists at `path` (file or directory). */
@@ -29,4 +30,33 @@ export function tryRemove(path: string): void {
   } catch {
     // Already gone or not removable now.
   }
+}
+
+/** Whether a process with this pid runs on this host (EPERM: it runs, as another user). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Paths of the entries of `dir` whose name matches `pattern` and names, in its first capture
+ * group, a pid that no longer runs: leftovers of a process that died (temporary build
+ * directories, lock staging files). An unreadable directory has none.
+ */
+export function deadProcessEntries(dir: string, pattern: RegExp): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((name) => {
+    const match = pattern.exec(name);
+    return match !== null && !processAlive(Number(match[1]));
+  }).map((name) => join(dir, name));
 }
