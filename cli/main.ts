@@ -14,6 +14,7 @@ import { register as registerDelete } from './commands/delete.js';
 import { register as registerCompact } from './commands/compact.js';
 import { register as registerVerify } from './commands/verify.js';
 import { exitStatusHelp } from './exit-codes.js';
+import { HELP_SETTINGS } from './table-options.js';
 import { exitStatusOf, reportError, routeParserErrors } from './util.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -37,6 +38,7 @@ const program = new Command()
   .name('spladex')
   .description('Learned sparse retrieval: Seismic-style block-pruned inverted index over SPLADE vectors')
   .version(version)
+  .configureHelp(HELP_SETTINGS)
   .addHelpText('after', `\n${exitStatusHelp()}`);
 
 for (const register of [registerEncode, registerIndex, registerSearch, registerInfo, registerSynth]) register(program);

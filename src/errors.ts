@@ -75,10 +75,13 @@ export function isSpladexError(error: unknown, code?: SpladexErrorCode): error i
   return error instanceof SpladexError && (code === undefined || error.code === code);
 }
 
-/** Throws `E_OPTION` unless `value` is a finite number within [min, max]. */
+/**
+ * Throws `E_OPTION` unless `value` is a finite number within [min, max], for one-off checks;
+ * option groups declare their ranges in a table instead (src/util/options-table.ts), whose
+ * messages read the same: `name must be in [min, max], got value`.
+ */
 export function checkRange(name: string, value: number, min: number, max: number, integer = false): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    const kind = integer ? 'an integer' : 'a number';
-    throw new SpladexError('E_OPTION', `option ${name} must be ${kind} in [${min}, ${max}], got ${String(value)}`);
+    throw new SpladexError('E_OPTION', `${name} must be ${integer ? 'an integer in' : 'in'} [${min}, ${max}], got ${String(value)}`);
   }
 }

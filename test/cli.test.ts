@@ -118,7 +118,7 @@ describe.skipIf(!hasBuild)(`CLI (${CLI})`, () => {
   it('refuses unknown options and bad option values clearly', () => {
     const result = runCli(['search', join(dir, 'random'), '{"x": 1}', '--heap-factor', '3']);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('heapFactor');
+    expect(result.stderr).toContain('--heap-factor must be in (0, 1], got 3');
     expect(runCli(['info', join(dir, 'nowhere')]).stderr).toContain('E_NOT_AN_INDEX');
   });
 });

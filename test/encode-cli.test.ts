@@ -237,7 +237,7 @@ describe.skipIf(!hasBuild)('spladex encode (lexical, no model)', () => {
   it('reports option errors clearly', () => {
     expect(runCli(['encode', corpusPath, '--out', join(dir, 'x.jsonl'), '--kind', 'splade']).stderr).toContain('needs a model directory');
     expect(runCli(['encode', corpusPath, '--out', join(dir, 'x.jsonl'), '--kind', 'magic']).stderr).toContain('expected one of splade, inference-free, lexical');
-    expect(runCli(['encode', corpusPath, '--out', join(dir, 'x.jsonl'), '--model', modelDir, '--batch-size', '0']).stderr).toContain('batchSize');
+    expect(runCli(['encode', corpusPath, '--out', join(dir, 'x.jsonl'), '--model', modelDir, '--batch-size', '0']).stderr).toContain('--batch-size must be an integer in [1, 4096], got 0');
     expect(runCli(['encode', corpusPath, '--out', join(dir, 'x.jsonl'), '--queries', queriesPath]).stderr).toContain('--queries-out');
     expect(runCli(['encode', corpusPath, '--out', corpusPath, '--overwrite']).stderr).toContain('also an input');
     expect(runCli(['encode', join(dir, 'missing.jsonl'), '--out', join(dir, 'x.jsonl')]).stderr).toContain('[E_IO]');

@@ -4,10 +4,11 @@
  * encoder.
  */
 import type { Command } from 'commander';
-import { SpladexError, readDocuments, type SkippedLine, SpladexIndex, WRITE_DEFAULTS, type AddSummary, type EncoderOverrides } from '../../src/index.js';
-import { readCorpusStream, type CorpusRecord, ENCODER_DEFAULTS } from '../../src/encode/index.js';
+import { SpladexError, readDocuments, type SkippedLine, SpladexIndex, WRITE_OPTIONS, type AddSummary, type EncoderOverrides } from '../../src/index.js';
+import { readCorpusStream, type CorpusRecord, ENCODER_OPTIONS } from '../../src/encode/index.js';
 import { encoderStatsLines } from '../encoder-options.js';
-import { action, choice, countingStream, formatCount as fmt, formatRate, parseInteger, progressBar, writeLine } from '../util.js';
+import { addTableOptions, tableFlagsGiven, tableOptionsFrom } from '../table-options.js';
+import { action, choice, countingStream, formatCount as fmt, formatRate, progressBar, writeLine } from '../util.js';
 
 function printAddSummary(summary: AddSummary, skippedLines: SkippedLine[], json: boolean): void {
   if (json) {
@@ -42,23 +43,20 @@ export function register(program: Command): void {
     )
     .argument('<dir>', 'index directory')
     .argument('<input>', 'JSONL file of documents, same format as "spladex index" (vectors, or text with --input text)')
-    .option('--input <kind>', "what the input holds: vectors | text (encoded with the index's stored encoder)", choice(['vectors', 'text'] as const), 'vectors')
-    .option('--model <dir>', "(--input text) where the index's model directory is now (its checksum must match the build)")
-    .option('--batch-size <n>', '(--input text) model sequences per run, 1..4096', parseInteger, ENCODER_DEFAULTS.batchSize)
-    .option('--small-segment <n>', 'a new segment with fewer documents is stored without an inverted index and searched exhaustively', parseInteger, WRITE_DEFAULTS.smallSegmentDocs)
-    .option('--threads <n>', 'build threads (and, with --input text when given, onnxruntime threads)', parseInteger, WRITE_DEFAULTS.threads)
+    .option('--input <kind>', "what the input holds: vectors | text (encoded with the index's stored encoder)", choice(['vectors', 'text'] as const), 'vectors');
+  addTableOptions(command, ENCODER_OPTIONS, { only: ['model', 'batchSize'], prefix: '(--input text) ', help: { model: "where the index's model directory is now (its checksum must match the build)" } });
+  addTableOptions(command, WRITE_OPTIONS, { help: { threads: 'build threads (and, with --input text when given, onnxruntime threads)' } })
     .option('--skip-invalid', 'skip invalid lines and report them instead of stopping at the first', false)
     .option('--json', 'print the summary as one JSON object', false)
     .option('--quiet', 'no progress bar', false);
   command.action(
     action(async (dir: string, input: string, opts: Record<string, unknown>) => {
       const text = opts.input === 'text';
-      for (const flag of ['model', 'batchSize']) {
-        if (!text && command.getOptionValueSource(flag) === 'cli') throw new SpladexError('E_OPTION', `--${flag === 'model' ? 'model' : 'batch-size'} applies to --input text (the input here is vectors)`);
-      }
-      const encoder: EncoderOverrides = { batchSize: opts.batchSize as number };
-      if (opts.model !== undefined) encoder.model = opts.model as string;
-      if (command.getOptionValueSource('threads') === 'cli') encoder.threads = opts.threads as number;
+      const textOnly = tableFlagsGiven(command, ENCODER_OPTIONS);
+      if (!text && textOnly.length > 0) throw new SpladexError('E_OPTION', `${textOnly[0]} applies to --input text (the input here is vectors)`);
+      const write = tableOptionsFrom(command, WRITE_OPTIONS);
+      const encoder: EncoderOverrides = tableOptionsFrom(command, ENCODER_OPTIONS);
+      if (write.threads !== undefined) encoder.threads = write.threads;
       const index = SpladexIndex.openWriter(dir, { writerName: `spladex add ${input}`, encoder });
       const source = countingStream(input);
       const bar = progressBar(Boolean(opts.quiet), '{bar} {percentage}% | {docs} docs | {rate} docs/s | {phase}');
@@ -72,8 +70,7 @@ export function register(program: Command): void {
       const tick = (phase: string): void => bar?.update(source.size > 0 ? source.bytesRead() : 0, { docs: fmt(count), rate: formatRate(count, started), phase });
       try {
         const options = {
-          smallSegmentDocs: opts.smallSegment as number,
-          threads: opts.threads as number,
+          ...write,
           skipInvalid: Boolean(opts.skipInvalid),
           onSkip,
           sourceLabel: input,

@@ -5,39 +5,25 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { BENCH_DEFAULTS, runBench, sweepTableRows, tradeoffPoints, type BenchReport, formatSweepTable, paretoPlotSvg, formatMachine } from '../../src/bench/index.js';
+import type { Command } from 'commander';
+import { BENCH_OPTIONS, runBench, sweepTableRows, tradeoffPoints, type BenchReport, formatSweepTable, paretoPlotSvg, formatMachine } from '../../src/bench/index.js';
 import { SpladexError } from '../../src/index.js';
-import { loadQueries } from '../../src/eval/index.js';
-import { action, formatBytes, parseInteger, parseNumber, writeLine } from '../util.js';
+import { LOAD_QUERIES_OPTIONS, loadQueries } from '../../src/eval/index.js';
+import { action, formatBytes, writeLine } from '../util.js';
 import { textQueryEncoder } from '../query-encoder.js';
 import { addSearchOptions } from '../search-options.js';
+import { addTableOptions, tableOptionsFrom } from '../table-options.js';
 
 /** Default plot file of `--sweep` when `--plot` is not given (in the working directory). */
 export const DEFAULT_PLOT_FILE = 'spladex-bench-pareto.svg';
 
+/** The flags `bench` reads itself; the option tables' flags are read with `tableOptionsFrom`. */
 interface BenchCliOptions {
   queries: string;
   model?: string;
-  k: number;
-  queryCut: number;
-  heapFactor: number;
-  knn: number;
-  sweep: boolean;
-  sweepQueryCuts: number[];
-  sweepHeapFactors: number[];
-  threads: number;
-  warmup: number;
-  limit: number;
   plot?: string;
   json: boolean;
   quiet: boolean;
-}
-
-function parseNumberList(value: string): number[] {
-  const list = value.split(',').map((part) => parseNumber(part.trim()));
-  if (list.length === 0) throw new InvalidArgumentError('expected a comma-separated list of numbers');
-  return list;
 }
 
 const ms = (value: number): string => (value >= 100 ? value.toFixed(0) : value >= 1 ? value.toFixed(2) : value.toFixed(3));
@@ -49,7 +35,7 @@ export function formatBenchReport(report: BenchReport): string {
   const mx = report.baselines.maxscore;
   const lines = [
     `index        ${report.index} (${report.documents} documents)`,
-    `queries      ${report.queries}, k = ${report.k}, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, knn ${report.settings.knn}; ${report.scoring_kernel} scoring kernel`,
+    `queries      ${report.queries}, k = ${report.k}, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, graphNeighbors ${report.settings.knn}; ${report.scoring_kernel} scoring kernel`,
     `recall@${report.k}    ${report.recall_at_k.toFixed(4)} against exhaustive search (tie-aware ${report.recall_at_k_tie_aware.toFixed(4)})`,
     `latency      mean ${ms(l.mean)} ms, p50 ${ms(l.p50)}, p95 ${ms(l.p95)}, p99 ${ms(l.p99)} (single thread)`,
     `throughput   ${report.qps.toFixed(0)} queries/s on ${report.threads} thread${report.threads === 1 ? '' : 's'}`,
@@ -64,40 +50,27 @@ export function formatBenchReport(report: BenchReport): string {
 }
 
 export function register(program: Command): void {
-  const d = BENCH_DEFAULTS;
-  addSearchOptions(program.command('bench'), { kMeaning: 'results per query (recall@k)', kDefault: d.k, withExact: false })
+  const command = addSearchOptions(program.command('bench'), BENCH_OPTIONS, { withExact: false });
+  addTableOptions(command, LOAD_QUERIES_OPTIONS);
+  command
     .description('measure recall@k against exact search, latency, throughput, memory and size; exact baselines (exhaustive, MaxScore) in the same run')
     .argument('<dir>', 'index directory')
     .requiredOption('--queries <file>', 'JSONL file of queries: {"id", "vector": {token: weight}} lines, or {"_id"|"id", "text"} lines on an index built from text (encoded once, before timing)')
     .option('--model <dir>', "where the index's model directory is now (text queries; its checksum must match the build)")
-    .option('--sweep', 'also measure a queryCut × heapFactor grid; prints its table and writes a Pareto plot', false)
-    .addOption(new Option('--sweep-query-cuts <list>', 'queryCut values of the sweep, comma-separated').argParser(parseNumberList).default([...d.sweepQueryCuts], d.sweepQueryCuts.join(',')))
-    .addOption(new Option('--sweep-heap-factors <list>', 'heapFactor values of the sweep, comma-separated').argParser(parseNumberList).default([...d.sweepHeapFactors], d.sweepHeapFactors.join(',')))
-    .option('--threads <n>', 'worker threads of the throughput measurement', parseInteger, d.threads)
-    .option('--warmup <n>', 'untimed queries before each timed pass', parseInteger, d.warmup)
-    .option('--limit <n>', 'use only the first n queries (0 = all)', parseInteger, 0)
     .option('--plot <file.svg>', `write the recall-vs-latency plot here (with --sweep, default ./${DEFAULT_PLOT_FILE})`)
     .option('--json', 'print one JSON object', false)
     .option('--quiet', 'no progress messages on stderr', false)
     .action(
       action(async (dir: string, opts: BenchCliOptions) => {
-        if (opts.limit < 0) throw new SpladexError('E_OPTION', `option limit must be an integer >= 0, got ${opts.limit}`);
         const encoder = textQueryEncoder(dir, opts.model);
-        const queries = await loadQueries(opts.queries, { limit: opts.limit, encoder: encoder.open }).finally(encoder.dispose);
+        const queries = await loadQueries(opts.queries, { ...tableOptionsFrom(command, LOAD_QUERIES_OPTIONS), encoder: encoder.open }).finally(encoder.dispose);
         if (queries.length === 0) throw new SpladexError('E_OPTION', `${opts.queries} holds no queries; a benchmark needs at least one`);
+        const options = tableOptionsFrom(command, BENCH_OPTIONS);
         const report: BenchReport & { plot?: string } = await runBench(dir, queries, {
-          k: opts.k,
-          queryCut: opts.queryCut,
-          heapFactor: opts.heapFactor,
-          knn: opts.knn,
-          sweep: opts.sweep,
-          sweepQueryCuts: opts.sweepQueryCuts,
-          sweepHeapFactors: opts.sweepHeapFactors,
-          threads: opts.threads,
-          warmup: opts.warmup,
+          ...options,
           onProgress: opts.quiet ? undefined : (message) => process.stderr.write(`bench: ${message}\n`),
         });
-        const plotFile = opts.plot ?? (opts.sweep ? DEFAULT_PLOT_FILE : undefined);
+        const plotFile = opts.plot ?? (options.sweep === true ? DEFAULT_PLOT_FILE : undefined);
         if (plotFile !== undefined) {
           const svg = await paretoPlotSvg(tradeoffPoints(report), { title: `Recall@${report.k} vs latency (${report.documents} documents, ${report.queries} queries)`, recallLabel: `recall@${report.k}` });
           try {

@@ -1,35 +1,37 @@
 /** `spladex compact <dir>`: merges all segments into one and drops deleted documents. */
 import type { Command } from 'commander';
-import { SpladexIndex, WRITE_DEFAULTS } from '../../src/index.js';
-import { action, parseInteger, writeLine } from '../util.js';
+import { SpladexIndex, WRITE_OPTIONS } from '../../src/index.js';
+import { addTableOptions, tableOptionsFrom } from '../table-options.js';
+import { action, writeLine } from '../util.js';
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('compact')
     .description('merge all segments into one, rebuilt from the stored vectors with the index\'s build options, dropping deleted documents')
     .argument('<dir>', 'index directory')
-    .option('--small-segment <n>', 'if fewer documents remain, the merged segment is stored without an inverted index and searched exhaustively', parseInteger, WRITE_DEFAULTS.smallSegmentDocs)
-    .option('--threads <n>', 'build threads', parseInteger, WRITE_DEFAULTS.threads)
-    .option('--json', 'print the summary as one JSON object', false)
-    .action(
-      action(async (dir: string, opts: { smallSegment: number; threads: number; json: boolean }) => {
-        const index = SpladexIndex.openWriter(dir, { writerName: 'spladex compact' });
-        try {
-          const summary = await index.compact({ smallSegmentDocs: opts.smallSegment, threads: opts.threads });
-          if (opts.json) {
-            writeLine(JSON.stringify(summary));
-            return;
-          }
-          if (summary.segmentsBefore === summary.segmentsAfter && summary.dropped === 0) {
-            writeLine(`${summary.path} is already compact (${summary.segmentsAfter} segment, no deleted documents)`);
-            return;
-          }
-          writeLine(
-            `compacted ${summary.path}: ${summary.segmentsBefore} segments → ${summary.segmentsAfter}, ${summary.documents} documents kept, ${summary.dropped} deleted documents dropped (${summary.seconds.total.toFixed(2)} s)`,
-          );
-        } finally {
-          index.close();
+    .option('--json', 'print the summary as one JSON object', false);
+  addTableOptions(command, WRITE_OPTIONS, {
+    help: { smallSegmentDocs: 'if fewer documents remain, the merged segment is stored without an inverted index and searched exhaustively (0 = always indexed)' },
+  });
+  command.action(
+    action(async (dir: string, opts: { json: boolean }) => {
+      const index = SpladexIndex.openWriter(dir, { writerName: 'spladex compact' });
+      try {
+        const summary = await index.compact(tableOptionsFrom(command, WRITE_OPTIONS));
+        if (opts.json) {
+          writeLine(JSON.stringify(summary));
+          return;
         }
-      }),
-    );
+        if (summary.segmentsBefore === summary.segmentsAfter && summary.dropped === 0) {
+          writeLine(`${summary.path} is already compact (${summary.segmentsAfter} segment, no deleted documents)`);
+          return;
+        }
+        writeLine(
+          `compacted ${summary.path}: ${summary.segmentsBefore} segments → ${summary.segmentsAfter}, ${summary.documents} documents kept, ${summary.dropped} deleted documents dropped (${summary.seconds.total.toFixed(2)} s)`,
+        );
+      } finally {
+        index.close();
+      }
+    }),
+  );
 }

@@ -14,12 +14,14 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { collectCorpusStats, encodeChunkSize, encodeCorpus, readCorpusStream, type CorpusRecord, openEncoder, type Encoder, type EncoderStats, type CorpusStats, type EncoderKind } from '../../src/encode/index.js';
+import { ENCODER_OPTIONS, collectCorpusStats, encodeChunkSize, encodeCorpus, readCorpusStream, type CorpusRecord, openEncoder, type Encoder, type EncoderStats, type CorpusStats, type EncoderKind } from '../../src/encode/index.js';
 import { SpladexError, readQueries, type SparseVectorInput } from '../../src/index.js';
-import { addEncoderOptions, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL, type EncoderCliOptions } from '../encoder-options.js';
+import { addEncoderOptions, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL } from '../encoder-options.js';
 import { action, choice, countingStream, formatCount as fmt, formatRate as rate, formatSeconds as sec, progressBar, writeLine } from '../util.js';
 
-interface EncodeCliOptions extends EncoderCliOptions {
+/** The flags `encode` reads itself; the encoder flags are read with `encoderOptionsFrom`. */
+interface EncodeCliOptions {
+  idf?: string;
   out: string;
   as: 'documents' | 'queries';
   queries?: string;
@@ -86,10 +88,10 @@ Examples:
   spladex encode corpus.jsonl --out bm25.jsonl --queries queries.jsonl --queries-out bm25.queries.jsonl
   spladex encode queries.jsonl --as queries --out q.jsonl --model models/splade-v3`,
     )
-    .action(action((corpus: string, opts: EncodeCliOptions) => runEncode(corpus, opts)));
+    .action(action((corpus: string, opts: EncodeCliOptions) => runEncode(corpus, opts, command)));
 }
 
-async function runEncode(input: string, opts: EncodeCliOptions): Promise<void> {
+async function runEncode(input: string, opts: EncodeCliOptions, command: Command): Promise<void> {
   if ((opts.queries === undefined) !== (opts.queriesOut === undefined)) throw new SpladexError('E_OPTION', 'give --queries and --queries-out together');
   if (opts.as === 'queries' && opts.queries !== undefined) throw new SpladexError('E_OPTION', '--queries adds a query file to a corpus; with --as queries the input already is the query file');
   if (input === '-' && opts.queries === '-') throw new SpladexError('E_OPTION', 'only one of the corpus and --queries can be read from stdin');
@@ -101,7 +103,7 @@ async function runEncode(input: string, opts: EncodeCliOptions): Promise<void> {
     if (!opts.overwrite && existsSync(output)) throw new SpladexError('E_IO', 'output file already exists; choose another path or pass --overwrite to replace it', { file: output });
   }
 
-  const options = encoderOptionsFrom(opts);
+  const options = encoderOptionsFrom(command);
   const kind = options.kind as EncoderKind;
   if (kind !== 'inference-free' && opts.idf !== undefined) {
     throw new SpladexError('E_OPTION', `--idf sets inference-free query weights; ${kind === 'lexical' ? 'lexical queries are weighted by the BM25 IDF of the corpus' : 'splade queries go through the model'}`);
@@ -128,7 +130,7 @@ async function runEncode(input: string, opts: EncodeCliOptions): Promise<void> {
       );
     }
     const what = opts.as === 'queries' ? 'queries' : 'docs';
-    const chunkSize = encodeChunkSize(opts.batchSize);
+    const chunkSize = encodeChunkSize(ENCODER_OPTIONS.resolve({ batchSize: options.batchSize }).batchSize);
 
     // Pass 1: corpus statistics.
     let corpusStats: CorpusStats | null = null;

@@ -3,29 +3,25 @@
  * Recall@1000 against TREC qrels, and optionally the TREC run file.
  */
 import type { Command } from 'commander';
-import { METRIC_LABELS, loadQueries, EVAL_DEFAULTS, evaluateIndex, DEFAULT_RUN_TAG, readQrels, writeRun } from '../../src/eval/index.js';
+import { METRIC_LABELS, loadQueries, EVAL_OPTIONS, evaluateIndex, DEFAULT_RUN_TAG, readQrels, writeRun } from '../../src/eval/index.js';
 import { SpladexIndex } from '../../src/index.js';
 import { textQueryEncoder } from '../query-encoder.js';
 import { action, writeLine } from '../util.js';
-import { addSearchOptions, searchModeFrom } from '../search-options.js';
+import { addSearchOptions, searchOptionsFrom } from '../search-options.js';
 
+/** The flags `eval` reads itself; the search flags are read with `searchOptionsFrom`. */
 interface EvalCliOptions {
   queries: string;
   qrels: string;
   model?: string;
-  k: number;
-  queryCut: number;
-  heapFactor: number;
-  knn: number;
-  exact?: string | true;
   run?: string;
   runTag: string;
   json: boolean;
 }
 
 export function register(program: Command): void {
-  const d = EVAL_DEFAULTS;
-  addSearchOptions(program.command('eval'), { kMeaning: 'retrieval depth per query', kDefault: d.k })
+  const command = addSearchOptions(program.command('eval'), EVAL_OPTIONS);
+  command
     .description('evaluate retrieval against TREC qrels: nDCG@10, MRR@10, Recall@100, Recall@1000; optionally write the TREC run')
     .argument('<dir>', 'index directory')
     .requiredOption('--queries <file>', 'JSONL file of queries: {"id", "vector": {token: weight}} lines, or {"_id"|"id", "text"} lines on an index built from text')
@@ -36,18 +32,21 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object', false)
     .action(
       action(async (dir: string, opts: EvalCliOptions) => {
-        const mode = searchModeFrom(opts.exact);
+        const searchOptions = searchOptionsFrom(command, EVAL_OPTIONS);
         const encoder = textQueryEncoder(dir, opts.model);
         const [queries, qrels] = await Promise.all([loadQueries(opts.queries, { encoder: encoder.open }).finally(encoder.dispose), readQrels(opts.qrels)]);
         const index = SpladexIndex.open(dir, { readonly: true });
         try {
-          const { report, run } = evaluateIndex(index, queries, qrels, { k: opts.k, queryCut: opts.queryCut, heapFactor: opts.heapFactor, knn: opts.knn, mode });
+          const { report, run } = evaluateIndex(index, queries, qrels, searchOptions);
           if (opts.run !== undefined) await writeRun(opts.run, run, opts.runTag);
           if (opts.json) {
             writeLine(JSON.stringify(opts.run === undefined ? report : { ...report, run: opts.run }));
             return;
           }
-          const how = mode === 'approximate' ? `approximate, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, knn ${report.settings.knn}` : `exact (${mode})`;
+          const how =
+            report.mode === 'approximate'
+              ? `approximate, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, graphNeighbors ${report.settings.knn}`
+              : `exact (${report.mode})`;
           writeLine(`${report.queries} queries searched to depth ${report.k} (${how}), ${report.evaluated} judged queries evaluated${report.missing > 0 ? `, ${report.missing} of them missing from the queries (scored 0)` : ''}`);
           writeLine(`${METRIC_LABELS.ndcgAt10.padEnd(8)} ${report.ndcg_at_10.toFixed(4)}`);
           writeLine(`${METRIC_LABELS.mrrAt10.padEnd(8)} ${report.mrr_at_10.toFixed(4)}`);

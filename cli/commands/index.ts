@@ -6,10 +6,11 @@
  */
 import type { Command } from 'commander';
 import { readCorpusStream, type CorpusRecord, type EncoderKind } from '../../src/encode/index.js';
-import { SpladexError, POSTING_PRUNING_DEFAULTS, type PostingPruningOptions, readDocuments, type SkippedLine, buildTextIndex, type TextCorpusSource, buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/index.js';
-import { addBuildOptions, buildOptionsFrom } from '../build-options.js';
-import { addEncoderOptions, encoderFlagNames, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL, type EncoderCliOptions } from '../encoder-options.js';
-import { action, choice, countingStream, formatBytes, formatCount as fmt, formatRate, formatSeconds as sec, parseInteger, parseNumber, progressBar, writeLine } from '../util.js';
+import { ENCODER_OPTIONS } from '../../src/encode/index.js';
+import { SpladexError, BUILD_OPTIONS, POSTING_PRUNING_OPTIONS, readDocuments, type SkippedLine, buildTextIndex, type TextCorpusSource, buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/index.js';
+import { addEncoderOptions, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL } from '../encoder-options.js';
+import { addTableOptions, tableFlagsGiven, tableOptionsFrom } from '../table-options.js';
+import { action, choice, countingStream, formatBytes, formatCount as fmt, formatRate, formatSeconds as sec, progressBar, writeLine } from '../util.js';
 
 /** `index` has its own --threads (build) and posting pruning flags instead of encode's --top-k / --min-weight. */
 const ENCODER_FLAGS = { threads: false, documentPruning: false } as const;
@@ -49,12 +50,11 @@ export function printBuildSummary(summary: BuildSummary, skippedLines: SkippedLi
   writeLine(`  time ${s.total.toFixed(2)} s (${statistics}${ingest}${pruning}, prune ${s.prune.toFixed(2)}, blocks ${s.blocks.toFixed(2)}, κ-NN graph ${s.knn.toFixed(2)}, write ${s.write.toFixed(2)})`);
 }
 
-interface IndexCliOptions extends EncoderCliOptions {
+/** The flags `index` reads itself; the option tables' flags are read with `tableOptionsFrom`. */
+interface IndexCliOptions {
   out: string;
   input: 'vectors' | 'text';
-  flopsBudget: number;
-  maxTermsPerDoc: number;
-  minWeight: number;
+  idf?: string;
   skipInvalid: boolean;
   overwrite: boolean;
   json: boolean;
@@ -62,7 +62,6 @@ interface IndexCliOptions extends EncoderCliOptions {
 }
 
 export function register(program: Command): void {
-  const d = POSTING_PRUNING_DEFAULTS;
   const command = program
     .command('index')
     .description(
@@ -73,14 +72,12 @@ export function register(program: Command): void {
     .argument('<input>', 'JSONL file of documents (vectors, or text with --input text)')
     .requiredOption('--out <dir>', 'index directory to create')
     .option('--input <kind>', 'what the input holds: vectors | text (encoded while indexing; see the encoder options)', choice(['vectors', 'text'] as const), 'vectors')
-    .option('--flops-budget <F>', 'prune postings until FLOPS (expected multiply-adds per query, p_q = p_d) ≤ F, least valuable first: value weight × idf, cost growing with df (0 = no budget)', parseNumber, d.flopsBudget)
-    .option('--max-terms-per-doc <n>', 'keep at most n postings per document, highest weight × idf first (0 = no limit)', parseInteger, d.maxTermsPerDoc)
-    .option('--min-weight <w>', 'drop postings whose weight is below w (0 = keep every weight > 0)', parseNumber, d.minWeight)
     .option('--skip-invalid', 'skip invalid lines and report them instead of stopping at the first', false)
     .option('--overwrite', 'replace an existing index at --out', false)
     .option('--json', 'print the build summary as one JSON object', false)
     .option('--quiet', 'no progress bar', false);
-  addBuildOptions(command);
+  addTableOptions(command, POSTING_PRUNING_OPTIONS);
+  addTableOptions(command, BUILD_OPTIONS);
   addEncoderOptions(command, {
     ...ENCODER_FLAGS,
     idf:
@@ -107,14 +104,13 @@ Examples:
 }
 
 async function runIndex(input: string, opts: IndexCliOptions, command: Command): Promise<void> {
-  const given = (name: string): boolean => command.getOptionValueSource(name) === 'cli';
   const skippedLines: SkippedLine[] = [];
   const onSkip = (s: SkippedLine): void => {
     skippedLines.push(s);
   };
   const options: IndexBuildOptions = {
-    ...buildOptionsFrom(opts as unknown as Record<string, unknown>),
-    ...pruningOptionsFrom(opts),
+    ...tableOptionsFrom(command, BUILD_OPTIONS),
+    ...tableOptionsFrom(command, POSTING_PRUNING_OPTIONS),
     overwrite: opts.overwrite,
     skipInvalid: opts.skipInvalid,
     onSkip,
@@ -122,8 +118,8 @@ async function runIndex(input: string, opts: IndexCliOptions, command: Command):
   };
   let summary: BuildSummary;
   if (opts.input === 'vectors') {
-    const textOnly = encoderFlagNames(ENCODER_FLAGS).filter(given);
-    if (textOnly.length > 0) throw new SpladexError('E_OPTION', `--${kebab(textOnly[0])} is an encoder option: it applies to --input text (the input here is vectors)`);
+    const textOnly = tableFlagsGiven(command, ENCODER_OPTIONS);
+    if (textOnly.length > 0) throw new SpladexError('E_OPTION', `${textOnly[0]} is an encoder option: it applies to --input text (the input here is vectors)`);
     if (opts.idf !== undefined) options.idf = opts.idf;
     const source = countingStream(input);
     const bar = progressBar(opts.quiet, '{bar} {percentage}% | {docs} docs | {rate} docs/s | {phase}');
@@ -138,7 +134,7 @@ async function runIndex(input: string, opts: IndexCliOptions, command: Command):
       bar?.stop();
     }
   } else {
-    summary = await indexText(input, opts, options, given);
+    summary = await indexText(input, opts, options, command);
   }
   // Lines rejected while parsing never reach the builder: count every skip here.
   skippedLines.sort((a, b) => a.line - b.line);
@@ -147,11 +143,11 @@ async function runIndex(input: string, opts: IndexCliOptions, command: Command):
 }
 
 /** `--input text`: the corpus streams through the encoder into the index (twice for two-pass encoders). */
-async function indexText(input: string, opts: IndexCliOptions, options: IndexBuildOptions, given: (name: string) => boolean): Promise<BuildSummary> {
-  const encoder = encoderOptionsFrom(opts);
+async function indexText(input: string, opts: IndexCliOptions, options: IndexBuildOptions, command: Command): Promise<BuildSummary> {
+  const encoder = encoderOptionsFrom(command);
   const kind = encoder.kind as EncoderKind;
-  // One --threads: the build's, and the model's when given explicitly (else the encoder's own default).
-  if (given('threads')) encoder.threads = opts.threads;
+  // One --threads: the build's, and the model's when given (else the encoder's own default).
+  if (options.threads !== undefined) encoder.threads = options.threads;
   if (opts.idf !== undefined) {
     if (kind === 'lexical') throw new SpladexError('E_OPTION', "--idf does not apply to the lexical kind: its BM25 weights and pruning values use the corpus's IDF");
     if (kind === 'inference-free') encoder.idf = opts.idf;
@@ -223,10 +219,3 @@ async function indexText(input: string, opts: IndexCliOptions, options: IndexBui
   }
 }
 
-function pruningOptionsFrom(opts: IndexCliOptions): PostingPruningOptions {
-  return { flopsBudget: opts.flopsBudget, maxTermsPerDoc: opts.maxTermsPerDoc, minWeight: opts.minWeight };
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}

@@ -5,9 +5,9 @@
  * `spladex index --input text`).
  */
 import type { Command } from 'commander';
-import { SpladexError, readQueries, validateVector, type QueryRecord, parseFilterCondition, type Filter, type SearchHit, type SparseVectorInput, FILTER_SEARCH_DEFAULTS, SpladexIndex } from '../../src/index.js';
+import { SpladexError, readQueries, validateVector, type QueryRecord, parseFilterCondition, type Filter, type SearchHit, type SparseVectorInput, FILTER_SEARCH_DEFAULTS, SEARCH_OPTIONS, SpladexIndex } from '../../src/index.js';
 import { action, choice, parseInteger, writeLine } from '../util.js';
-import { addSearchOptions, searchModeFrom } from '../search-options.js';
+import { addSearchOptions, searchOptionsFrom } from '../search-options.js';
 
 export type OutputFormat = 'json' | 'trec' | 'table';
 
@@ -37,7 +37,8 @@ export function parseInlineQuery(text: string): SparseVectorInput | string {
 const TEXT_BATCH = 256;
 
 export function register(program: Command): void {
-  addSearchOptions(program.command('search'), { kMeaning: 'results per query' })
+  const command = addSearchOptions(program.command('search'), SEARCH_OPTIONS);
+  command
     .description('search an index with sparse-vector queries, or with free text on an index built from text (encoded with its stored encoder)')
     .argument('<dir>', 'index directory')
     .argument('[query]', 'one query given inline: a JSON vector, e.g. \'{"paula": 2.1, "brother": 1.4}\', or free text (indexes built from text), e.g. "what causes sleep loss"')
@@ -57,14 +58,9 @@ export function register(program: Command): void {
         if ((inline === undefined) === (opts.queries === undefined)) {
           throw new SpladexError('E_OPTION', 'give either one inline query or --queries <file>');
         }
-        const mode = searchModeFrom(opts.exact as string | boolean | undefined);
         const filters: Filter[] = (opts.filter as string[]).map(parseFilterCondition);
         const searchOptions = {
-          k: opts.k as number,
-          queryCut: opts.queryCut as number,
-          heapFactor: opts.heapFactor as number,
-          knn: opts.knn as number,
-          mode,
+          ...searchOptionsFrom(command, SEARCH_OPTIONS),
           ...(filters.length > 0 ? { filter: filters, filterExactBelow: opts.filterExactBelow as number } : {}),
         };
         const format = opts.format as OutputFormat;

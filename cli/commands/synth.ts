@@ -3,37 +3,30 @@
  * queries.jsonl, qrels.txt). See src/bench/synth.ts for the model and its calibration.
  */
 import type { Command } from 'commander';
-import { SYNTH_DEFAULTS, readVocabFile, writeSynthetic, type SynthOptions, type WriteSyntheticOptions } from '../../src/bench/index.js';import { action, formatBytes, parseInteger, parseNumber, progressBar, writeLine } from '../util.js';
+import { SYNTH_DEFAULTS, SYNTH_OPTIONS, readVocabFile, writeSynthetic, type WriteSyntheticOptions } from '../../src/bench/index.js';
+import { addTableOptions, tableOptionsFrom } from '../table-options.js';
+import { action, formatBytes, progressBar, writeLine } from '../util.js';
 
-/** Parsed flags: the generator's own options (vocab as a path), plus output handling. */
-type SynthCliOptions = Omit<SynthOptions, 'vocab' | 'vocabSize' | 'docIdPrefix' | 'queryIdPrefix'> & {
+/** The flags `synth` reads itself (vocab as a path, output handling); the generator's are read with `tableOptionsFrom`. */
+interface SynthCliOptions {
   out: string;
   vocab?: string;
   qrels: boolean;
   overwrite: boolean;
   quiet: boolean;
-};
+}
 
 export function register(program: Command): void {
   const d = SYNTH_DEFAULTS;
-  program
+  const command = program
     .command('synth')
     .description(
       'write a seeded synthetic SPLADE-like collection: <out>/documents.jsonl, <out>/queries.jsonl and ' +
         "<out>/qrels.txt (each query's source document); the same seed and options give byte-identical files",
     )
-    .requiredOption('--out <dir>', 'output directory (created if missing)')
-    .option('--docs <n>', 'number of documents, 1..1e8', parseInteger, d.docs)
-    .option('--queries <n>', 'number of queries, 0..1e7', parseInteger, d.queries)
-    .option('--seed <n>', 'PRNG seed, 0..2^32-1', parseInteger, d.seed)
+    .requiredOption('--out <dir>', 'output directory (created if missing)');
+  addTableOptions(command, SYNTH_OPTIONS)
     .option('--vocab <vocab.txt>', `token strings, one per line in id order (e.g. bert-base-uncased vocab.txt; [PAD]-style entries are skipped); default: synthetic t0..t${d.vocabSize - 1}`)
-    .option('--avg-doc-terms <n>', 'mean non-zeros per document, 1..1000', parseNumber, d.avgDocTerms)
-    .option('--avg-query-terms <n>', 'mean non-zeros per query, 1..1000', parseNumber, d.avgQueryTerms)
-    .option('--topics <n>', 'number of latent topics, 1..1e6', parseInteger, d.topics)
-    .option('--topic-terms <n>', 'terms per topic, 8..vocabulary size', parseInteger, d.topicTerms)
-    .option('--zipf-exponent <s>', 'background term popularity exponent, 0..3 (larger: more very common terms)', parseNumber, d.zipfExponent)
-    .option('--topical-fraction <f>', 'share of non-family document terms drawn from its topics, 0..1', parseNumber, d.topicalFraction)
-    .option('--query-doc-fraction <f>', 'share of query terms taken from its source document, 0..1 (0: pure topic queries)', parseNumber, d.queryDocFraction)
     .option('--no-qrels', 'do not write qrels.txt')
     .option('--overwrite', 'replace existing output files', false)
     .option('--quiet', 'no progress bar', false)
@@ -42,18 +35,9 @@ export function register(program: Command): void {
         const vocab = opts.vocab !== undefined ? await readVocabFile(opts.vocab) : undefined;
         const bar = progressBar(opts.quiet, '{bar} {percentage}% | {value}/{total} vectors | ETA {eta_formatted}');
         const options: WriteSyntheticOptions = {
+          ...tableOptionsFrom(command, SYNTH_OPTIONS),
           outDir: opts.out,
-          docs: opts.docs,
-          queries: opts.queries,
-          seed: opts.seed,
           vocab,
-          avgDocTerms: opts.avgDocTerms,
-          avgQueryTerms: opts.avgQueryTerms,
-          topics: opts.topics,
-          topicTerms: opts.topicTerms,
-          zipfExponent: opts.zipfExponent,
-          topicalFraction: opts.topicalFraction,
-          queryDocFraction: opts.queryDocFraction,
           qrels: opts.qrels,
           overwrite: opts.overwrite,
         };

@@ -13,16 +13,16 @@
  * Recall is computed at the end, against the exhaustive results.
  */
 import { availableParallelism } from 'node:os';
-import { checkRange } from '../errors.js';
 import { exactRecallAtK, tieAwareRecallAtK } from '../eval/metrics.js';
 import type { VectorQuery } from '../eval/queries.js';
-import { SEARCH_DEFAULTS, type SearchOptions } from '../query/options.js';
+import { SEARCH_OPTIONS, type SearchOptions } from '../query/options.js';
 import { SpladexIndex } from '../spladex-index.js';
 import type { IndexInfo } from '../reader/types.js';
 import type { SearchHit } from '../types.js';
 import type { SweepRow, TradeoffPoint } from './plot.js';
 import { describeMachine, latencyStats, peakRssBytes, timeQueries, type LatencyStats, type MachineInfo } from './stats.js';
 import { measureThroughput, throughputWorkersAvailable } from './throughput.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 export interface BenchOptions {
   /** Results per query; recall is recall@k. Default SEARCH_DEFAULTS.k. */
@@ -31,7 +31,9 @@ export interface BenchOptions {
   queryCut?: number;
   /** Approximate-search setting measured in detail. Default SEARCH_DEFAULTS.heapFactor. */
   heapFactor?: number;
-  /** Approximate-search setting measured in detail (and in the sweep). Default SEARCH_DEFAULTS.knn. */
+  /** Approximate-search setting measured in detail (and in the sweep). Default SEARCH_DEFAULTS.graphNeighbors. */
+  graphNeighbors?: number;
+  /** @deprecated Renamed `graphNeighbors`; accepted until the next release. */
   knn?: number;
   /** Also measure every queryCut × heapFactor of the grid below. Default false. */
   sweep?: boolean;
@@ -57,20 +59,30 @@ export interface BenchOptions {
   onProgress?: (message: string) => void;
 }
 
-export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'onProgress'>>;
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'onProgress' | 'knn'>>;
 
-export const BENCH_DEFAULTS: Readonly<ResolvedBenchOptions> = Object.freeze({
-  k: SEARCH_DEFAULTS.k,
-  queryCut: SEARCH_DEFAULTS.queryCut,
-  heapFactor: SEARCH_DEFAULTS.heapFactor,
-  knn: SEARCH_DEFAULTS.knn,
-  sweep: false,
-  sweepQueryCuts: Object.freeze([3, 5, 10, 20, 40]) as readonly number[],
-  sweepHeapFactors: Object.freeze([0.5, 0.6, 0.7, 0.8, 0.9, 1]) as readonly number[],
-  threads: availableParallelism(),
-  warmup: 500,
-  throughputSeconds: 3,
-});
+const search = SEARCH_OPTIONS.specs;
+
+/** The benchmark's options: default, range, flag and help of each (see src/util/options-table.ts). */
+export const BENCH_OPTIONS: OptionsTable<ResolvedBenchOptions> = defineOptions<ResolvedBenchOptions>(
+  {
+    k: { ...search.k, help: 'results per query (recall@k)' },
+    queryCut: search.queryCut,
+    heapFactor: search.heapFactor,
+    graphNeighbors: search.graphNeighbors,
+    sweep: { type: 'boolean', default: false, help: 'also measure a queryCut × heapFactor grid; prints its table and writes a Pareto plot' },
+    // Each value is checked as a search option when the benchmark starts.
+    sweepQueryCuts: { type: 'integer', list: true, default: [3, 5, 10, 20, 40], help: 'queryCut values of the sweep, comma-separated' },
+    sweepHeapFactors: { type: 'number', list: true, default: [0.5, 0.6, 0.7, 0.8, 0.9, 1], help: 'heapFactor values of the sweep, comma-separated' },
+    threads: { type: 'integer', min: 1, max: 256, default: () => availableParallelism(), defaultText: 'the number of cores', help: 'worker threads of the throughput measurement' },
+    warmup: { type: 'integer', min: 0, max: 1_000_000, default: 500, help: 'untimed queries before each timed pass' },
+    throughputSeconds: { type: 'number', min: 0, max: 3600, default: 3, flag: false, help: 'seconds the throughput phase runs for' },
+  },
+  { renamed: { knn: 'graphNeighbors' } },
+);
+
+/** Defaults of `BenchOptions`; `BENCH_DEFAULTS.knn` (deprecated, not enumerable) equals `graphNeighbors`. */
+export const BENCH_DEFAULTS: Readonly<ResolvedBenchOptions> & { /** @deprecated use `graphNeighbors` */ readonly knn: number } = BENCH_OPTIONS.defaults as Readonly<ResolvedBenchOptions> & { readonly knn: number };
 
 /** Warm-up queries of exhaustive search (each one scores every document). */
 const EXHAUSTIVE_WARMUP = 5;
@@ -155,23 +167,13 @@ function unprunedIndexBytes(info: IndexInfo): number {
   return info.postings * 8 + info.vocabularySize * 8 + 4 * info.segments.length;
 }
 
-/** Fills defaults and checks the ranges of the benchmark's own options (search options are checked by the index). */
-function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOptions {
-  const o: ResolvedBenchOptions = { ...BENCH_DEFAULTS };
-  for (const [key, value] of Object.entries(options)) if (value !== undefined && key !== 'onProgress') (o as unknown as Record<string, unknown>)[key] = value;
-  checkRange('threads', o.threads, 1, 256, true);
-  checkRange('warmup', o.warmup, 0, 1_000_000, true);
-  checkRange('throughputSeconds', o.throughputSeconds, 0, 3600);
-  return o;
-}
-
 /** Measures approximate search against both exact baselines on `queries`. */
 export async function runBench(dir: string, queries: readonly VectorQuery[], options: BenchOptions = {}): Promise<BenchReport> {
-  const o = resolveBenchOptions(options);
+  const o = BENCH_OPTIONS.resolve(options);
   const progress = options.onProgress ?? (() => {});
   const vectors = queries.map((q) => q.vector);
   const n = vectors.length;
-  const chosen: SearchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, knn: o.knn, mode: 'approximate' };
+  const chosen: SearchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, graphNeighbors: o.graphNeighbors, mode: 'approximate' };
 
   const index = SpladexIndex.open(dir, { readonly: true });
   try {
@@ -184,7 +186,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
       return { hits: run.results, stats: latencyStats(run.latencies) };
     };
 
-    progress(`approximate search (queryCut ${o.queryCut}, heapFactor ${o.heapFactor}, knn ${o.knn}) on ${n} queries`);
+    progress(`approximate search (queryCut ${o.queryCut}, heapFactor ${o.heapFactor}, graphNeighbors ${o.graphNeighbors}) on ${n} queries`);
     const approximate = await timed(chosen, o.warmup);
     const sweepRuns: Array<{ queryCut: number; heapFactor: number; hits: SearchHit[][]; stats: LatencyStats }> = [];
     if (o.sweep) {
@@ -231,7 +233,8 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
       documents: info.documents,
       queries: n,
       k: o.k,
-      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor, knn: o.knn },
+      // JSON field names are kept: `knn` is the graph round's neighbours per result.
+      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor, knn: o.graphNeighbors },
       scoring_kernel: info.scoringKernel,
       recall_at_k: meanRecall(approximate.hits, exhaustive.hits, o.k, false),
       recall_at_k_tie_aware: meanRecall(approximate.hits, exhaustive.hits, o.k, true),

@@ -9,7 +9,8 @@
 // command would otherwise pay at start-up.
 import type { TopLevelSpec } from 'vega-lite';
 
-import { SpladexError, checkRange } from '../errors.js';
+import { SpladexError } from '../errors.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 /** Which method produced a point: a Seismic parameter setting or an exact baseline. */
 export type PointKind = 'seismic' | 'exhaustive' | 'maxscore';
@@ -76,13 +77,15 @@ export interface ParetoPlotOptions {
 }
 
 /** Defaults of {@link ParetoPlotOptions}. */
-export const PARETO_PLOT_DEFAULTS: Readonly<ParetoPlotOptions> = Object.freeze({
-  title: 'Recall vs latency',
-  recallLabel: 'recall@10',
-  latencyLabel: 'mean latency per query (ms, log scale)',
-  width: 640,
-  height: 400,
+const PARETO_PLOT_OPTIONS: OptionsTable<ParetoPlotOptions> = defineOptions<ParetoPlotOptions>({
+  title: { type: 'string', default: 'Recall vs latency', flag: false, help: 'title above the plot' },
+  recallLabel: { type: 'string', default: 'recall@10', flag: false, help: 'y-axis title' },
+  latencyLabel: { type: 'string', default: 'mean latency per query (ms, log scale)', flag: false, help: 'x-axis title' },
+  width: { type: 'number', min: 100, max: 4000, default: 640, flag: false, help: 'plot area width in px' },
+  height: { type: 'number', min: 100, max: 4000, default: 400, flag: false, help: 'plot area height in px' },
 });
+
+export const PARETO_PLOT_DEFAULTS: Readonly<ParetoPlotOptions> = PARETO_PLOT_OPTIONS.defaults;
 
 /** Legend entries (series) in display order, with their colours. */
 const SERIES = ['Seismic sweep', 'Pareto frontier', 'exhaustive (exact)', 'MaxScore (exact)'] as const;
@@ -105,9 +108,7 @@ interface PlotRow {
  * large labelled diamonds; logarithmic latency axis. Exposed so callers can tweak or save it.
  */
 export function paretoPlotSpec(points: readonly TradeoffPoint[], options: Partial<ParetoPlotOptions> = {}): TopLevelSpec {
-  const o: ParetoPlotOptions = { ...PARETO_PLOT_DEFAULTS, ...options };
-  checkRange('width', o.width, 100, 4000);
-  checkRange('height', o.height, 100, 4000);
+  const o = PARETO_PLOT_OPTIONS.resolve(options);
   const frontier = paretoFrontier(points);
   const row = (p: TradeoffPoint, series: string): PlotRow => ({ label: p.label, recall: p.recall, latencyMs: p.latencyMs, series });
   const sweep = points.filter((p) => p.kind === 'seismic').map((p) => row(p, SERIES_OF_KIND.seismic));
@@ -210,7 +211,12 @@ export interface SweepTableOptions {
 }
 
 /** Defaults of {@link SweepTableOptions}. */
-export const SWEEP_TABLE_DEFAULTS: Readonly<SweepTableOptions> = Object.freeze({ k: 10, markFrontier: true });
+const SWEEP_TABLE_OPTIONS: OptionsTable<SweepTableOptions> = defineOptions<SweepTableOptions>({
+  k: { type: 'integer', min: 1, max: 100_000, default: 10, flag: false, help: 'the k of recall@k' },
+  markFrontier: { type: 'boolean', default: true, flag: false, help: 'mark rows on the Pareto frontier with *' },
+});
+
+export const SWEEP_TABLE_DEFAULTS: Readonly<SweepTableOptions> = SWEEP_TABLE_OPTIONS.defaults;
 
 /** Latency in ms with about 3 significant digits (3 decimals below 1 ms): readable, and no false precision. */
 export function formatMs(ms: number): string {
@@ -227,8 +233,7 @@ export function formatMs(ms: number): string {
  * frontier rows marked with `*` in the recall column.
  */
 export function formatSweepTable(rows: readonly SweepRow[], options: Partial<SweepTableOptions> = {}): string {
-  const o: SweepTableOptions = { ...SWEEP_TABLE_DEFAULTS, ...options };
-  checkRange('k', o.k, 1, 100_000, true);
+  const o = SWEEP_TABLE_OPTIONS.resolve(options);
   let onFrontier = new Set<number>();
   if (o.markFrontier && rows.length > 0) {
     const pts = rows.map((r, i) => ({ label: String(i), recall: r.recall, latencyMs: r.meanMs, kind: 'seismic' as const }));

@@ -5,6 +5,7 @@
 import { cpus, freemem, platform, release, totalmem, arch } from 'node:os';
 
 import { SpladexError, checkRange } from '../errors.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 /**
  * Nearest-rank percentile of an ascending-sorted sample: the smallest observed value such that at
@@ -66,7 +67,13 @@ export interface TimeQueriesOptions {
 }
 
 /** Defaults of {@link TimeQueriesOptions}. */
-export const TIME_QUERIES_DEFAULTS: Readonly<TimeQueriesOptions> = Object.freeze({ warmup: 100, repeats: 1 });
+/** The options of `timeQueries`: default and range of each (see src/util/options-table.ts). */
+const TIME_QUERIES_OPTIONS: OptionsTable<TimeQueriesOptions> = defineOptions<TimeQueriesOptions>({
+  warmup: { type: 'integer', min: 0, max: 1_000_000, default: 100, flag: false, help: 'untimed calls before the timed passes' },
+  repeats: { type: 'integer', min: 1, max: 1000, default: 1, flag: false, help: 'timed passes over all queries' },
+});
+
+export const TIME_QUERIES_DEFAULTS: Readonly<TimeQueriesOptions> = TIME_QUERIES_OPTIONS.defaults;
 
 /** What {@link timeQueries} measured. */
 export interface TimedQueries<T> {
@@ -83,10 +90,8 @@ export interface TimedQueries<T> {
  * call takes (including awaiting a returned promise). Warm-up calls come first and are not timed.
  */
 export async function timeQueries<T>(count: number, run: (i: number) => T | Promise<T>, options: Partial<TimeQueriesOptions> = {}): Promise<TimedQueries<T>> {
-  const o: TimeQueriesOptions = { ...TIME_QUERIES_DEFAULTS, ...options };
+  const o = TIME_QUERIES_OPTIONS.resolve(options);
   checkRange('count', count, 0, Number.MAX_SAFE_INTEGER, true);
-  checkRange('warmup', o.warmup, 0, 1_000_000, true);
-  checkRange('repeats', o.repeats, 1, 1000, true);
   if (count > 0) {
     for (let w = 0; w < o.warmup; w++) await run(w % count);
   }

@@ -4,8 +4,9 @@
  * Separate from the generator so that each file reads as one thing.
  */
 import { readFile } from 'node:fs/promises';
-import { SpladexError, checkRange } from '../errors.js';
+import { SpladexError } from '../errors.js';
 import type { DocumentInput, QueryInput } from '../types.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 // ---------------------------------------------------------------------------------------------
 // Calibration constants.
@@ -154,22 +155,29 @@ export interface SynthOptions {
   queryIdPrefix: string;
 }
 
-/** Defaults of {@link SynthOptions}; the CLI uses the same object. */
-export const SYNTH_DEFAULTS: Readonly<Omit<SynthOptions, 'vocab'>> = Object.freeze({
-  docs: 10_000,
-  queries: 100,
-  seed: 42,
-  avgDocTerms: 120,
-  avgQueryTerms: 40,
-  topics: 1000,
-  topicTerms: 300,
-  zipfExponent: 1.0,
-  topicalFraction: 0.7,
-  queryDocFraction: 0.5,
-  vocabSize: BERT_VOCAB_SIZE,
-  docIdPrefix: 'd',
-  queryIdPrefix: 'q',
+/** Ids also go into qrels.txt, whose fields are whitespace-separated. */
+const noWhitespace = (value: string): string | undefined => (/\s/.test(value) ? 'must be a string without whitespace' : undefined);
+
+/** The options of the synthetic collection (all but `vocab`, a token list): default, range, flag and help of each. */
+export const SYNTH_OPTIONS: OptionsTable<Omit<SynthOptions, 'vocab'>> = defineOptions<Omit<SynthOptions, 'vocab'>>({
+  docs: { type: 'integer', min: 1, max: 100_000_000, default: 10_000, help: 'number of documents' },
+  queries: { type: 'integer', min: 0, max: 10_000_000, default: 100, help: 'number of queries' },
+  seed: { type: 'integer', min: 0, max: 0xffffffff, default: 42, help: 'PRNG seed' },
+  avgDocTerms: { type: 'number', min: 1, max: 1000, default: 120, placeholder: 'n', help: 'mean non-zeros per document' },
+  avgQueryTerms: { type: 'number', min: 1, max: 1000, default: 40, placeholder: 'n', help: 'mean non-zeros per query' },
+  topics: { type: 'integer', min: 1, max: 1_000_000, default: 1000, help: 'number of latent topics' },
+  // The upper bound is the number of usable tokens, known once the vocabulary is.
+  topicTerms: { type: 'integer', min: 8, rangeText: '[8, vocabulary size]', default: 300, help: 'terms per topic' },
+  zipfExponent: { type: 'number', min: 0, max: 3, default: 1.0, placeholder: 's', help: 'background term popularity exponent (larger: more very common terms)' },
+  topicalFraction: { type: 'number', min: 0, max: 1, default: 0.7, placeholder: 'f', help: 'share of non-family document terms drawn from its topics' },
+  queryDocFraction: { type: 'number', min: 0, max: 1, default: 0.5, placeholder: 'f', help: 'share of query terms taken from its source document (0: pure topic queries)' },
+  vocabSize: { type: 'integer', min: 1000, max: 10_000_000, default: BERT_VOCAB_SIZE, flag: false, help: 'synthetic vocabulary size without a vocabulary' },
+  docIdPrefix: { type: 'string', default: 'd', check: noWhitespace, flag: false, help: 'prefix of document ids' },
+  queryIdPrefix: { type: 'string', default: 'q', check: noWhitespace, flag: false, help: 'prefix of query ids' },
 });
+
+/** Defaults of {@link SynthOptions}. */
+export const SYNTH_DEFAULTS: Readonly<Omit<SynthOptions, 'vocab'>> = SYNTH_OPTIONS.defaults;
 
 /** A generated document: a {@link DocumentInput} with a string id. */
 export interface SyntheticDocument extends DocumentInput {
@@ -272,35 +280,16 @@ export function isSpecialToken(token: string): boolean {
 
 /** Validates options and fills defaults. Throws `E_OPTION` naming the bad option. */
 export function resolveSynthOptions(options: Partial<SynthOptions> = {}): SynthOptions {
-  const o: SynthOptions = { ...SYNTH_DEFAULTS, ...stripUndefined(options) };
-  checkRange('docs', o.docs, 1, 100_000_000, true);
-  checkRange('queries', o.queries, 0, 10_000_000, true);
-  checkRange('seed', o.seed, 0, 0xffffffff, true);
-  checkRange('avgDocTerms', o.avgDocTerms, 1, 1000);
-  checkRange('avgQueryTerms', o.avgQueryTerms, 1, 1000);
-  checkRange('topics', o.topics, 1, 1_000_000, true);
-  checkRange('zipfExponent', o.zipfExponent, 0, 3);
-  checkRange('topicalFraction', o.topicalFraction, 0, 1);
-  checkRange('queryDocFraction', o.queryDocFraction, 0, 1);
-  checkRange('vocabSize', o.vocabSize, 1000, 10_000_000, true);
+  const o: SynthOptions = SYNTH_OPTIONS.resolve(options);
+  if (options.vocab !== undefined) o.vocab = options.vocab;
   const usable = o.vocab ? o.vocab.filter((t) => !isSpecialToken(t)).length : o.vocabSize;
   if (o.vocab && usable < 1000) {
-    throw new SpladexError('E_OPTION', `option vocab has ${usable} usable tokens; at least 1000 are needed (special tokens like [PAD] are skipped)`);
+    throw new SpladexError('E_OPTION', `vocab has ${usable} usable tokens; at least 1000 are needed (special tokens like [PAD] are skipped)`);
   }
-  checkRange('topicTerms', o.topicTerms, 8, usable, true);
+  SYNTH_OPTIONS.check('topicTerms', o.topicTerms, { bounds: { max: usable } });
   if (o.topics * o.topicTerms > MAX_TOPIC_SLOTS) {
     // The topic table is an Int32Array of topics × topicTerms entries.
-    throw new SpladexError('E_OPTION', `options topics × topicTerms = ${o.topics * o.topicTerms} exceeds ${MAX_TOPIC_SLOTS} (${(MAX_TOPIC_SLOTS * 4) / 1e6} MB of topic table); lower one of them`);
-  }
-  for (const name of ['docIdPrefix', 'queryIdPrefix'] as const) {
-    // Ids also go into qrels.txt, whose fields are whitespace-separated.
-    if (typeof o[name] !== 'string' || /\s/.test(o[name])) throw new SpladexError('E_OPTION', `option ${name} must be a string without whitespace`);
+    throw new SpladexError('E_OPTION', `topics × topicTerms = ${o.topics * o.topicTerms} exceeds ${MAX_TOPIC_SLOTS} (${(MAX_TOPIC_SLOTS * 4) / 1e6} MB of topic table); lower one of them`);
   }
   return o;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

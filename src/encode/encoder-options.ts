@@ -8,9 +8,10 @@ import type { IdfTable } from './idf.js';
 import type { CorpusStats } from './lexical.js';
 import type { ModelSparseEncoder } from './model-encoder.js';
 import type { PoolingActivation } from './pooling.js';
-import type { EncoderKind, EncoderSpec } from './spec.js';
+import { ENCODER_KINDS, type EncoderKind, type EncoderSpec } from './spec.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
-/** Options of `openEncoder`. Every default lives in ENCODER_DEFAULTS. */
+/** Options of `openEncoder`. Defaults, ranges and flags: ENCODER_OPTIONS (ENCODER_DEFAULTS). */
 export interface EncoderOptions {
   /** Encoder kind. Default 'splade'. */
   kind?: EncoderKind;
@@ -58,24 +59,61 @@ export interface EncoderOptions {
   verifyChecksum?: boolean;
 }
 
-export const ENCODER_DEFAULTS = {
-  kind: 'splade',
-  maxLength: 512,
-  longDocuments: 'truncate',
-  windowOverlap: 128,
-  batchSize: 32,
-  maxBatchTokens: 2048,
-  threads: 0,
-  activation: 'log1p-relu',
-  specialTokenPositions: 'exclude',
-  topK: 0,
-  minWeight: 0,
-  bm25K1: 0.9,
-  bm25B: 0.4,
-  stemmer: 'porter',
-  stopwords: 'lucene',
-  verifyChecksum: true,
-} as const satisfies Partial<EncoderOptions>;
+/** The options the table describes: all but `idf`, which is a path or a table. */
+export type EncoderTableOptions = Required<Omit<EncoderOptions, 'idf' | 'model' | 'tokenizer' | 'vocab' | 'outputName' | 'lowercase'>> &
+  Pick<EncoderOptions, 'model' | 'tokenizer' | 'vocab' | 'outputName' | 'lowercase'>;
+
+/**
+ * The encoder options: default, range, flag and help of each (see src/util/options-table.ts).
+ * Some defaults depend on the model directory (spladex.json, the model's own length limit); the
+ * table holds the fallback, `resolveSettings` in encoder.ts puts the directory's value first.
+ */
+export const ENCODER_OPTIONS: OptionsTable<EncoderTableOptions> = defineOptions<EncoderTableOptions>({
+  model: { type: 'string', placeholder: 'dir', help: 'model directory: model.onnx + tokenizer.json or vocab.txt [+ idf.json, config.json, spladex.json] (or an .onnx file in one)' },
+  kind: { type: 'enum', values: ENCODER_KINDS, default: 'splade', placeholder: 'kind', help: 'encoder kind' },
+  vocab: { type: 'string', placeholder: 'vocab.txt', help: "WordPiece vocab.txt to tokenize with instead of the model's tokenizer (lexical: BM25 over its tokens instead of the English analyzer)" },
+  tokenizer: { type: 'string', placeholder: 'tokenizer.json', help: "Hugging Face tokenizer.json to use instead of the model's" },
+  batchSize: { type: 'integer', min: 1, max: 4096, default: 32, help: 'model sequences per run' },
+  maxBatchTokens: { type: 'integer', min: 1, max: 1 << 20, default: 2048, help: 'cap on padded tokens per model run (logits take tokens × vocab × 4 bytes)' },
+  threads: { type: 'integer', min: 0, max: 1024, default: 0, help: 'onnxruntime intra-op threads (0 = one per physical core)' },
+  // Checked against the model's limits once it is open (resolveSettings); this is the range without a model.
+  maxLength: {
+    type: 'integer',
+    min: 1,
+    max: 1_000_000,
+    default: 512,
+    defaultText: "spladex.json, else the model's limit capped at 512",
+    help: 'max tokens per model sequence incl. [CLS]/[SEP]',
+  },
+  longDocuments: { type: 'enum', values: ['truncate', 'window'], default: 'truncate', placeholder: 'mode', help: 'documents longer than --max-length are truncated (as SPLADE) or cut into overlapping windows, max-pooled' },
+  windowOverlap: { type: 'integer', min: 0, max: 1_000_000, default: 128, help: 'tokens shared by consecutive windows (--long-documents window)' },
+  // --special-tokens: the documented flag, kept short.
+  specialTokenPositions: {
+    type: 'enum',
+    values: ['exclude', 'include'],
+    default: 'exclude',
+    defaultText: 'spladex.json, else exclude',
+    flag: 'special-tokens',
+    placeholder: 'mode',
+    help: "[CLS]/[SEP] positions in max pooling (naver's SPLADE code includes them)",
+  },
+  activation: { type: 'enum', values: ['log1p-relu', 'log1p-log1p-relu'], default: 'log1p-relu', defaultText: 'spladex.json, else log1p-relu', flag: false, help: 'pooling activation' },
+  outputName: { type: 'string', flag: false, help: "graph output to read (default 'logits', else the only output)" },
+  topK: { type: 'integer', min: 0, max: 1_000_000, default: 0, help: 'keep at most n terms per document, largest weights (0 = all); queries are never pruned' },
+  minWeight: { type: 'number', min: 0, max: 1e9, default: 0, placeholder: 'w', help: 'drop document weights below w (0 = keep every weight > 0)' },
+  // --k1 and --b: the names BM25's parameters go by (Anserini, Pyserini).
+  bm25K1: { type: 'number', min: 0, max: 100, default: 0.9, flag: 'k1', placeholder: 'k1', help: 'BM25 k1 (lexical)' },
+  bm25B: { type: 'number', min: 0, max: 1, default: 0.4, flag: 'b', placeholder: 'b', help: 'BM25 b (lexical)' },
+  stemmer: { type: 'enum', values: ['porter', 'none'], default: 'porter', placeholder: 'stemmer', help: 'English analyzer stemmer (lexical without a tokenizer)' },
+  stopwords: { type: 'enum', values: ['lucene', 'none'], default: 'lucene', placeholder: 'list', help: 'English analyzer stop words (lexical without a tokenizer)' },
+  lowercase: { type: 'boolean', flag: false, help: 'lower-case for a vocab.txt tokenizer' },
+  verifyChecksum: { type: 'boolean', default: true, flag: false, help: 'verify model and tokenizer checksums when reopening from a spec' },
+});
+
+/** The encoder options that have a default, and their defaults. */
+export type EncoderDefaults = Readonly<Omit<EncoderTableOptions, 'model' | 'tokenizer' | 'vocab' | 'outputName' | 'lowercase'>>;
+
+export const ENCODER_DEFAULTS: EncoderDefaults = ENCODER_OPTIONS.defaults;
 
 /** Where the time went, accumulated since the encoder was opened. */
 export interface EncoderStats {

@@ -20,7 +20,7 @@
  */
 
 import { isAbsolute, relative, resolve } from 'node:path';
-import { checkRange, SpladexError } from '../errors.js';
+import { SpladexError } from '../errors.js';
 import { sha256File } from './checksum.js';
 import { EnglishAnalyzer } from './english-analyzer.js';
 import { idfTableFromJson, readIdfJson, type IdfTable } from './idf.js';
@@ -28,12 +28,12 @@ import { analyzerTermCounter, tokenizerTermCounter, type TermCounter } from './l
 import { missingModelError, readModelDirectory, type ModelDirectory } from './model-dir.js';
 import { ModelSparseEncoder } from './model-encoder.js';
 import { OnnxMaskedLmSession } from './onnx-backend.js';
-import { ENCODER_KINDS, parseEncoderSpec, type EncoderKind, type EncoderSpec } from './spec.js';
+import { parseEncoderSpec, type EncoderKind, type EncoderSpec } from './spec.js';
 import { loadTokenizerJson, loadVocabTxtTokenizer, type TextTokenizer } from './tokenizer.js';
-import { ENCODER_DEFAULTS, type Encoder, type EncoderOptions, type LoadedModel, type ReopenContext, type Resolved } from './encoder-options.js';
+import { ENCODER_DEFAULTS, ENCODER_OPTIONS, type Encoder, type EncoderOptions, type LoadedModel, type ReopenContext, type Resolved } from './encoder-options.js';
 import { SparseEncoder } from './sparse-encoder.js';
 
-export { ENCODER_DEFAULTS, type Encoder, type EncoderOptions, type EncoderStats } from './encoder-options.js';
+export { ENCODER_DEFAULTS, ENCODER_OPTIONS, type Encoder, type EncoderOptions, type EncoderStats } from './encoder-options.js';
 
 /** Opens an encoder for building a new index. */
 export async function openEncoder(options: EncoderOptions = {}): Promise<Encoder> {
@@ -90,13 +90,12 @@ export async function openEncoderFromSpec(stored: unknown, overrides: EncoderOpt
     options.tokenizer = overrides.tokenizer ?? relocate(tok.file);
   }
   if (spec.query.idfSource?.type === 'file' && options.idf === undefined) options.idf = relocate(spec.query.idfSource.file);
-  return createEncoder(options, { spec, verifyChecksum: overrides.verifyChecksum ?? ENCODER_DEFAULTS.verifyChecksum });
+  return createEncoder(options, { spec, verifyChecksum: ENCODER_OPTIONS.resolve({ verifyChecksum: overrides.verifyChecksum }).verifyChecksum });
 }
 
 
 async function createEncoder(options: EncoderOptions, reopen: ReopenContext | null): Promise<Encoder> {
-  const kind = options.kind ?? ENCODER_DEFAULTS.kind;
-  if (!ENCODER_KINDS.includes(kind)) throw new SpladexError('E_OPTION', `option kind must be one of ${ENCODER_KINDS.join(', ')}, got ${String(kind)}`);
+  const kind = ENCODER_OPTIONS.resolve({ kind: options.kind }).kind;
   // An inference-free encoder with a tokenizer and an IDF table but no model encodes queries only
   // (they never need the model); encodeDocuments then fails with E_OPTION.
   const queryOnly = kind === 'inference-free' && options.model === undefined && (options.tokenizer !== undefined || options.vocab !== undefined) && options.idf !== undefined;
@@ -228,59 +227,31 @@ async function resolveTokenizer(options: EncoderOptions, dir: ModelDirectory | n
 }
 
 function resolveSettings(options: EncoderOptions, dir: ModelDirectory | null, tokenizer: TextTokenizer | null, usesModel: boolean): Resolved {
-  const d = ENCODER_DEFAULTS;
-  const pick = <K extends keyof typeof d>(key: K, value: EncoderOptions[K] | undefined): (typeof d)[K] | NonNullable<EncoderOptions[K]> =>
-    value === undefined ? d[key] : (value as NonNullable<EncoderOptions[K]>);
-  const r = {
-    kind: pick('kind', options.kind),
-    longDocuments: pick('longDocuments', options.longDocuments),
-    windowOverlap: pick('windowOverlap', options.windowOverlap),
-    batchSize: pick('batchSize', options.batchSize),
-    maxBatchTokens: pick('maxBatchTokens', options.maxBatchTokens),
-    threads: pick('threads', options.threads),
-    activation: options.activation ?? (dir?.settings.activation as Resolved['activation'] | undefined) ?? d.activation,
-    specialTokenPositions: options.specialTokenPositions ?? dir?.settings.specialTokenPositions ?? d.specialTokenPositions,
-    topK: pick('topK', options.topK),
-    minWeight: pick('minWeight', options.minWeight),
-    bm25K1: pick('bm25K1', options.bm25K1),
-    bm25B: pick('bm25B', options.bm25B),
-    stemmer: pick('stemmer', options.stemmer),
-    stopwords: pick('stopwords', options.stopwords),
-    verifyChecksum: pick('verifyChecksum', options.verifyChecksum),
-    maxLength: null as number | null,
-  } satisfies Resolved;
-  checkRange('batchSize', r.batchSize, 1, 4096, true);
-  checkRange('maxBatchTokens', r.maxBatchTokens, 1, 1 << 20, true);
-  checkRange('threads', r.threads, 0, 1024, true);
-  checkRange('topK', r.topK, 0, 1_000_000, true);
-  checkRange('minWeight', r.minWeight, 0, 1e9);
-  checkRange('bm25K1', r.bm25K1, 0, 100);
-  checkRange('bm25B', r.bm25B, 0, 1);
-  checkRange('windowOverlap', r.windowOverlap, 0, 1_000_000, true);
-  checkEnum('longDocuments', r.longDocuments, ['truncate', 'window']);
-  checkEnum('activation', r.activation, ['log1p-relu', 'log1p-log1p-relu']);
-  checkEnum('specialTokenPositions', r.specialTokenPositions, ['exclude', 'include']);
-  checkEnum('stemmer', r.stemmer, ['porter', 'none']);
-  checkEnum('stopwords', r.stopwords, ['lucene', 'none']);
+  const settings = ENCODER_OPTIONS.resolve({
+    ...options,
+    // The model directory's spladex.json comes between the caller's options and the table's defaults.
+    activation: options.activation ?? (dir?.settings.activation as Resolved['activation'] | undefined),
+    specialTokenPositions: options.specialTokenPositions ?? dir?.settings.specialTokenPositions,
+    // Depends on the model: checked below.
+    maxLength: undefined,
+  });
+  // Files and names say what to open, they are not settings; maxLength is set below.
+  const { model: _model, tokenizer: _tokenizer, vocab: _vocab, outputName: _outputName, lowercase: _lowercase, maxLength: _maxLength, ...rest } = settings;
+  const r: Resolved = { ...rest, maxLength: null };
   if (usesModel && dir !== null && tokenizer !== null) {
+    const d = ENCODER_DEFAULTS;
     const specials = tokenizer.prefixIds.length + tokenizer.suffixIds.length;
     // spladex.json may raise the limit (long-context models); otherwise the default caps the model's own limit.
     const maxLength = options.maxLength ?? dir.settings.maxLength ?? Math.min(d.maxLength, dir.modelMaxLength ?? d.maxLength);
-    checkRange('maxLength', maxLength, specials + 1, dir.maxPositions ?? 1_000_000, true);
+    ENCODER_OPTIONS.check('maxLength', maxLength, { bounds: { min: specials + 1, max: dir.maxPositions ?? 1_000_000 } });
     r.maxLength = maxLength;
     if (r.longDocuments === 'window' && r.windowOverlap >= maxLength - specials) {
-      throw new SpladexError('E_OPTION', `option windowOverlap must be smaller than maxLength minus special tokens (${maxLength - specials}), got ${r.windowOverlap}`);
+      throw new SpladexError('E_OPTION', `windowOverlap must be smaller than maxLength minus special tokens (${maxLength - specials}), got ${r.windowOverlap}`);
     }
   } else if (options.maxLength !== undefined) {
-    checkRange('maxLength', options.maxLength, 1, 1_000_000, true);
+    ENCODER_OPTIONS.check('maxLength', options.maxLength);
     // A lazily loaded model (reopened inference-free encoder) keeps the spec's max length.
     if (usesModel) r.maxLength = options.maxLength;
   }
   return r;
-}
-
-function checkEnum(name: string, value: unknown, allowed: readonly string[]): void {
-  if (!allowed.includes(value as string)) {
-    throw new SpladexError('E_OPTION', `option ${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  }
 }

@@ -4,7 +4,7 @@
  * onnxruntime-node loads only when a model session opens. Re-exports only.
  */
 
-export { openEncoder, openEncoderFromSpec, ENCODER_DEFAULTS } from './encoder.js';
+export { openEncoder, openEncoderFromSpec, ENCODER_OPTIONS, ENCODER_DEFAULTS } from './encoder.js';
 export type { Encoder, EncoderOptions, EncoderStats } from './encoder.js';
 export { parseEncoderSpec, ENCODER_KINDS, ENCODER_SPEC_FORMAT, ENCODER_SPEC_VERSION } from './spec.js';
 export type { EncoderKind, EncoderSpec } from './spec.js';

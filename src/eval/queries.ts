@@ -3,9 +3,10 @@
  * Text lines (`{"id"|"_id", "text"|"query"}`) are encoded with the encoder the index was built with
  * (`LoadQueriesOptions.encoder`, opened only when the file holds a text line), in order, in batches.
  */
-import { checkRange, SpladexError } from '../errors.js';
+import { SpladexError } from '../errors.js';
 import { readQueries, type QueryRecord } from '../io/documents.js';
 import type { SparseVectorInput } from '../types.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 /** A query ready to search: its id and sparse vector. */
 export interface VectorQuery {
@@ -35,16 +36,18 @@ export interface LoadQueriesOptions {
   batchSize?: number;
 }
 
-export const LOAD_QUERIES_DEFAULTS: Required<Omit<LoadQueriesOptions, 'encoder'>> = Object.freeze({ limit: 0, weightScale: 1, batchSize: 256 });
+/** The options of `loadQueries` but the encoder: default, range, flag and help of each (see src/util/options-table.ts). */
+export const LOAD_QUERIES_OPTIONS: OptionsTable<Required<Omit<LoadQueriesOptions, 'encoder'>>> = defineOptions<Required<Omit<LoadQueriesOptions, 'encoder'>>>({
+  limit: { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, help: 'use only the first n queries (0 = all)' },
+  weightScale: { type: 'number', min: 0, minOpen: true, max: 1e6, default: 1, flag: false, help: 'multiplies every query weight' },
+  batchSize: { type: 'integer', min: 1, max: 1_000_000, default: 256, flag: false, help: 'texts per encodeQueries call' },
+});
+
+export const LOAD_QUERIES_DEFAULTS: Required<Omit<LoadQueriesOptions, 'encoder'>> = LOAD_QUERIES_OPTIONS.defaults;
 
 /** Reads `{"id", "vector"}` and (with an encoder) `{"id", "text"}` JSONL queries, in file order. */
 export async function loadQueries(file: string, options: LoadQueriesOptions = {}): Promise<VectorQuery[]> {
-  const limit = options.limit ?? LOAD_QUERIES_DEFAULTS.limit;
-  const weightScale = options.weightScale ?? LOAD_QUERIES_DEFAULTS.weightScale;
-  const batchSize = options.batchSize ?? LOAD_QUERIES_DEFAULTS.batchSize;
-  checkRange('limit', limit, 0, Number.MAX_SAFE_INTEGER, true);
-  checkRange('weightScale', weightScale, Number.MIN_VALUE, 1e6);
-  checkRange('batchSize', batchSize, 1, 1_000_000, true);
+  const { limit, weightScale, batchSize } = LOAD_QUERIES_OPTIONS.resolve(options);
   const queries: VectorQuery[] = [];
   let encoder: QueryTextEncoder | undefined;
   // Text queries waiting for their batch: their slots in `queries` are filled when it is encoded.

@@ -2,13 +2,13 @@
  * `spladex eval`: retrieves every query to depth k (1000 by default, so Recall@1000 is
  * meaningful) and scores the run against TREC qrels with the metrics of metrics.ts.
  */
-import { SEARCH_DEFAULTS, type SearchMode } from '../query/options.js';
+import { SEARCH_OPTIONS, type SearchMode } from '../query/options.js';
 import type { SpladexIndex } from '../spladex-index.js';
 import { evaluateRun, type QueryMetrics } from './metrics.js';
 import type { VectorQuery } from './queries.js';
 import { rankingFromHits, type Qrels, type RunQueryResults } from './trec.js';
 import type { SearchHit } from '../types.js';
-import { withDefaults } from '../util/defaults.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 export interface EvalOptions {
   /** Retrieval depth per query. Default 1000 (the deepest metric is Recall@1000). */
@@ -17,19 +17,24 @@ export interface EvalOptions {
   queryCut?: number;
   /** Approximate-search setting. Default SEARCH_DEFAULTS.heapFactor. */
   heapFactor?: number;
-  /** Approximate-search setting. Default SEARCH_DEFAULTS.knn. */
+  /** Approximate-search setting. Default SEARCH_DEFAULTS.graphNeighbors. */
+  graphNeighbors?: number;
+  /** @deprecated Renamed `graphNeighbors`; accepted until the next release. */
   knn?: number;
   /** Search algorithm. Default `approximate`. */
   mode?: SearchMode;
 }
 
-export const EVAL_DEFAULTS: Required<EvalOptions> = Object.freeze({
-  k: 1000,
-  queryCut: SEARCH_DEFAULTS.queryCut,
-  heapFactor: SEARCH_DEFAULTS.heapFactor,
-  knn: SEARCH_DEFAULTS.knn,
-  mode: SEARCH_DEFAULTS.mode,
-});
+type ResolvedEvalOptions = Required<Omit<EvalOptions, 'knn'>>;
+
+/** The search options of an evaluation (the search table with depth 1000): default, range, flag and help of each. */
+export const EVAL_OPTIONS: OptionsTable<ResolvedEvalOptions> = defineOptions<ResolvedEvalOptions>(
+  { ...SEARCH_OPTIONS.specs, k: { ...SEARCH_OPTIONS.specs.k, default: 1000, help: 'retrieval depth per query' } },
+  { renamed: SEARCH_OPTIONS.renamed },
+);
+
+/** Defaults of `EvalOptions`; `EVAL_DEFAULTS.knn` (deprecated, not enumerable) equals `graphNeighbors`. */
+export const EVAL_DEFAULTS: ResolvedEvalOptions & { /** @deprecated use `graphNeighbors` */ readonly knn: number } = EVAL_OPTIONS.defaults as ResolvedEvalOptions & { readonly knn: number };
 
 export interface EvalReport {
   index: string;
@@ -52,8 +57,8 @@ export interface EvalReport {
 
 /** Searches every query and evaluates the run; also returns the run for writing. */
 export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery[], qrels: Qrels, options: EvalOptions = {}): { report: EvalReport; run: RunQueryResults[] } {
-  const o: Required<EvalOptions> = withDefaults(EVAL_DEFAULTS, options);
-  const searchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, knn: o.knn, mode: o.mode };
+  const o = EVAL_OPTIONS.resolve(options);
+  const searchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, graphNeighbors: o.graphNeighbors, mode: o.mode };
   const results = new Map<string, SearchHit[]>();
   const run: RunQueryResults[] = [];
   const started = performance.now();
@@ -73,7 +78,8 @@ export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery
       missing: evaluation.missing.length,
       k: o.k,
       mode: o.mode,
-      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor, knn: o.knn },
+      // JSON field names are kept: `knn` is the graph round's neighbours per result.
+      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor, knn: o.graphNeighbors },
       ndcg_at_10: mean.ndcgAt10,
       mrr_at_10: mean.mrrAt10,
       recall_at_100: mean.recallAt100,

@@ -10,6 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 import { SpladexError, type SpladexErrorCode } from '../errors.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 import type { SearchHit } from '../types.js';
 
 /**
@@ -49,7 +50,12 @@ export interface ParseRunOptions {
 }
 
 /** Defaults of {@link ParseRunOptions}. */
-export const PARSE_RUN_DEFAULTS: Readonly<Required<ParseRunOptions>> = Object.freeze({ order: 'trec_eval' });
+/** The options of `parseRun`: default and allowed values (see src/util/options-table.ts). */
+const PARSE_RUN_OPTIONS: OptionsTable<Required<ParseRunOptions>> = defineOptions<Required<ParseRunOptions>>({
+  order: { type: 'enum', values: ['trec_eval', 'rank', 'file'], default: 'trec_eval', flag: false, help: 'evaluation order of the entries of each query' },
+});
+
+export const PARSE_RUN_DEFAULTS: Readonly<Required<ParseRunOptions>> = PARSE_RUN_OPTIONS.defaults;
 
 /** Splits text into lines, yielding [1-based line number, fields] for non-blank lines. */
 function* fieldsOf(text: string): Generator<[number, string[]]> {
@@ -105,10 +111,7 @@ export async function readQrels(path: string): Promise<Qrels> {
  * document appears twice for one query (its rank would be ambiguous).
  */
 export function parseRun(text: string, file = '<run>', options: ParseRunOptions = {}): Run {
-  const order = options.order ?? PARSE_RUN_DEFAULTS.order;
-  if (order !== 'trec_eval' && order !== 'rank' && order !== 'file') {
-    throw new SpladexError('E_OPTION', `option order must be 'trec_eval', 'rank' or 'file', got ${JSON.stringify(order)}`);
-  }
+  const { order } = PARSE_RUN_OPTIONS.resolve(options);
   const run: Run = new Map();
   const seen = new Map<string, Set<string>>();
   for (const [line, f] of fieldsOf(text)) {

@@ -43,7 +43,7 @@ export function searchSegments(segments: readonly SearchableSegment[], plans: re
       if (plan.docs !== undefined) searcher.searchDocuments(prepared, plan.docs, heap, base);
       else if (o.mode === 'maxscore') (loaded.maxScore ??= new MaxScoreSearcher(segment)).search(prepared, heap, base, plan.excluded);
       else if (o.mode === 'exhaustive' || segmentLayout(segment) === 'flat') searcher.searchExhaustive(prepared, heap, base, plan.excluded);
-      else searcher.searchApproximate(prepared, o.queryCut, o.heapFactor, o.knn, heap, base, plan.excluded);
+      else searcher.searchApproximate(prepared, o.queryCut, o.heapFactor, o.graphNeighbors, heap, base, plan.excluded);
     });
     return heap.sorted().map(({ score, key }) => {
       const ordinal = Math.floor(key / SEGMENT_KEY_STRIDE);

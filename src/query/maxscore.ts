@@ -25,7 +25,7 @@
  * the posting-order sum used for pruning and the forward-order exact sum can never drop a document
  * that exhaustive search would keep.
  */
-import { checkRange } from '../errors.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 import type { ForwardIndex } from '../segment/forward.js';
 import type { Segment } from '../segment/segment.js';
 import type { PreparedQuery } from './query-vector.js';
@@ -91,7 +91,9 @@ export interface MaxScoreOptions {
   windowSize?: number;
 }
 
-const MAXSCORE_DEFAULTS: Required<MaxScoreOptions> = Object.freeze({ windowSize: 8192 });
+const MAXSCORE_OPTIONS: OptionsTable<Required<MaxScoreOptions>> = defineOptions<Required<MaxScoreOptions>>({
+  windowSize: { type: 'integer', min: 32, max: 1 << 20, default: 8192, flag: false, help: 'documents per accumulator window' },
+});
 
 export class MaxScoreSearcher {
   private lists: UnprunedInvertedIndex | undefined;
@@ -115,8 +117,7 @@ export class MaxScoreSearcher {
     readonly segment: Segment,
     options: MaxScoreOptions = {},
   ) {
-    const windowSize = options.windowSize ?? MAXSCORE_DEFAULTS.windowSize;
-    checkRange('windowSize', windowSize, 32, 1 << 20, true);
+    const { windowSize } = MAXSCORE_OPTIONS.resolve(options);
     this.windowSize = Math.ceil(windowSize / 32) * 32;
     this.scorer = candidateScorerFor(segment);
     this.dense = this.scorer.dense;

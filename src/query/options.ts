@@ -1,8 +1,8 @@
 /**
  * Query-time arguments (Seismic's split: these can change per query, build options cannot).
+ * Defaults, ranges, flags and help come from one table, `SEARCH_OPTIONS`.
  */
-import { checkRange, SpladexError } from '../errors.js';
-import { withDefaults } from '../util/defaults.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 /**
  * - `approximate` (default): Seismic block-pruned search over the statically pruned index.
@@ -30,36 +30,46 @@ export interface SearchOptions {
    */
   heapFactor?: number;
   /**
-   * After the block search, also score the first `knn` stored nearest neighbours of each result
-   * (Seismic's κ-NN graph; only segments built with `knn > 0` have one, and at most the stored κ
-   * are used). Default 8 (the default stored κ); range 0 – 64; 0 turns the graph round off.
+   * The graph round: after the block search, also score the first `graphNeighbors` stored
+   * nearest neighbours of each result (Seismic's κ-NN graph; only segments built with `knn > 0`
+   * have one, and at most the stored κ are used). Default 8 (the default stored κ); range 0 – 64;
+   * 0 turns the graph round off.
    */
+  graphNeighbors?: number;
+  /** @deprecated Renamed `graphNeighbors` (the build option `knn` is κ, the neighbours stored); accepted until the next release. */
   knn?: number;
   /** Search algorithm; see `SearchMode`. Default `approximate`. */
   mode?: SearchMode;
 }
 
-export type ResolvedSearchOptions = Required<SearchOptions>;
+export type ResolvedSearchOptions = Required<Omit<SearchOptions, 'knn'>>;
 
-export const SEARCH_DEFAULTS: ResolvedSearchOptions = Object.freeze({
-  k: 10,
-  queryCut: 5,
-  heapFactor: 0.9,
-  knn: 8,
-  mode: 'approximate',
-}) as ResolvedSearchOptions;
+/** The query-time options: default, range, flag and help of each (see src/util/options-table.ts). */
+export const SEARCH_OPTIONS: OptionsTable<ResolvedSearchOptions> = defineOptions<ResolvedSearchOptions>(
+  {
+    k: { type: 'integer', min: 1, max: 100_000, default: 10, help: 'results per query' },
+    queryCut: { type: 'integer', min: 0, max: 100_000, default: 5, help: 'posting lists traversed: the n heaviest query terms (0 = all)' },
+    heapFactor: { type: 'number', min: 0, minOpen: true, max: 1, default: 0.9, placeholder: 'f', help: 'skip a block whose summary bound is below f × the k-th best score' },
+    graphNeighbors: {
+      type: 'integer',
+      min: 0,
+      max: 64,
+      default: 8,
+      flagAliases: ['knn'],
+      help: 'graph round: also score the first n stored nearest neighbours of each result (κ-NN graph; 0 = off)',
+    },
+    // The CLI selects the mode with --exact [method].
+    mode: { type: 'enum', values: ['approximate', 'exhaustive', 'maxscore'], default: 'approximate', flag: false, help: 'search algorithm' },
+  },
+  { renamed: { knn: 'graphNeighbors' } },
+);
+
+/** Defaults of `SearchOptions`; `SEARCH_DEFAULTS.knn` (deprecated, not enumerable) equals `graphNeighbors`. */
+export const SEARCH_DEFAULTS: ResolvedSearchOptions & { /** @deprecated use `graphNeighbors` */ readonly knn: number } = SEARCH_OPTIONS.defaults as ResolvedSearchOptions & { readonly knn: number };
 
 /** Query-time settings under which approximate search is exact (with a lossless build). */
 export const LOSSLESS_SEARCH: SearchOptions = Object.freeze({ queryCut: 0, heapFactor: 1 });
 
 export function resolveSearchOptions(options: SearchOptions = {}): ResolvedSearchOptions {
-  const o: ResolvedSearchOptions = withDefaults(SEARCH_DEFAULTS, options);
-  checkRange('k', o.k, 1, 100_000, true);
-  checkRange('queryCut', o.queryCut, 0, 100_000, true);
-  checkRange('heapFactor', o.heapFactor, Number.MIN_VALUE, 1);
-  checkRange('knn', o.knn, 0, 64, true);
-  if (!['approximate', 'exhaustive', 'maxscore'].includes(o.mode)) {
-    throw new SpladexError('E_OPTION', `option mode must be approximate, exhaustive or maxscore, got ${String(o.mode)}`);
-  }
-  return o;
+  return SEARCH_OPTIONS.resolve(options);
 }

@@ -54,11 +54,11 @@ export class SegmentSearcher {
    * Seismic search: for each of the `queryCut` heaviest query terms, bound every block of its list
    * with the summaries (all query terms contribute), skip blocks whose bound is below
    * `heapFactor ×` the k-th best score, and score the documents of the others exactly. Then, when
-   * the segment has a κ-NN graph and `knn > 0`, the first `knn` stored neighbours of each result
+   * the segment has a κ-NN graph and `graphNeighbors > 0`, the first `graphNeighbors` stored neighbours of each result
    * found here are scored too (documents already scored are skipped through the same bitset).
    * `excluded[d] === 1` hides document d (deletes, filters).
    */
-  searchApproximate(query: PreparedQuery, queryCut: number, heapFactor: number, knn: number, heap: TopK, keyBase: number, excluded?: Uint8Array): void {
+  searchApproximate(query: PreparedQuery, queryCut: number, heapFactor: number, graphNeighbors: number, heap: TopK, keyBase: number, excluded?: Uint8Array): void {
     const { terms, byWeight } = query;
     if (terms.length === 0) return;
     this.load(query);
@@ -87,7 +87,7 @@ export class SegmentSearcher {
     }
 
     const kappa = this.storedNeighbors;
-    const expand = knn < kappa ? knn : kappa;
+    const expand = graphNeighbors < kappa ? graphNeighbors : kappa;
     if (expand > 0) {
       // Gather first: scoring neighbours changes the heap the seeds are read from.
       const nDocs = this.segment.meta.nDocs;

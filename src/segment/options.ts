@@ -2,11 +2,11 @@
  * Build-time configuration of a Seismic-style index, with every default in one constant.
  * These values are stored with the index (like Seismic's build configuration), so `spladex info`
  * tells how an index was made and a rebuild with the same options and seed is byte-identical.
- * Query-time arguments live in `src/query/options.ts`.
+ * Query-time arguments live in `src/query/options.ts`. Defaults, ranges, flags and help come from
+ * one table, `BUILD_OPTIONS`; the ranges in the comments below repeat it for readers.
  */
 import { availableParallelism } from 'node:os';
-import { checkRange, SpladexError } from '../errors.js';
-import { withDefaults } from '../util/defaults.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 export type PruningStrategy = 'global-threshold' | 'fixed-size' | 'none';
 export type BlockingStrategy = 'kmeans' | 'fixed-size';
@@ -60,7 +60,7 @@ export interface BuildOptions {
   forwardValues?: ForwardValueType;
   /**
    * κ: nearest neighbours stored per document (Seismic's κ-NN graph, CIKM 2024; see
-   * `src/index/knn.ts`). Approximate search also scores the stored neighbours of its results,
+   * `src/segment/knn.ts`). Approximate search also scores the stored neighbours of its results,
    * which recovers the recall of a harder block cut. Default 8 (32 bytes per document: keeps a 1M
    * SPLADE-like index within 1.5× its forward index; κ = 10 measured no better at equal latency);
    * range 0 – 64; 0 builds no graph (saves 4κ bytes per document and ~2 minutes of build per
@@ -75,45 +75,29 @@ export interface BuildOptions {
 
 export type ResolvedBuildOptions = Required<BuildOptions>;
 
-export const BUILD_DEFAULTS: ResolvedBuildOptions = Object.freeze({
-  pruning: 'global-threshold',
-  nPostings: 400,
-  maxFraction: 1.5,
-  blocking: 'kmeans',
-  centroidFraction: 0.07,
-  kmeansDocCut: 15,
-  blockSize: 32,
-  summaryEnergy: 0.4,
-  maxSummaryTerms: 96,
-  forwardValues: 'f16',
-  knn: 8,
-  seed: 42,
-  threads: Math.max(1, Math.min(2, availableParallelism())),
-}) as ResolvedBuildOptions;
+/** The build options: default, range, flag and help of each (see src/util/options-table.ts). */
+export const BUILD_OPTIONS: OptionsTable<ResolvedBuildOptions> = defineOptions<ResolvedBuildOptions>({
+  pruning: { type: 'enum', values: ['global-threshold', 'fixed-size', 'none'], default: 'global-threshold', placeholder: 'strategy', help: 'static pruning of posting lists' },
+  nPostings: { type: 'integer', min: 1, max: 2 ** 31, default: 400, help: 'λ: average (global-threshold) or exact (fixed-size) postings kept per list' },
+  maxFraction: { type: 'number', min: 1, max: 1000, default: 1.5, placeholder: 'f', help: 'global-threshold: cap of one list as a multiple of --n-postings' },
+  blocking: { type: 'enum', values: ['kmeans', 'fixed-size'], default: 'kmeans', placeholder: 'strategy', help: 'blocking of posting lists' },
+  centroidFraction: { type: 'number', min: 0, minOpen: true, max: 1, default: 0.07, placeholder: 'f', help: 'k-means: centroids per list as a fraction of its length' },
+  kmeansDocCut: { type: 'integer', min: 1, max: 65535, default: 15, help: 'k-means: terms of each document used to pick its centroid' },
+  blockSize: { type: 'integer', min: 1, max: 65535, default: 32, help: 'fixed-size blocking: documents per block' },
+  summaryEnergy: { type: 'number', min: 0, minOpen: true, max: 1, default: 0.4, placeholder: 'f', help: "fraction of a block summary's L1 mass kept; 1 is lossless" },
+  maxSummaryTerms: { type: 'integer', min: 0, max: 2 ** 31, default: 96, help: 'cap on terms per block summary (0 = no cap)' },
+  forwardValues: { type: 'enum', values: ['f16', 'u8', 'f32'], default: 'f16', placeholder: 'type', help: 'forward-index value storage' },
+  knn: { type: 'integer', min: 0, max: 64, default: 8, help: 'κ: nearest neighbours stored per document for the κ-NN graph round of search (0 = no graph)' },
+  seed: { type: 'integer', min: 0, max: 2 ** 32 - 1, default: 42, help: 'seed of every random choice (builds are deterministic per seed)' },
+  threads: { type: 'integer', min: 1, max: 64, default: () => Math.max(1, Math.min(2, availableParallelism())), defaultText: 'min(2, cores)', help: 'build threads' },
+});
+
+export const BUILD_DEFAULTS: ResolvedBuildOptions = BUILD_OPTIONS.defaults;
 
 /** Options that make the index lossless: search with `LOSSLESS_SEARCH` then equals exact search. */
 export const LOSSLESS_BUILD: BuildOptions = Object.freeze({ pruning: 'none', summaryEnergy: 1, maxSummaryTerms: 0 });
 
-function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]): T {
-  if (!allowed.includes(value)) throw new SpladexError('E_OPTION', `option ${name} must be one of ${allowed.join(', ')}, got ${String(value)}`);
-  return value;
-}
-
 /** Fills defaults and checks ranges; throws `E_OPTION` naming the bad option. */
 export function resolveBuildOptions(options: BuildOptions = {}): ResolvedBuildOptions {
-  const o: ResolvedBuildOptions = withDefaults(BUILD_DEFAULTS, options);
-  oneOf('pruning', o.pruning, ['global-threshold', 'fixed-size', 'none']);
-  oneOf('blocking', o.blocking, ['kmeans', 'fixed-size']);
-  oneOf('forwardValues', o.forwardValues, ['f16', 'u8', 'f32']);
-  checkRange('nPostings', o.nPostings, 1, 2 ** 31, true);
-  checkRange('maxFraction', o.maxFraction, 1, 1000);
-  checkRange('centroidFraction', o.centroidFraction, Number.MIN_VALUE, 1);
-  checkRange('kmeansDocCut', o.kmeansDocCut, 1, 65535, true);
-  checkRange('blockSize', o.blockSize, 1, 65535, true);
-  checkRange('summaryEnergy', o.summaryEnergy, Number.MIN_VALUE, 1);
-  checkRange('maxSummaryTerms', o.maxSummaryTerms, 0, 2 ** 31, true);
-  checkRange('knn', o.knn, 0, 64, true);
-  checkRange('seed', o.seed, 0, 2 ** 32 - 1, true);
-  checkRange('threads', o.threads, 1, 64, true);
-  return o;
+  return BUILD_OPTIONS.resolve(options);
 }

@@ -15,11 +15,11 @@
  * Everything runs on the forward index's CSR arrays, in place: a byte of mask per posting and a
  * float per posting of the per-term weight lists, no per-document objects.
  */
-import { checkRange } from '../errors.js';
 import { bm25Idf, type IdfTable } from '../encode/idf.js';
 import { documentFrequencies, selectPostings, type CsrMatrix } from '../encode/flops.js';
 import type { ForwardInput } from './ingest.js';
 import { termIdArray } from './forward.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 export interface PostingPruningOptions {
   /**
@@ -37,22 +37,27 @@ export interface PostingPruningOptions {
 
 export type ResolvedPostingPruning = Required<PostingPruningOptions>;
 
-/** Defaults of index-time posting pruning: off. The CLI's `--flops-budget`, `--max-terms-per-doc` and `--min-weight` use them. */
-export const POSTING_PRUNING_DEFAULTS: Readonly<ResolvedPostingPruning> = Object.freeze({ flopsBudget: 0, maxTermsPerDoc: 0, minWeight: 0 });
+/** Index-time posting pruning (off by default): default, range, flag and help of each option (see src/util/options-table.ts). */
+export const POSTING_PRUNING_OPTIONS: OptionsTable<ResolvedPostingPruning> = defineOptions<ResolvedPostingPruning>({
+  flopsBudget: {
+    type: 'number',
+    min: 0,
+    max: 1e9,
+    default: 0,
+    placeholder: 'F',
+    help: 'prune postings until FLOPS (expected multiply-adds per query, p_q = p_d) ≤ F, least valuable first: value weight × idf, cost growing with df (0 = no budget)',
+  },
+  maxTermsPerDoc: { type: 'integer', min: 0, max: 1_000_000, default: 0, help: 'keep at most n postings per document, highest weight × idf first (0 = no limit)' },
+  minWeight: { type: 'number', min: 0, max: 1e9, default: 0, placeholder: 'w', help: 'drop postings whose weight is below w (0 = keep every weight > 0)' },
+});
 
-export const POSTING_PRUNING_KEYS = Object.keys(POSTING_PRUNING_DEFAULTS) as ReadonlyArray<keyof PostingPruningOptions>;
+export const POSTING_PRUNING_DEFAULTS: Readonly<ResolvedPostingPruning> = POSTING_PRUNING_OPTIONS.defaults;
+
+export const POSTING_PRUNING_KEYS: ReadonlyArray<keyof PostingPruningOptions> = POSTING_PRUNING_OPTIONS.keys;
 
 /** Fills defaults and checks ranges (`E_OPTION` naming the option). */
 export function resolvePostingPruning(options: PostingPruningOptions = {}): ResolvedPostingPruning {
-  const o: ResolvedPostingPruning = {
-    flopsBudget: options.flopsBudget ?? POSTING_PRUNING_DEFAULTS.flopsBudget,
-    maxTermsPerDoc: options.maxTermsPerDoc ?? POSTING_PRUNING_DEFAULTS.maxTermsPerDoc,
-    minWeight: options.minWeight ?? POSTING_PRUNING_DEFAULTS.minWeight,
-  };
-  checkRange('flopsBudget', o.flopsBudget, 0, 1e9);
-  checkRange('maxTermsPerDoc', o.maxTermsPerDoc, 0, 1_000_000, true);
-  checkRange('minWeight', o.minWeight, 0, 1e9);
-  return o;
+  return POSTING_PRUNING_OPTIONS.resolve(options);
 }
 
 /** Whether any posting pruning is asked for. */

@@ -1,10 +1,10 @@
 /** Options and summaries of the writer's operations (`add`, `addText`, `delete`, `compact`). */
-import { checkRange } from '../errors.js';
 import type { IngestOptions } from '../segment/ingest.js';
-import { BUILD_DEFAULTS } from '../segment/options.js';
+import { BUILD_OPTIONS } from '../segment/options.js';
 import type { PostingPruningReport } from '../segment/posting-pruning.js';
 import type { SegmentLayout } from '../segment/segment.js';
 import type { EncoderBuildReport } from '../text/text-source.js';
+import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
 /** Options of `add` and `compact`. Defaults in `WRITE_DEFAULTS`. */
 export interface WriteOptions {
@@ -19,10 +19,22 @@ export interface WriteOptions {
   threads?: number;
 }
 
-export const WRITE_DEFAULTS: Readonly<Required<WriteOptions>> = Object.freeze({
-  smallSegmentDocs: 5000,
-  threads: BUILD_DEFAULTS.threads,
+/** The options of `add` and `compact`: default, range, flag and help of each (see src/util/options-table.ts). */
+export const WRITE_OPTIONS: OptionsTable<Required<WriteOptions>> = defineOptions<Required<WriteOptions>>({
+  smallSegmentDocs: {
+    type: 'integer',
+    min: 0,
+    max: 2 ** 31,
+    default: 5000,
+    // --small-segment was the flag before flags were derived from option names.
+    flagAliases: ['small-segment'],
+    help: 'a new segment with fewer documents is stored without an inverted index and searched exhaustively (0 = always indexed)',
+  },
+  // The build's entry: same default (the build's), range and meaning.
+  threads: BUILD_OPTIONS.specs.threads,
 });
+
+export const WRITE_DEFAULTS: Readonly<Required<WriteOptions>> = WRITE_OPTIONS.defaults;
 
 export interface AddOptions extends WriteOptions, IngestOptions {}
 
@@ -79,11 +91,7 @@ export interface CompactSummary {
   seconds: { total: number };
 }
 
+/** Fills defaults and checks ranges (`E_OPTION` naming the option); other keys (ingest options) are ignored. */
 export function resolveWriteOptions(options: WriteOptions): Required<WriteOptions> {
-  const o = { ...WRITE_DEFAULTS };
-  if (options.smallSegmentDocs !== undefined) o.smallSegmentDocs = options.smallSegmentDocs;
-  if (options.threads !== undefined) o.threads = options.threads;
-  checkRange('smallSegmentDocs', o.smallSegmentDocs, 0, 2 ** 31, true);
-  checkRange('threads', o.threads, 1, 64, true);
-  return o;
+  return WRITE_OPTIONS.resolve(options);
 }
