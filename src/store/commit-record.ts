@@ -25,7 +25,7 @@
  * meanwhile. Any other unnamed segment file is left in place and `spladex verify` reports it.
  */
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { fsyncPath, tryRemove } from '../util/fs.js';
+import { entriesOrNone, fsyncPath, tryRemove } from '../util/fs.js';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { SpladexError } from '../errors.js';
@@ -212,11 +212,5 @@ export function tidyDirectory(dir: string, files: DirectoryFiles): string[] {
 
 /** Temporary names that may hold named segment `file` (its final name missing), newest first. */
 export function pendingSegmentNames(dir: string, file: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => TEMPORARY_SEGMENT.exec(n)?.[1] === file).sort().reverse();
+  return entriesOrNone(dir).filter((n) => TEMPORARY_SEGMENT.exec(n)?.[1] === file).sort().reverse();
 }

@@ -32,6 +32,15 @@ export function tryRemove(path: string): void {
   }
 }
 
+/** The names in `dir`, or none when it cannot be listed (gone, or not a directory): for best-effort scans. */
+export function entriesOrNone(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** Whether a process with this pid runs on this host (EPERM: it runs, as another user). */
 export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -49,13 +58,7 @@ export function processAlive(pid: number): boolean {
  * directories, lock staging files). An unreadable directory has none.
  */
 export function deadProcessEntries(dir: string, pattern: RegExp): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((name) => {
+  return entriesOrNone(dir).filter((name) => {
     const match = pattern.exec(name);
     return match !== null && !processAlive(Number(match[1]));
   }).map((name) => join(dir, name));
