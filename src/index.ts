@@ -15,7 +15,7 @@ export type { StoredDocument } from './store/store.js';
 export type { EncoderOverrides, StoredIdf } from './text/encoder-store.js';
 export type { BuildSummary, IndexBuildOptions } from './writer/build-plan.js';
 export { WRITE_OPTIONS, WRITE_DEFAULTS, type WriteOptions, type AddOptions, type AddSummary, type AddTextOptions, type DeleteSummary, type CompactSummary } from './writer/options.js';
-export { FILTER_SEARCH_DEFAULTS, type IndexSearchOptions, type FlopsReport, type IndexInfo, type ReaderOptions, type WriterOptions } from './reader/types.js';
+export { FILTER_SEARCH_DEFAULTS, FILTER_SEARCH_OPTIONS, type IndexSearchOptions, type FlopsReport, type IndexInfo, type ReaderOptions, type WriterOptions } from './reader/types.js';
 export { openIndexEncoder } from './reader/index-encoder.js';
 export { buildTextIndex, defaultEncoderKind, type TextIndexBuildOptions, type TextCorpusSource, type TextDocumentInput, type EncoderBuildReport } from './writer/text-index.js';
 export { POSTING_PRUNING_OPTIONS, POSTING_PRUNING_DEFAULTS, type PostingPruningOptions, type PostingPruningReport, type ResolvedPostingPruning } from './segment/posting-pruning.js';

@@ -5,9 +5,10 @@
  * `spladex index --input text`).
  */
 import type { Command } from 'commander';
-import { SpladexError, readQueries, validateVector, type QueryRecord, parseFilterCondition, type Filter, type SearchHit, type SparseVectorInput, FILTER_SEARCH_DEFAULTS, SEARCH_OPTIONS, SpladexIndex } from '../../src/index.js';
-import { action, choice, parseInteger, writeLine } from '../util.js';
+import { SpladexError, readQueries, validateVector, type QueryRecord, parseFilterCondition, type Filter, type SearchHit, type SparseVectorInput, FILTER_SEARCH_OPTIONS, SEARCH_OPTIONS, SpladexIndex } from '../../src/index.js';
+import { action, choice, writeLine } from '../util.js';
 import { addSearchOptions, searchOptionsFrom } from '../search-options.js';
+import { addTableOptions, tableOptionsFrom } from '../table-options.js';
 
 export type OutputFormat = 'json' | 'trec' | 'table';
 
@@ -51,8 +52,9 @@ export function register(program: Command): void {
       'only documents whose metadata matches, e.g. "year>=2010", "lang=en", "tag in a,b", "lang!=de" or a JSON filter object; repeat to require several',
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
-    )
-    .option('--filter-exact-below <n>', 'per segment, score the filtered documents one by one when at most n pass the filter', parseInteger, FILTER_SEARCH_DEFAULTS.filterExactBelow)
+    );
+  addTableOptions(command, FILTER_SEARCH_OPTIONS);
+  command
     .action(
       action(async (dir: string, inline: string | undefined, opts: Record<string, unknown>) => {
         if ((inline === undefined) === (opts.queries === undefined)) {
@@ -61,7 +63,7 @@ export function register(program: Command): void {
         const filters: Filter[] = (opts.filter as string[]).map(parseFilterCondition);
         const searchOptions = {
           ...searchOptionsFrom(command, SEARCH_OPTIONS),
-          ...(filters.length > 0 ? { filter: filters, filterExactBelow: opts.filterExactBelow as number } : {}),
+          ...(filters.length > 0 ? { filter: filters, ...tableOptionsFrom(command, FILTER_SEARCH_OPTIONS) } : {}),
         };
         const format = opts.format as OutputFormat;
         const tag = opts.runTag as string;

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Encoder } from '../encode/encoder.js';
 import type { EncoderSpec } from '../encode/spec.js';
-import { checkRange, SpladexError } from '../errors.js';
+import { SpladexError } from '../errors.js';
 import { newBitmap, serializeBitmap, type Bitmap } from '../store/deletes.js';
 import { copyTextMeta, noEncoderError, openStoredEncoder, readStoredEncoder, readStoredIdf, type EncoderOverrides, type StoredIdf } from '../text/encoder-store.js';
 import { compileFilter, normaliseFilter, type Filter } from '../store/filter.js';
@@ -28,7 +28,7 @@ import { GrowableUint32Array } from '../util/growable.js';
 import { ioFailure, isIoFailure } from '../util/io-failure.js';
 import { indexFlops, indexInfo } from './info.js';
 import { loadSegments, loadSnapshot, type LoadedSegment } from './snapshot.js';
-import { FILTER_SEARCH_DEFAULTS, type FlopsReport, type IndexInfo, type IndexSearchOptions, type ReaderOptions } from './types.js';
+import { FILTER_SEARCH_OPTIONS, type FlopsReport, type IndexInfo, type IndexSearchOptions, type ReaderOptions } from './types.js';
 
 /** The store of the index directory `path`; `E_NOT_AN_INDEX` when there is none. */
 export function checkIndexDirectory(path: string): string {
@@ -161,8 +161,7 @@ export class IndexReader {
     this.assertOpen();
     const { filter, filterExactBelow, ...searchOptions } = options;
     const o = resolveSearchOptions(searchOptions);
-    const exactBelow = filterExactBelow ?? FILTER_SEARCH_DEFAULTS.filterExactBelow;
-    checkRange('filterExactBelow', exactBelow, 0, 2 ** 32, true);
+    const exactBelow = FILTER_SEARCH_OPTIONS.resolve({ filterExactBelow }).filterExactBelow!;
     const segments = this.loadedSegments();
     const allowed = filter === undefined ? undefined : this.allowLists(filter);
     // Per segment: the documents to score one by one (small allow-lists), or the mask to search with.

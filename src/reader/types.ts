@@ -8,6 +8,7 @@ import type { SegmentLayout } from '../segment/segment.js';
 import type { EncoderOverrides } from '../text/encoder-store.js';
 import type { ScoringKernel } from '../query/candidate-scorer.js';
 import type { SearchOptions } from '../query/options.js';
+import { defineOptions } from '../util/options-table.js';
 
 /** Search options of `SpladexIndex.search`: the query-time arguments plus a metadata filter. */
 export interface IndexSearchOptions extends SearchOptions {
@@ -39,7 +40,18 @@ export interface FlopsReport {
   postingsPerDocument: { mean: number; p50: number; p99: number; max: number };
 }
 
-export const FILTER_SEARCH_DEFAULTS: Readonly<Required<Pick<IndexSearchOptions, 'filterExactBelow'>>> = Object.freeze({ filterExactBelow: 10_000 });
+/** The filter settings of a search as an options table (src/util/options-table.ts), like every other group. */
+export const FILTER_SEARCH_OPTIONS = defineOptions<Pick<IndexSearchOptions, 'filterExactBelow'>>({
+  filterExactBelow: {
+    type: 'integer',
+    default: 10_000,
+    min: 0,
+    max: 2 ** 32,
+    help: 'per segment, score the filtered documents one by one when at most n pass the filter',
+  },
+});
+
+export const FILTER_SEARCH_DEFAULTS = FILTER_SEARCH_OPTIONS.defaults as Readonly<Required<Pick<IndexSearchOptions, 'filterExactBelow'>>>;
 
 /** Options of `SpladexIndex.open` (a reader). */
 export interface ReaderOptions {
