@@ -14,7 +14,7 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { ENCODER_OPTIONS, collectCorpusStats, encodeChunkSize, encodeCorpus, readCorpusStream, type CorpusRecord, openEncoder, type Encoder, type EncoderStats, type CorpusStats, type EncoderKind } from '../../src/encode/index.js';
+import { collectCorpusStats, encodeChunkSize, encodeCorpus, readCorpusStream, type CorpusRecord, openEncoder, type Encoder, type EncoderStats, type CorpusStats, type EncoderKind } from '../../src/encode/index.js';
 import { SpladexError, readQueries, type SparseVectorInput } from '../../src/index.js';
 import { addEncoderOptions, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL } from '../encoder-options.js';
 import { action, choice, countingStream, formatCount as fmt, formatRate as rate, formatSeconds as sec, progressBar, writeLine } from '../util.js';
@@ -130,7 +130,7 @@ async function runEncode(input: string, opts: EncodeCliOptions, command: Command
       );
     }
     const what = opts.as === 'queries' ? 'queries' : 'docs';
-    const chunkSize = encodeChunkSize(ENCODER_OPTIONS.resolve({ batchSize: options.batchSize }).batchSize);
+    const chunkSize = encodeChunkSize(options.batchSize);
 
     // Pass 1: corpus statistics.
     let corpusStats: CorpusStats | null = null;

@@ -12,6 +12,7 @@ import { checkRange, SpladexError } from '../errors.js';
 import { checkStorableString } from '../io/documents.js';
 import type { SparseVectorInput } from '../types.js';
 import type { Encoder } from './encoder.js';
+import { ENCODER_OPTIONS } from './encoder-options.js';
 import type { CorpusStats } from './lexical.js';
 
 export interface CorpusRecord {
@@ -43,9 +44,12 @@ export interface ReadCorpusOptions {
   onSkip?: (skipped: { line: number; code: string; message: string }) => void;
 }
 
-/** Documents per `encodeDocuments` call for a model batch size: enough to sort by length and fill batches. */
-export function encodeChunkSize(batchSize: number): number {
-  return Math.max(256, batchSize * 4);
+/**
+ * Documents per `encodeDocuments` call for a model batch size (undefined: the encoder's default,
+ * checked like the option itself): enough to sort by length and fill batches.
+ */
+export function encodeChunkSize(batchSize?: number): number {
+  return Math.max(256, ENCODER_OPTIONS.resolve({ batchSize }).batchSize! * 4);
 }
 
 /** The text a record is encoded from. */

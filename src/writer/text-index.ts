@@ -12,7 +12,7 @@
  * the `splade` kind, whose queries run through the model.
  */
 import { encodeChunkSize } from '../encode/corpus.js';
-import { ENCODER_DEFAULTS, openEncoder, type EncoderOptions } from '../encode/encoder.js';
+import { openEncoder, type EncoderOptions } from '../encode/encoder.js';
 import { SpladexError } from '../errors.js';
 import { defaultEncoderKind, indexTextCorpus, encoderIdf, type TextCorpusSource } from '../text/text-source.js';
 import { buildIndexWith } from './build.js';
@@ -59,7 +59,7 @@ export async function buildTextIndex(corpus: TextCorpusSource, out: string, opti
   try {
     const pass = {
       label,
-      chunkSize: chunkSize ?? encodeChunkSize(encoderOptions.batchSize ?? ENCODER_DEFAULTS.batchSize),
+      chunkSize: chunkSize ?? encodeChunkSize(encoderOptions.batchSize),
       skipInvalid: indexOptions.skipInvalid ?? false,
       ...(indexOptions.onSkip === undefined ? {} : { onSkip: indexOptions.onSkip }),
       ...(indexOptions.onProgress === undefined ? {} : { onProgress: indexOptions.onProgress }),

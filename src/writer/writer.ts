@@ -5,7 +5,6 @@
  */
 import { join } from 'node:path';
 import { encodeChunkSize } from '../encode/corpus.js';
-import { ENCODER_DEFAULTS } from '../encode/encoder.js';
 import { documentFrequencies } from '../encode/flops.js';
 import { bm25Idf } from '../encode/idf.js';
 import { buildSegment, indexForward, mergeForward, type DocumentSource, type ForwardInput, type IngestOptions, type MergeSource } from '../segment/ingest.js';
@@ -200,7 +199,7 @@ export class IndexWriter extends IndexReader {
       const { chunkSize, ...addOptions } = options;
       const pass = {
         label,
-        chunkSize: chunkSize ?? encodeChunkSize(this.encoderOverrides.batchSize ?? ENCODER_DEFAULTS.batchSize),
+        chunkSize: chunkSize ?? encodeChunkSize(this.encoderOverrides.batchSize),
         skipInvalid: options.skipInvalid ?? false,
         ...(options.onSkip === undefined ? {} : { onSkip: options.onSkip }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
