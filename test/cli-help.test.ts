@@ -62,7 +62,7 @@ function expectTableHelp<T>(command: string, entries: Map<string, string>, table
 describe.skipIf(!hasBuild)(`--help shows each table flag's default and range (${CLI})`, () => {
   it('index: build, posting pruning and encoder flags', () => {
     const entries = helpEntries('index');
-    expect(expectTableHelp('index', entries, BUILD_OPTIONS)).toBe(13);
+    expect(expectTableHelp('index', entries, BUILD_OPTIONS)).toBe(16);
     expect(expectTableHelp('index', entries, POSTING_PRUNING_OPTIONS)).toBe(3);
     // index has its own --threads (the build's) and prunes postings instead of encoder --top-k / --min-weight.
     expectTableHelp('index', entries, ENCODER_OPTIONS, ['threads', 'topK', 'minWeight']);

@@ -8,6 +8,7 @@ import { SpladexError, readDocuments, type SkippedLine, SpladexIndex, WRITE_OPTI
 import { readCorpusStream, type CorpusRecord, ENCODER_OPTIONS } from '../../src/encode/index.js';
 import { encoderStatsLines } from '../encoder-options.js';
 import { addTableOptions, tableFlagsGiven, tableOptionsFrom } from '../table-options.js';
+import { recalibrationLine } from '../calibration-lines.js';
 import { action, choice, countingStream, formatCount as fmt, formatRate, progressBar, writeLine } from '../util.js';
 
 function printAddSummary(summary: AddSummary, skippedLines: SkippedLine[], json: boolean): void {
@@ -32,6 +33,8 @@ function printAddSummary(summary: AddSummary, skippedLines: SkippedLine[], json:
   if (p !== undefined) writeLine(`  pruning    the index's per-document cuts: postings ${fmt(p.postingsBefore)} → ${fmt(p.postingsAfter)}`);
   if (summary.idfTermsAdded !== undefined) writeLine(`  idf        ${fmt(summary.idfTermsAdded)} new terms added to the corpus IDF table (N and existing IDFs unchanged)`);
   writeLine(`  the index now holds ${summary.liveDocuments} live documents; time ${summary.seconds.total.toFixed(2)} s`);
+  const recalibrated = recalibrationLine(summary.recalibrated);
+  if (recalibrated !== undefined) writeLine(recalibrated);
 }
 
 export function register(program: Command): void {

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BENCH_OPTIONS, runBench, sweepTableRows, tradeoffPoints, type BenchReport, formatSweepTable, paretoPlotSvg, formatMachine } from '../../src/bench/index.js';
-import { SpladexError } from '../../src/index.js';
+import { CALIBRATED_SEARCH_OPTIONS, SpladexError } from '../../src/index.js';
 import { LOAD_QUERIES_OPTIONS, loadQueries } from '../../src/eval/index.js';
 import { action, formatBytes, writeLine } from '../util.js';
 import { textQueryEncoder } from '../query-encoder.js';
@@ -28,6 +28,15 @@ interface BenchCliOptions {
 
 const ms = (value: number): string => (value >= 100 ? value.toFixed(0) : value >= 1 ? value.toFixed(2) : value.toFixed(3));
 
+/** The measured setting and where it came from. */
+function settingText(report: BenchReport): string {
+  const s = report.settings;
+  const c = report.calibration;
+  const from = s.source === 'arguments' ? 'as given' : s.source === 'defaults' ? 'fixed defaults (the index has no calibration)' : `calibrated for recall@10 ${c!.target_recall} (estimated ${c!.estimated_recall?.toFixed(3) ?? '?'}, worst stratum ${c!.estimated_worst_stratum?.toFixed(3) ?? '?'}, on ${c!.queries} ${c!.source === 'given' ? 'logged' : 'pseudo-'}queries)`;
+  if (s.mode !== 'approximate') return `exact search (${s.mode}): ${from}; the calibration found exact search as fast as the approximate setting meeting the target, so the index searches exactly`;
+  return `queryCut ${s.query_cut}, heapFactor ${s.heap_factor}, graphNeighbors ${s.knn}: ${from}`;
+}
+
 /** Human-readable report. */
 export function formatBenchReport(report: BenchReport): string {
   const l = report.latency_ms;
@@ -35,7 +44,8 @@ export function formatBenchReport(report: BenchReport): string {
   const mx = report.baselines.maxscore;
   const lines = [
     `index        ${report.index} (${report.documents} documents)`,
-    `queries      ${report.queries}, k = ${report.k}, queryCut ${report.settings.query_cut}, heapFactor ${report.settings.heap_factor}, graphNeighbors ${report.settings.knn}; ${report.scoring_kernel} scoring kernel`,
+    `queries      ${report.queries}, k = ${report.k}; ${report.scoring_kernel} scoring kernel`,
+    `setting      ${settingText(report)}`,
     `recall@${report.k}    ${report.recall_at_k.toFixed(4)} against exhaustive search (tie-aware ${report.recall_at_k_tie_aware.toFixed(4)})`,
     `latency      mean ${ms(l.mean)} ms, p50 ${ms(l.p50)}, p95 ${ms(l.p95)}, p99 ${ms(l.p99)} (single thread)`,
     `throughput   ${report.qps.toFixed(0)} queries/s on ${report.threads} thread${report.threads === 1 ? '' : 's'}`,
@@ -65,7 +75,7 @@ export function register(program: Command): void {
         const encoder = textQueryEncoder(dir, opts.model);
         const queries = await loadQueries(opts.queries, { ...tableOptionsFrom(command, LOAD_QUERIES_OPTIONS), encoder: encoder.open }).finally(encoder.dispose);
         if (queries.length === 0) throw new SpladexError('E_OPTION', `${opts.queries} holds no queries; a benchmark needs at least one`);
-        const options = tableOptionsFrom(command, BENCH_OPTIONS);
+        const options = { ...tableOptionsFrom(command, BENCH_OPTIONS), ...tableOptionsFrom(command, CALIBRATED_SEARCH_OPTIONS) };
         const report: BenchReport & { plot?: string } = await runBench(dir, queries, {
           ...options,
           onProgress: opts.quiet ? undefined : (message) => process.stderr.write(`bench: ${message}\n`),

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { SpladexIndex, WRITE_OPTIONS } from '../../src/index.js';
 import { addTableOptions, tableOptionsFrom } from '../table-options.js';
+import { recalibrationLine } from '../calibration-lines.js';
 import { action, writeLine } from '../util.js';
 
 export function register(program: Command): void {
@@ -29,6 +30,8 @@ export function register(program: Command): void {
         writeLine(
           `compacted ${summary.path}: ${summary.segmentsBefore} segments → ${summary.segmentsAfter}, ${summary.documents} documents kept, ${summary.dropped} deleted documents dropped (${summary.seconds.total.toFixed(2)} s)`,
         );
+          const recalibrated = recalibrationLine(summary.recalibrated);
+          if (recalibrated !== undefined) writeLine(recalibrated);
       } finally {
         index.close();
       }

@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SpladexError, readLines, SpladexIndex } from '../../src/index.js';
+import { recalibrationLine } from '../calibration-lines.js';
 import { action, writeLine } from '../util.js';
 
 /**
@@ -48,6 +49,8 @@ export function register(program: Command): void {
             return;
           }
           writeLine(`deleted ${summary.deleted} documents from ${summary.path}; ${summary.liveDocuments} live documents remain`);
+          const recalibrated = recalibrationLine(summary.recalibrated);
+          if (recalibrated !== undefined) writeLine(recalibrated);
           if (summary.notFound.length > 0) {
             const shown = summary.notFound.slice(0, 10).map((id) => JSON.stringify(id)).join(', ');
             writeLine(`  ${summary.notFound.length} ids not found (unknown or already deleted): ${shown}${summary.notFound.length > 10 ? ', …' : ''}`);

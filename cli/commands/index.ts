@@ -10,6 +10,7 @@ import { ENCODER_OPTIONS } from '../../src/encode/index.js';
 import { SpladexError, BUILD_OPTIONS, POSTING_PRUNING_OPTIONS, readDocuments, type SkippedLine, buildTextIndex, type TextCorpusSource, buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/index.js';
 import { addEncoderOptions, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL } from '../encoder-options.js';
 import { addTableOptions, tableFlagsGiven, tableOptionsFrom } from '../table-options.js';
+import { calibrationLines } from '../calibration-lines.js';
 import { action, choice, countingStream, formatBytes, formatCount as fmt, formatRate, formatSeconds as sec, progressBar, writeLine } from '../util.js';
 
 /** `index` has its own --threads (build) and posting pruning flags instead of encode's --top-k / --min-weight. */
@@ -43,11 +44,12 @@ export function printBuildSummary(summary: BuildSummary, skippedLines: SkippedLi
   }
   writeLine(`  vocabulary ${summary.vocabularySize} terms, ${summary.postings} postings, ${summary.keptPostings} kept after static pruning, ${summary.blocks} blocks`);
   writeLine(`  size ${formatBytes(summary.bytes.total)} on disk`);
+  if (summary.calibration !== undefined) for (const line of calibrationLines(summary.calibration)) writeLine(`  ${line}`);
   const s = summary.seconds;
   const statistics = e !== undefined && e.seconds.statistics > 0 ? `statistics ${e.seconds.statistics.toFixed(2)}, ` : '';
   const ingest = e !== undefined ? `ingest ${s.ingest.toFixed(2)} (encode ${e.seconds.encode.toFixed(2)})` : `ingest ${s.ingest.toFixed(2)}`;
   const pruning = p !== undefined ? `, posting pruning ${p.seconds.toFixed(2)}` : '';
-  writeLine(`  time ${s.total.toFixed(2)} s (${statistics}${ingest}${pruning}, prune ${s.prune.toFixed(2)}, blocks ${s.blocks.toFixed(2)}, κ-NN graph ${s.knn.toFixed(2)}, write ${s.write.toFixed(2)})`);
+  writeLine(`  time ${s.total.toFixed(2)} s (${statistics}${ingest}${pruning}, prune ${s.prune.toFixed(2)}, blocks ${s.blocks.toFixed(2)}, κ-NN graph ${s.knn.toFixed(2)}${s.calibrate === undefined ? '' : `, calibration ${s.calibrate.toFixed(2)}`}, write ${s.write.toFixed(2)})`);
 }
 
 /** The flags `index` reads itself; the option tables' flags are read with `tableOptionsFrom`. */
@@ -55,6 +57,7 @@ interface IndexCliOptions {
   out: string;
   input: 'vectors' | 'text';
   idf?: string;
+  calibrationQueries?: string;
   skipInvalid: boolean;
   overwrite: boolean;
   json: boolean;
@@ -72,6 +75,10 @@ export function register(program: Command): void {
     .argument('<input>', 'JSONL file of documents (vectors, or text with --input text)')
     .requiredOption('--out <dir>', 'index directory to create')
     .option('--input <kind>', 'what the input holds: vectors | text (encoded while indexing; see the encoder options)', choice(['vectors', 'text'] as const), 'vectors')
+    .option(
+      '--calibration-queries <file>',
+      'a query log to calibrate the recall target on (JSONL query vectors; query text with --input text), instead of pseudo-queries drawn from the collection',
+    )
     .option('--skip-invalid', 'skip invalid lines and report them instead of stopping at the first', false)
     .option('--overwrite', 'replace an existing index at --out', false)
     .option('--json', 'print the build summary as one JSON object', false)
@@ -98,6 +105,7 @@ Examples:
   spladex index vectors.jsonl --out my-index
   spladex index corpus.jsonl --out bm25-index --input text
   spladex index corpus.jsonl --out splade-index --input text --model models/splade-v3 --flops-budget 5
+  spladex index vectors.jsonl --out my-index --target-recall 0.97 --calibration-queries query-log.jsonl
   spladex search splade-index "what causes sleep loss"`,
     )
     .action(action((input: string, opts: IndexCliOptions) => runIndex(input, opts, command)));
@@ -113,6 +121,7 @@ async function runIndex(input: string, opts: IndexCliOptions, command: Command):
     ...tableOptionsFrom(command, POSTING_PRUNING_OPTIONS),
     overwrite: opts.overwrite,
     skipInvalid: opts.skipInvalid,
+    ...(opts.calibrationQueries === undefined ? {} : { calibrationQueries: opts.calibrationQueries }),
     onSkip,
     sourceLabel: input,
   };

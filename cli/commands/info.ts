@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadQueries } from '../../src/eval/index.js';
 import { SpladexIndex } from '../../src/index.js';
 import { textQueryEncoder } from '../query-encoder.js';
+import { calibrationLines } from '../calibration-lines.js';
 import { action, formatBytes, writeLine } from '../util.js';
 
 interface InfoCliOptions {
@@ -54,6 +55,8 @@ export function register(program: Command): void {
           }
           writeLine(`kept         ${info.keptPostings} postings after static pruning, in ${info.blocks} blocks (${info.summaryEntries} summary entries)`);
           writeLine(`scoring      ${info.scoringKernel} kernel`);
+          if (info.calibration === null) writeLine('calibration  none: search uses the fixed defaults (rebuild to calibrate)');
+          else for (const line of calibrationLines(info.calibration, { frontier: true })) writeLine(line.startsWith('calibration ') ? `calibration  ${line.slice(12)}` : `             ${line.trimStart()}`);
           writeLine(`memory       ${formatBytes(info.memory.total)} (forward ${formatBytes(info.memory.forward)}, inverted + summaries ${formatBytes(info.memory.inverted)}, κ-NN graph ${formatBytes(info.memory.graph)})`);
           writeLine(`disk         ${formatBytes(info.bytes.total)}`);
           for (const [part, bytes] of Object.entries(info.bytes.parts)) writeLine(`  ${part.padEnd(16)} ${formatBytes(bytes)}`);

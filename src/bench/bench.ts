@@ -15,9 +15,10 @@
 import { availableParallelism } from 'node:os';
 import { exactRecallAtK, tieAwareRecallAtK } from '../eval/metrics.js';
 import type { VectorQuery } from '../eval/queries.js';
-import { SEARCH_OPTIONS, type SearchOptions } from '../query/options.js';
+import { SEARCH_OPTIONS, type SearchMode, type SearchOptions } from '../query/options.js';
 import { SpladexIndex } from '../spladex-index.js';
 import type { IndexInfo } from '../reader/types.js';
+import { settingForTarget } from '../store/calibration.js';
 import type { SearchHit } from '../types.js';
 import type { SweepRow, TradeoffPoint } from './plot.js';
 import { describeMachine, latencyStats, peakRssBytes, timeQueries, type LatencyStats, type MachineInfo } from './stats.js';
@@ -55,11 +56,16 @@ export interface BenchOptions {
   warmup?: number;
   /** The throughput phase repeats the queries until it has run for about this long (seconds). Default 3. */
   throughputSeconds?: number;
+  /**
+   * On a calibrated index, measure the stored setting for this recall@10 target instead of the
+   * index's own target. Ignored when `queryCut`, `heapFactor` or `graphNeighbors` is given.
+   */
+  targetRecall?: number;
   /** Progress messages (phase names); default none. */
   onProgress?: (message: string) => void;
 }
 
-export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'onProgress' | 'knn'>>;
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'onProgress' | 'knn' | 'targetRecall'>>;
 
 const search = SEARCH_OPTIONS.specs;
 
@@ -109,7 +115,15 @@ export interface BenchReport {
   documents: number;
   queries: number;
   k: number;
-  settings: { query_cut: number; heap_factor: number; knn: number };
+  /**
+   * The setting measured in detail: `source` says where it came from (`arguments` given,
+   * `calibration`: the index's stored setting for the target, `defaults`: the fixed defaults of an
+   * uncalibrated index); `mode` is `exhaustive` or `maxscore` when the calibration found exact
+   * search as fast as approximate search (the whole index is then searched exactly).
+   */
+  settings: { query_cut: number; heap_factor: number; knn: number; mode: SearchMode; source: 'arguments' | 'calibration' | 'defaults' };
+  /** The index's calibration (null: none): the target measured, the calibration's estimate of the measured setting. */
+  calibration: { target_recall: number; estimated_recall: number | null; estimated_worst_stratum: number | null; source: 'pseudo' | 'given'; queries: number } | null;
   /** Kernels every mode scored candidates with (see `IndexInfo.scoringKernel`). */
   scoring_kernel: IndexInfo['scoringKernel'];
   /** Mean over queries of |approximate top k ∩ exact top k| / min(k, |exact|). */
@@ -173,27 +187,33 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
   const progress = options.onProgress ?? (() => {});
   const vectors = queries.map((q) => q.vector);
   const n = vectors.length;
-  const chosen: SearchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, graphNeighbors: o.graphNeighbors, mode: 'approximate' };
-
   const index = SpladexIndex.open(dir, { readonly: true });
   try {
+    // The setting measured in detail: the arguments given, else what `search` would run (the
+    // calibrated setting of a calibrated index, possibly exact search), else the fixed defaults.
+    const given = (['queryCut', 'heapFactor', 'graphNeighbors', 'knn'] as const).some((key) => options[key] !== undefined);
+    const calibration = index.info().calibration;
+    const source: BenchReport['settings']['source'] = given ? 'arguments' : calibration === null ? 'defaults' : 'calibration';
+    const approximateBase: SearchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, graphNeighbors: o.graphNeighbors, mode: 'approximate' };
+    const chosen: SearchOptions = source === 'calibration' ? index.searchSettings({ k: o.k, ...(options.targetRecall === undefined ? {} : { targetRecall: options.targetRecall }) }) : approximateBase;
     // Validates k, queryCut and heapFactor of every setting (E_OPTION) before any long measurement.
     index.search({}, chosen);
-    if (o.sweep) for (const queryCut of o.sweepQueryCuts) for (const heapFactor of o.sweepHeapFactors) index.search({}, { ...chosen, queryCut, heapFactor });
+    const sweepBase: SearchOptions = { ...approximateBase, ...(chosen.mode === 'approximate' ? { graphNeighbors: chosen.graphNeighbors } : {}) };
+    if (o.sweep) for (const queryCut of o.sweepQueryCuts) for (const heapFactor of o.sweepHeapFactors) index.search({}, { ...sweepBase, queryCut, heapFactor });
     const info = index.info();
     const timed = async (searchOptions: SearchOptions, warmup: number): Promise<{ hits: SearchHit[][]; stats: LatencyStats }> => {
       const run = await timeQueries(n, (i) => index.search(vectors[i], searchOptions), { warmup });
       return { hits: run.results, stats: latencyStats(run.latencies) };
     };
 
-    progress(`approximate search (queryCut ${o.queryCut}, heapFactor ${o.heapFactor}, graphNeighbors ${o.graphNeighbors}) on ${n} queries`);
+    progress(chosen.mode === 'approximate' ? `approximate search (queryCut ${chosen.queryCut}, heapFactor ${chosen.heapFactor}, graphNeighbors ${chosen.graphNeighbors}; ${source}) on ${n} queries` : `exact search (${chosen.mode}; the calibration found it as fast as approximate search) on ${n} queries`);
     const approximate = await timed(chosen, o.warmup);
     const sweepRuns: Array<{ queryCut: number; heapFactor: number; hits: SearchHit[][]; stats: LatencyStats }> = [];
     if (o.sweep) {
       for (const queryCut of o.sweepQueryCuts) {
         for (const heapFactor of o.sweepHeapFactors) {
           progress(`sweep: queryCut ${queryCut}, heapFactor ${heapFactor}`);
-          const run = await timed({ ...chosen, queryCut, heapFactor }, Math.min(o.warmup, n));
+          const run = await timed({ ...sweepBase, queryCut, heapFactor }, Math.min(o.warmup, n));
           sweepRuns.push({ queryCut, heapFactor, ...run });
         }
       }
@@ -225,6 +245,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
     let agreeing = 0;
     for (let i = 0; i < n; i++) if (sameHits(maxscore.hits[i], exhaustive.hits[i])) agreeing++;
 
+    const estimate = calibration !== null && source === 'calibration' ? settingForTarget(calibration, options.targetRecall ?? calibration.targetRecall) : undefined;
     const latency = summary(approximate.stats);
     const exhaustiveLatency = summary(exhaustive.stats);
     const maxscoreLatency = summary(maxscore.stats);
@@ -234,7 +255,17 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
       queries: n,
       k: o.k,
       // JSON field names are kept: `knn` is the graph round's neighbours per result.
-      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor, knn: o.graphNeighbors },
+      settings: { query_cut: chosen.queryCut!, heap_factor: chosen.heapFactor!, knn: chosen.graphNeighbors!, mode: chosen.mode!, source },
+      calibration:
+        calibration === null
+          ? null
+          : {
+              target_recall: options.targetRecall ?? calibration.targetRecall,
+              estimated_recall: estimate?.recall ?? null,
+              estimated_worst_stratum: estimate?.worstStratum ?? null,
+              source: calibration.source,
+              queries: calibration.queries,
+            },
       scoring_kernel: info.scoringKernel,
       recall_at_k: meanRecall(approximate.hits, exhaustive.hits, o.k, false),
       recall_at_k_tie_aware: meanRecall(approximate.hits, exhaustive.hits, o.k, true),

@@ -26,6 +26,12 @@ export class SegmentSearcher {
   private readonly storedNeighbors: number;
   /** Neighbours of this segment's results, scored in the graph round (grown on demand). */
   private expansion = new Uint32Array(128);
+  /**
+   * Work counters since construction: documents scored exactly, and block summaries bounded.
+   * Calibration turns them into a deterministic cost per query (src/writer/calibration.ts).
+   */
+  scoredDocuments = 0;
+  boundedBlocks = 0;
 
   constructor(readonly segment: Segment) {
     this.scorer = candidateScorerFor(segment);
@@ -78,6 +84,7 @@ export class SegmentSearcher {
       for (let run = listBlockOffsets[t]; run < lastBlock; run += bounds.length) {
         const n = Math.min(bounds.length, lastBlock - run);
         scorer.boundBlocks(run, n);
+        this.boundedBlocks += n;
         for (let i = 0; i < n; i++) {
           if (heap.size === heap.k && bounds[i] < heapFactor * heap.scores[0]) continue;
           const block = run + i;
@@ -144,6 +151,7 @@ export class SegmentSearcher {
   private scoreCandidates(n: number, heap: TopK, keyBase: number): void {
     const { candidates, scores } = this.scorer;
     this.scorer.scoreCandidates(n);
+    this.scoredDocuments += n;
     for (let i = 0; i < n; i++) if (scores[i] > 0) heap.push(scores[i], keyBase + candidates[i]);
   }
 

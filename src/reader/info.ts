@@ -54,6 +54,7 @@ export function indexInfo(path: string, manifest: Manifest, loaded: readonly Loa
     encoder: manifest.encoder === undefined ? null : { kind: manifest.encoder.kind, label: manifest.encoder.label },
     idf: manifest.idf === undefined ? null : { source: manifest.idf.source, terms: manifest.idf.terms },
     postingPruning: manifest.postingPruning ?? null,
+    calibration: manifest.calibration ?? null,
     segments,
     scoringKernel: kernels.size > 1 ? 'mixed' : ([...kernels][0] ?? 'javascript'),
   };

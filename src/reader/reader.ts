@@ -20,7 +20,7 @@ import { writeSegment } from '../segment/segment.js';
 import type { CommittedState } from '../store/state.js';
 import { DocumentStore, STORE_FILE, type StoredDocument } from '../store/store.js';
 import { searchSegments } from '../query/fan-out.js';
-import { resolveSearchOptions } from '../query/options.js';
+import { resolveSearchOptions, type ResolvedSearchOptions } from '../query/options.js';
 import { publishDirectory, temporarySibling } from '../store/directory.js';
 import type { SearchHit, SparseVectorInput } from '../types.js';
 import { fsyncPath } from '../util/fs.js';
@@ -28,6 +28,7 @@ import { GrowableUint32Array } from '../util/growable.js';
 import { ioFailure, isIoFailure } from '../util/io-failure.js';
 import { indexFlops, indexInfo } from './info.js';
 import { loadSegments, loadSnapshot, type LoadedSegment } from './snapshot.js';
+import { withCalibratedDefaults } from './search-defaults.js';
 import { FILTER_SEARCH_OPTIONS, type FlopsReport, type IndexInfo, type IndexSearchOptions, type ReaderOptions } from './types.js';
 
 /** The store of the index directory `path`; `E_NOT_AN_INDEX` when there is none. */
@@ -151,6 +152,15 @@ export class IndexReader {
 
   // ---- Search -----------------------------------------------------------------------------------
 
+  /**
+   * The setting a search with `options` runs: the caller's arguments, then (on a calibrated
+   * index) the stored setting for the recall target, then the fixed defaults.
+   */
+  searchSettings(options: IndexSearchOptions = {}): ResolvedSearchOptions {
+    const { filter: _filter, filterExactBelow: _exactBelow, targetRecall, ...search } = options;
+    return resolveSearchOptions(withCalibratedDefaults(search, this.state.manifest.calibration, targetRecall));
+  }
+
   /** Searches one query (token → weight). */
   search(query: SparseVectorInput, options: IndexSearchOptions = {}): SearchHit[] {
     return this.searchBatch([query], options)[0];
@@ -159,8 +169,8 @@ export class IndexReader {
   /** Searches many queries with the same options; scratch memory and the filter are shared across them. */
   searchBatch(queries: readonly SparseVectorInput[], options: IndexSearchOptions = {}): SearchHit[][] {
     this.assertOpen();
-    const { filter, filterExactBelow, ...searchOptions } = options;
-    const o = resolveSearchOptions(searchOptions);
+    const { filter, filterExactBelow } = options;
+    const o = this.searchSettings(options);
     const exactBelow = FILTER_SEARCH_OPTIONS.resolve({ filterExactBelow }).filterExactBelow!;
     const segments = this.loadedSegments();
     const allowed = filter === undefined ? undefined : this.allowLists(filter);

@@ -2,6 +2,7 @@
 import type { EncoderSpec } from '../encode/spec.js';
 import type { Filter } from '../store/filter.js';
 import type { SegmentEntry } from '../store/manifest.js';
+import type { Calibration } from '../store/calibration.js';
 import type { ResolvedBuildOptions } from '../segment/options.js';
 import type { ResolvedPostingPruning } from '../segment/posting-pruning.js';
 import type { SegmentLayout } from '../segment/segment.js';
@@ -20,6 +21,13 @@ export interface IndexSearchOptions extends SearchOptions {
    * other document masked out. Default 10,000; range 0 – 2^32.
    */
   filterExactBelow?: number;
+  /**
+   * Recall@10 the search must deliver, for an index with a recall calibration: the cheapest stored
+   * setting meeting it is used (exact search when none does or when exact is as fast). Default:
+   * the index's `targetRecall`. Arguments given explicitly (`queryCut`, `heapFactor`, `mode`, …)
+   * still override. `E_OPTION` on an index without calibration. Range (0, 1].
+   */
+  targetRecall?: number;
 }
 
 /** FLOPS of an index and its postings per document (`IndexReader.flops`, `spladex info`). */
@@ -48,6 +56,18 @@ export const FILTER_SEARCH_OPTIONS = defineOptions<Pick<IndexSearchOptions, 'fil
     min: 0,
     max: 2 ** 32,
     help: 'per segment, score the filtered documents one by one when at most n pass the filter',
+  },
+});
+
+/** The recall target of a search on a calibrated index, as an options table (no default: the index's own target). */
+export const CALIBRATED_SEARCH_OPTIONS = defineOptions<Pick<IndexSearchOptions, 'targetRecall'>>({
+  targetRecall: {
+    type: 'number',
+    min: 0,
+    minOpen: true,
+    max: 1,
+    placeholder: 'r',
+    help: "recall@10 to deliver: the cheapest calibrated setting that meets it, or exact search (default: the index's target; explicit --query-cut, --heap-factor, --exact still win)",
   },
 });
 
@@ -93,6 +113,8 @@ export interface IndexInfo {
   idf: { source: 'file' | 'corpus' | 'table'; terms: number } | null;
   /** Index-time posting pruning the index was built with (null: none). */
   postingPruning: ResolvedPostingPruning | null;
+  /** The recall calibration: queries, frontier, the default setting and its estimate (null: none). */
+  calibration: Calibration | null;
   segments: Array<SegmentEntry & { layout: SegmentLayout; postings: number; keptPostings: number; blocks: number; scoringKernel: ScoringKernel }>;
   /**
    * Kernels searches score candidates with: `webassembly` (the default where the segment layout

@@ -27,10 +27,12 @@ import { makeTermIndex } from './segment.js';
 /**
  * Phases of a build, in order: `statistics` (first pass over a text corpus, for encoders that need
  * corpus statistics), `ingest` (documents read — and encoded, for text — into the forward index),
- * `posting-pruning` (FLOPS budget and per-document cuts, when asked for), `prune` (static pruning of
- * posting lists), `blocks` (blocking and summaries), `write`.
+ * `posting-pruning` (FLOPS budget and per-document cuts, when asked for), `calibrate` (recall
+ * calibration: exact results of the calibration queries, the choice of pruning; and again after
+ * the graph, the frontier of query-time settings), `prune` (static pruning of posting lists),
+ * `blocks` (blocking and summaries), `knn`, `write`.
  */
-export type BuildPhase = 'statistics' | 'ingest' | 'posting-pruning' | 'prune' | 'blocks' | 'knn' | 'write';
+export type BuildPhase = 'statistics' | 'ingest' | 'posting-pruning' | 'calibrate' | 'prune' | 'blocks' | 'knn' | 'write';
 
 export interface BuildProgress {
   phase: BuildPhase;
@@ -82,6 +84,11 @@ export interface SegmentHooks {
    * pruning, see posting-pruning.ts). Called once, after ingestion.
    */
   prepare?: (input: ForwardInput) => ForwardInput;
+  /**
+   * Chooses the build options of this segment from its finished forward index (recall
+   * calibration, src/writer/calibration.ts), after `prepare`. Default: the options given.
+   */
+  choose?: (input: ForwardInput, options: ResolvedBuildOptions) => Promise<ResolvedBuildOptions>;
 }
 
 /** Deepest metadata nesting accepted; SQLite's JSON functions stop at 1,000 levels, and filters must never hit that. */
@@ -142,7 +149,7 @@ export async function buildSegment(
   segmentNumber: number,
   ingest: IngestOptions = {},
   hooks: SegmentHooks = {},
-): Promise<{ segment: Segment; stats: SegmentBuildStats }> {
+): Promise<{ segment: Segment; stats: SegmentBuildStats; build: ResolvedBuildOptions }> {
   const started = performance.now();
   const forward = new ForwardBuilder(options.forwardValues);
   const docIds: string[] = [];
@@ -198,9 +205,15 @@ export async function buildSegment(
     ingest.onProgress?.({ phase: 'posting-pruning', documents: docIds.length, postings: forwardIndex.terms.length });
     input = hooks.prepare(input);
   }
-  const { segment, stats } = await indexForward(input, options, layout, ingest.onProgress);
+  let build = options;
+  if (hooks.choose !== undefined && layout === 'blocked') {
+    ingest.onProgress?.({ phase: 'calibrate', documents: docIds.length, postings: input.forward.terms.length });
+    build = await hooks.choose(input, options);
+  }
+  const { segment, stats } = await indexForward(input, build, layout, ingest.onProgress);
   return {
     segment,
+    build,
     // Posting pruning can empty a document: count empty ones after it.
     stats: { ...stats, emptyDocuments: hooks.prepare === undefined ? emptyDocuments : stats.emptyDocuments, skipped, seconds: { ...stats.seconds, ingest: (ingested - started) / 1000 } },
   };

@@ -31,6 +31,25 @@ export interface BuildOptions {
   /** Cap of one list in global-threshold mode, as a multiple of `nPostings`. Default 1.5; range 1 – 1000. */
   maxFraction?: number;
   /**
+   * Global-threshold pruning by share instead of count: keep this fraction of all postings (λ
+   * becomes `keepFraction × postings / |V|`, the list cap `maxFraction × λ` as before). Default 0:
+   * use `nPostings`. Calibration sets it (see `targetRecall`); as a share it keeps meaning the same
+   * when `add` and `compact` build segments of other sizes, where a fixed λ × |V| would keep an
+   * ever smaller part of a growing collection. Range [0, 1].
+   */
+  keepFraction?: number;
+  /**
+   * The recall@10 against exact search that the index is calibrated for (see ARCHITECTURE.md,
+   * "Calibration"). The build samples queries from the collection (or takes `calibrationQueries`),
+   * computes their exact top 10, chooses the static pruning so the target is reachable with
+   * margin, then measures the recall–cost frontier of the query-time arguments; `search` without
+   * arguments uses the cheapest setting that meets the target (exact search where that is as
+   * fast). Default 0.95; range (0, 1].
+   */
+  targetRecall?: number;
+  /** Calibration queries drawn from the collection (or from a given query log). Default 256; range 0 – 100,000; 0 turns calibration off (fixed defaults). */
+  calibrationSample?: number;
+  /**
    * How a posting list is split into blocks.
    * - `kmeans` (default): shallow one-pass k-means on the documents of the list (random centroids,
    *   each document joins the centroid with the highest dot product), so blocks are geometrically cohesive.
@@ -80,6 +99,9 @@ export const BUILD_OPTIONS: OptionsTable<ResolvedBuildOptions> = defineOptions<R
   pruning: { type: 'enum', values: ['global-threshold', 'fixed-size', 'none'], default: 'global-threshold', placeholder: 'strategy', help: 'static pruning of posting lists' },
   nPostings: { type: 'integer', min: 1, max: 2 ** 31, default: 400, help: 'λ: average (global-threshold) or exact (fixed-size) postings kept per list' },
   maxFraction: { type: 'number', min: 1, max: 1000, default: 1.5, placeholder: 'f', help: 'global-threshold: cap of one list as a multiple of --n-postings' },
+  keepFraction: { type: 'number', min: 0, max: 1, default: 0, placeholder: 'f', help: 'global-threshold: fraction of all postings kept instead of --n-postings per list (0 = use --n-postings; calibration sets it)' },
+  targetRecall: { type: 'number', min: 0, minOpen: true, max: 1, default: 0.95, placeholder: 'r', help: 'recall@10 against exact search the build calibrates for (default search meets it)' },
+  calibrationSample: { type: 'integer', min: 0, max: 100_000, default: 256, help: 'calibration queries drawn from the collection or the query log (0 = no calibration)' },
   blocking: { type: 'enum', values: ['kmeans', 'fixed-size'], default: 'kmeans', placeholder: 'strategy', help: 'blocking of posting lists' },
   centroidFraction: { type: 'number', min: 0, minOpen: true, max: 1, default: 0.07, placeholder: 'f', help: 'k-means: centroids per list as a fraction of its length' },
   kmeansDocCut: { type: 'integer', min: 1, max: 65535, default: 15, help: 'k-means: terms of each document used to pick its centroid' },

@@ -27,7 +27,7 @@ function documentFrequencies(forward: ForwardIndex, nTerms: number): Uint32Array
  * radix passes over the float bits (positive IEEE floats order like their bit patterns), so a
  * 100M-entry array is handled without a copy or a sort.
  */
-function kthLargestValue(values: Float32Array, rank: number): number {
+export function kthLargestValue(values: Float32Array, rank: number): number {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const high = new Float64Array(65536);
   for (let i = 0; i < bits.length; i++) high[bits[i] >>> 16]++;
@@ -46,6 +46,17 @@ function kthLargestValue(values: Float32Array, rank: number): number {
   }
   const out = new Float32Array(new Uint32Array([((bucket << 16) | lowBits) >>> 0]).buffer);
   return out[0];
+}
+
+/**
+ * Global-threshold pruning's budget: postings kept overall (`nPostings × |V|`, or `keepFraction` of
+ * all of them) and the cap of one list (`maxFraction × λ`, λ the average kept per list).
+ */
+export function globalThresholdBudget(nnz: number, nTerms: number, options: Pick<ResolvedBuildOptions, 'nPostings' | 'maxFraction' | 'keepFraction'>): { kept: number; cap: number } {
+  const terms = Math.max(1, nTerms);
+  const kept = Math.min(nnz, options.keepFraction > 0 ? Math.ceil(options.keepFraction * nnz) : options.nPostings * terms);
+  const perList = options.keepFraction > 0 ? kept / terms : options.nPostings;
+  return { kept, cap: Math.max(1, Math.floor(options.maxFraction * perList)) };
 }
 
 /** Builds the statically pruned posting lists for `options.pruning`. */
@@ -71,9 +82,9 @@ export function buildPrunedLists(forward: ForwardIndex, decoded: Float32Array, n
   let threshold = 0;
   let cap = Infinity;
   if (options.pruning === 'global-threshold') {
-    const target = Math.min(nnz, options.nPostings * Math.max(1, nTerms));
+    const { kept: target, cap: listCap } = globalThresholdBudget(nnz, nTerms, options);
     threshold = target < nnz ? kthLargestValue(decoded, target) : 0;
-    cap = Math.floor(options.maxFraction * options.nPostings);
+    cap = listCap;
   } else if (options.pruning === 'fixed-size') {
     cap = options.nPostings;
   }

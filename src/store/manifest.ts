@@ -17,6 +17,7 @@ import type { SectionInfo } from '../segment/container.js';
 import { ENCODER_KINDS, type EncoderKind } from '../encode/spec.js';
 import { BUILD_DEFAULTS, resolveBuildOptions, type ResolvedBuildOptions } from '../segment/options.js';
 import { POSTING_PRUNING_KEYS, resolvePostingPruning, type ResolvedPostingPruning } from '../segment/posting-pruning.js';
+import { parseCalibration, type Calibration } from './calibration.js';
 
 /** Version of the index directory layout and manifest. Bumped on any incompatible change. */
 export const INDEX_FORMAT_VERSION = 1;
@@ -71,6 +72,12 @@ export interface Manifest {
    * after the commit and, if that was interrupted, by the next writer.
    */
   obsolete?: string[];
+  /**
+   * The recall calibration (calibration.ts): the frontier of query-time settings measured on the
+   * collection and the default setting for its target. Absent: built without calibration (or
+   * before it existed); search then uses the fixed defaults.
+   */
+  calibration?: Calibration;
 }
 
 export interface ManifestEncoderRef {
@@ -195,6 +202,11 @@ export function parseManifest(value: unknown, file: string): Manifest {
       if (typeof name !== 'string' || !SEGMENT_FILE_PATTERN.test(name) || seenFiles.has(name)) throw bad(`invalid obsolete segment file ${JSON.stringify(name)}`);
     }
     manifest.obsolete = raw.obsolete as string[];
+  }
+  if (raw.calibration !== undefined) {
+    const parsed = parseCalibration(raw.calibration);
+    if (typeof parsed === 'string') throw bad(`invalid calibration (${parsed})`);
+    manifest.calibration = parsed;
   }
   return manifest;
 }

@@ -62,7 +62,7 @@ describe('option tables: defaults', () => {
 
   it('keeps the public defaults constants as they were', () => {
     expect(BUILD_OPTIONS.defaults).toMatchObject({ pruning: 'global-threshold', nPostings: 400, centroidFraction: 0.07, knn: 8, seed: 42 });
-    expect(BUILD_OPTIONS.keys).toEqual(['pruning', 'nPostings', 'maxFraction', 'blocking', 'centroidFraction', 'kmeansDocCut', 'blockSize', 'summaryEnergy', 'maxSummaryTerms', 'forwardValues', 'knn', 'seed', 'threads']);
+    expect(BUILD_OPTIONS.keys).toEqual(['pruning', 'nPostings', 'maxFraction', 'keepFraction', 'targetRecall', 'calibrationSample', 'blocking', 'centroidFraction', 'kmeansDocCut', 'blockSize', 'summaryEnergy', 'maxSummaryTerms', 'forwardValues', 'knn', 'seed', 'threads']);
   });
 });
 

@@ -12,6 +12,9 @@ import { SpladexError } from '../errors.js';
 import type { ForwardInput, IngestOptions, SegmentBuildStats } from '../segment/ingest.js';
 import { writeTextMeta, type StoredIdf, type TextMeta } from '../text/encoder-store.js';
 import type { Manifest } from '../store/manifest.js';
+import { CALIBRATION_QUERIES_KEY, type Calibration } from '../store/calibration.js';
+import type { BuildProgress, SegmentHooks } from '../segment/ingest.js';
+import type { Segment } from '../segment/segment.js';
 import { BUILD_DEFAULTS, resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from '../segment/options.js';
 import {
   corpusIdfTable,
@@ -26,6 +29,10 @@ import {
 } from '../segment/posting-pruning.js';
 import { STORE_FILE, type DocumentStore } from '../store/store.js';
 import type { EncoderBuildReport } from '../text/text-source.js';
+import { readQueries } from '../io/documents.js';
+import type { SparseVectorInput } from '../types.js';
+import { BuildCalibrator } from './calibration.js';
+import type { QueryTermWeight } from './calibration-queries.js';
 
 export interface IndexBuildOptions extends BuildOptions, IngestOptions, PostingPruningOptions {
   /** Replace an existing index at the target directory. Default false (refuse with E_INDEX_EXISTS). */
@@ -38,17 +45,27 @@ export interface IndexBuildOptions extends BuildOptions, IngestOptions, PostingP
    * IDF of the corpus document frequencies (stored when posting pruning is on).
    */
   idf?: string | IdfTable | Record<string, number>;
+  /**
+   * The query log to calibrate on (see `targetRecall`): a JSONL query file (`{"id", "vector"}`
+   * lines; `{"id", "text"}` lines for an index built from text, encoded with its encoder) or query
+   * vectors. At most `calibrationSample` of them are drawn (seeded). Default: pseudo-queries drawn
+   * from the collection.
+   */
+  calibrationQueries?: string | readonly SparseVectorInput[];
 }
 
 export interface BuildSummary extends SegmentBuildStats {
   path: string;
   vocabularySize: number;
   bytes: { total: number; parts: Record<string, number> };
-  seconds: SegmentBuildStats['seconds'] & { write: number; total: number };
+  /** Time per phase; `calibrate` (with calibration) is the part of the total spent calibrating. */
+  seconds: SegmentBuildStats['seconds'] & { calibrate?: number; write: number; total: number };
   /** FLOPS and postings before and after index-time posting pruning, when it was asked for. */
   postingPruning?: PostingPruningReport;
   /** Indexes built from text: the encoder, its throughput and where its time went. */
   encoder?: EncoderBuildReport;
+  /** The recall calibration (absent with `calibrationSample` 0): what `spladex info` shows. */
+  calibration?: Calibration;
 }
 
 export function pickIngest(options: IngestOptions): IngestOptions {
@@ -87,6 +104,8 @@ async function loadIdfOption(idf: NonNullable<IndexBuildOptions['idf']>): Promis
 export interface BuildExtras {
   encoder?: EncoderSpec;
   idf?: StoredIdf;
+  /** Encodes text calibration queries with the index's encoder (an index built from text). */
+  encodeQueries?: (texts: readonly string[]) => Promise<SparseVectorInput[]>;
 }
 
 /** Everything a build decides before reading the first document. */
@@ -98,10 +117,39 @@ export interface BuildPlan {
   report: () => PostingPruningReport | undefined;
   /** The encoder and IDF records to store (the IDF may be computed by `prepare`). */
   text: () => TextMeta;
+  /** The recall calibration of this build (undefined: `calibrationSample` 0). */
+  calibrator: BuildCalibrator | undefined;
+}
+
+/** Build options that fix static pruning: given any of them, calibration leaves pruning alone. */
+const PRUNING_KEYS = ['pruning', 'nPostings', 'maxFraction', 'keepFraction'] as const;
+
+/** A query log given as `calibrationQueries`, as vectors. */
+async function loadCalibrationQueries(given: NonNullable<IndexBuildOptions['calibrationQueries']>, extras: BuildExtras): Promise<readonly SparseVectorInput[]> {
+  if (typeof given !== 'string') return given;
+  const vectors: SparseVectorInput[] = [];
+  const texts: string[] = [];
+  for await (const record of readQueries(resolve(given))) {
+    if (record.vector !== undefined) vectors.push(record.vector);
+    else if (record.text !== undefined) {
+      if (extras.encodeQueries === undefined) throw new SpladexError('E_OPTION', 'text calibration queries need an index built from text; give query vectors', { file: given, line: record.line });
+      texts.push(record.text);
+    }
+  }
+  if (texts.length > 0) vectors.push(...(await extras.encodeQueries!(texts)));
+  return vectors;
+}
+
+/** Query weights of pseudo-queries: lexical and inference-free query encoders weight a token by its IDF. */
+function pseudoQueryWeight(extras: BuildExtras): QueryTermWeight | undefined {
+  const table = extras.idf?.table;
+  if (table === undefined || (extras.encoder?.kind !== 'lexical' && extras.encoder?.kind !== 'inference-free')) return undefined;
+  return (token) => table.get(token);
 }
 
 export async function planBuild(options: IndexBuildOptions, extras: BuildExtras): Promise<BuildPlan> {
-  const build = resolveBuildOptions(pickBuildOptions(options));
+  const explicit = pickBuildOptions(options);
+  const build = resolveBuildOptions(explicit);
   const pruning = resolvePostingPruning(pickPostingPruning(options));
   if (options.idf !== undefined && extras.idf !== undefined) {
     throw new SpladexError('E_OPTION', "option idf conflicts with the encoder's IDF table; give the IDF to the encoder (inference-free) or leave it out (lexical uses its corpus IDF)");
@@ -117,10 +165,21 @@ export async function planBuild(options: IndexBuildOptions, extras: BuildExtras)
         report = result.report;
         return result.input;
       };
+  let calibrator: BuildCalibrator | undefined;
+  if (build.calibrationSample > 0) {
+    const given = options.calibrationQueries === undefined ? undefined : await loadCalibrationQueries(options.calibrationQueries, extras);
+    const queryWeight = pseudoQueryWeight(extras);
+    calibrator = new BuildCalibrator({
+      choosePruning: PRUNING_KEYS.every((key) => explicit[key] === undefined),
+      ...(given === undefined ? {} : { given }),
+      ...(queryWeight === undefined ? {} : { queryWeight }),
+    });
+  }
   return {
     build,
     pruning,
     prepare,
+    calibrator,
     report: () => report,
     text: () => ({ ...(extras.encoder === undefined ? {} : { encoder: extras.encoder }), ...(idf === undefined ? {} : { idf }) }),
   };
@@ -150,4 +209,26 @@ export function partBytes(infos: ReadonlyArray<{ name: string; bytes: number }>)
   const parts: Record<string, number> = {};
   for (const info of infos) parts[info.name] = info.bytes;
   return parts;
+}
+
+/**
+ * Measures the frontier of a freshly built segment (`build`: the options it was built with) and
+ * stores the calibration queries with the index; undefined without calibration.
+ */
+export function finishCalibration(plan: BuildPlan, segment: Segment, build: ResolvedBuildOptions, store: DocumentStore, onProgress?: (progress: BuildProgress) => void): Calibration | undefined {
+  const sample = plan.calibrator?.sample;
+  if (plan.calibrator === undefined || sample === undefined || sample.queries.length === 0) {
+    store.deleteMeta(CALIBRATION_QUERIES_KEY);
+    return undefined;
+  }
+  onProgress?.({ phase: 'calibrate', documents: segment.meta.nDocs, postings: segment.meta.nPostings });
+  const calibration = plan.calibrator.finish(segment, build.targetRecall);
+  calibration.queriesCrc = store.setMeta(CALIBRATION_QUERIES_KEY, sample);
+  return calibration;
+}
+
+/** The build hook of a plan's calibration (none without calibration). */
+export function calibrationHook(plan: BuildPlan): Pick<SegmentHooks, 'choose'> {
+  const calibrator = plan.calibrator;
+  return calibrator === undefined ? {} : { choose: (input, options) => calibrator.choose(input, options) };
 }

@@ -15,7 +15,7 @@ import { DocumentStore, STORE_FILE } from '../store/store.js';
 import { publishDirectory, removeStaleSiblings, temporarySibling } from '../store/directory.js';
 import { fsyncPath } from '../util/fs.js';
 import { ioFailure, isIoFailure } from '../util/io-failure.js';
-import { partBytes, pickIngest, planBuild, textManifestFields, type BuildExtras, type BuildSummary, type IndexBuildOptions } from './build-plan.js';
+import { calibrationHook, finishCalibration, partBytes, pickIngest, planBuild, textManifestFields, type BuildExtras, type BuildSummary, type IndexBuildOptions } from './build-plan.js';
 import { IndexWriter } from './writer.js';
 
 /**
@@ -56,7 +56,8 @@ export async function buildIndexWith(documents: DocumentSource, out: string, opt
   try {
     const store = DocumentStore.create(join(temporary, STORE_FILE));
     try {
-      const result = await buildSegment(documents, plan.build, store, 1, pickIngest(options), { layout: 'blocked', prepare: plan.prepare });
+      const result = await buildSegment(documents, plan.build, store, 1, pickIngest(options), { layout: 'blocked', prepare: plan.prepare, ...calibrationHook(plan) });
+      const calibration = finishCalibration(plan, result.segment, result.build, store, options.onProgress);
       options.onProgress?.({ phase: 'write', documents: result.stats.documents, postings: result.stats.postings });
       const writeStarted = performance.now();
       const file = segmentFileName(1);
@@ -69,7 +70,8 @@ export async function buildIndexWith(documents: DocumentSource, out: string, opt
         updatedAt: now,
         generation: 1,
         nextSegment: 2,
-        build: plan.build,
+        build: result.build,
+        ...(calibration === undefined ? {} : { calibration }),
         segments: [{ file, number: 1, documents: result.stats.documents, deleted: 0, digest: segmentDigest(infos) }],
         ...textManifestFields(store, plan),
         commitRecord: true,
@@ -92,8 +94,9 @@ export async function buildIndexWith(documents: DocumentSource, out: string, opt
         ...result.stats,
         vocabularySize: result.segment.meta.nTerms,
         bytes: { total, parts },
-        seconds: { ...result.stats.seconds, write: (finished - writeStarted) / 1000, total: (finished - started) / 1000 },
+        seconds: { ...result.stats.seconds, ...(calibration === undefined ? {} : { calibrate: calibration.seconds }), write: (finished - writeStarted) / 1000, total: (finished - started) / 1000 },
         ...(report === undefined ? {} : { postingPruning: report }),
+        ...(calibration === undefined ? {} : { calibration }),
       };
     } finally {
       store.close();

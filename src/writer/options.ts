@@ -1,4 +1,5 @@
 /** Options and summaries of the writer's operations (`add`, `addText`, `delete`, `compact`). */
+import type { RecalibrationReport } from './recalibrate.js';
 import type { IngestOptions } from '../segment/ingest.js';
 import { BUILD_OPTIONS } from '../segment/options.js';
 import type { PostingPruningReport } from '../segment/posting-pruning.js';
@@ -67,6 +68,8 @@ export interface AddSummary {
   segment?: { file: string; number: number; layout: SegmentLayout };
   /** Live documents in the index after the add. */
   liveDocuments: number;
+  /** Set when the add moved the collection enough that the recall calibration was measured again (recalibrate.ts). */
+  recalibrated?: RecalibrationReport;
   seconds: { total: number };
 }
 
@@ -77,6 +80,8 @@ export interface DeleteSummary {
   /** Requested ids with no live document (unknown or already deleted). */
   notFound: string[];
   liveDocuments: number;
+  /** Set when the deletes moved the collection enough that the recall calibration was measured again. */
+  recalibrated?: RecalibrationReport;
 }
 
 export interface CompactSummary {
@@ -88,6 +93,8 @@ export interface CompactSummary {
   /** Deleted documents dropped for good. */
   dropped: number;
   segment?: { file: string; number: number; layout: SegmentLayout };
+  /** Set on a calibrated index: the compaction rebuilt the segments, so the calibration was measured again. */
+  recalibrated?: RecalibrationReport;
   seconds: { total: number };
 }
 

@@ -67,7 +67,7 @@ export async function buildTextIndex(corpus: TextCorpusSource, out: string, opti
     return await indexTextCorpus(encoder, corpus, pass, started, (documents) => {
       // Read the IDF only now: a two-pass encoder computes it in the statistics pass.
       const idf = encoderIdf(encoder);
-      return buildIndexWith(documents, out, { ...indexOptions, sourceLabel: label }, { encoder: encoder.spec, ...(idf === undefined ? {} : { idf }) });
+      return buildIndexWith(documents, out, { ...indexOptions, sourceLabel: label }, { encoder: encoder.spec, ...(idf === undefined ? {} : { idf }), encodeQueries: (texts) => encoder.encodeQueries(texts) });
     });
   } finally {
     await encoder.dispose();

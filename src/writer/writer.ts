@@ -23,7 +23,8 @@ import { attach, loadSegments } from '../reader/snapshot.js';
 import type { WriterOptions } from '../reader/types.js';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { partBytes, textManifestFields, type BuildPlan, type BuildSummary } from './build-plan.js';
+import { recalibrate, recalibrationReason, type RecalibrationReport } from './recalibrate.js';
+import { calibrationHook, finishCalibration, partBytes, textManifestFields, type BuildPlan, type BuildSummary } from './build-plan.js';
 import { nextManifest, runWrite, stageSegment, type WriteContext, type WritePlan } from './commit.js';
 import { resolveWriteOptions, type AddOptions, type AddSummary, type AddTextOptions, type CompactSummary, type DeleteSummary, type WriteOptions } from './options.js';
 import { pickIngest } from './build-plan.js';
@@ -133,7 +134,7 @@ export class IndexWriter extends IndexReader {
       const next = nextManifest(manifest, deletes, [...manifest.segments, { file, number, documents: stats.documents, deleted: 0, digest: segmentDigest(infos) }], changes);
       return { result: summary(liveDocuments(next), { file, number, layout: segmentLayout(segment) }), manifest: next, deletes, built: new Map([[number, segment]]) };
     });
-    return summary;
+    return this.keepCalibrated(summary, 'add');
   }
 
   /**
@@ -235,7 +236,7 @@ export class IndexWriter extends IndexReader {
       if (deleted === 0) return { result: { path: this.path, deleted, notFound, liveDocuments: liveDocuments(manifest) } };
       const next = nextManifest(manifest, deletes, manifest.segments, {});
       return { result: { path: this.path, deleted, notFound, liveDocuments: liveDocuments(next) }, manifest: next, deletes };
-    });
+    }).then((summary) => (summary.deleted > 0 ? this.keepCalibrated(summary, 'delete') : summary));
   }
 
   /**
@@ -246,7 +247,7 @@ export class IndexWriter extends IndexReader {
   async compact(options: WriteOptions = {}): Promise<CompactSummary> {
     const started = performance.now();
     const o = resolveWriteOptions(options);
-    return this.write(async ({ state, created }): Promise<WritePlan<CompactSummary>> => {
+    const summary = await this.write(async ({ state, created }): Promise<WritePlan<CompactSummary>> => {
       const { manifest } = state;
       const dropped = manifest.segments.reduce((n, s) => n + s.deleted, 0);
       const summary = (after: number, seg?: CompactSummary['segment']): CompactSummary => ({
@@ -290,6 +291,22 @@ export class IndexWriter extends IndexReader {
       const next = nextManifest(manifest, remaining, entries, { nextSegment: number + 1 });
       return { result: summary(entries.length, seg), manifest: next, deletes: remaining, ...(built === undefined ? {} : { built }) };
     });
+    return summary.segment === undefined ? summary : this.keepCalibrated(summary, 'compact');
+  }
+
+  /**
+   * After a committed write: when it moved the collection enough (recalibrate.ts), measures the
+   * recall calibration again over the committed segments and commits it; the summary says so.
+   */
+  private async keepCalibrated<T extends { recalibrated?: RecalibrationReport }>(summary: T, kind: 'add' | 'delete' | 'compact'): Promise<T> {
+    const reason = recalibrationReason(this.state.manifest, kind);
+    if (reason === undefined) return summary;
+    const started = performance.now();
+    const calibration = recalibrate(this.store, this.state.manifest, this.loadedSegments());
+    if (calibration === undefined) return summary;
+    await this.write(({ state }): WritePlan<undefined> => ({ result: undefined, manifest: nextManifest(state.manifest, state.deletes, state.manifest.segments, { calibration }), deletes: state.deletes }));
+    summary.recalibrated = { reason, chosen: calibration.chosen, seconds: (performance.now() - started) / 1000 };
+    return summary;
   }
 
   /** @internal `buildIndex(..., { overwrite })` on an existing index: one commit replaces every segment and row. */
@@ -297,7 +314,8 @@ export class IndexWriter extends IndexReader {
     return this.write(async ({ state, created }): Promise<WritePlan<BuildSummary>> => {
       const { manifest } = state;
       const number = manifest.nextSegment;
-      const result = await buildSegment(documents, plan.build, this.store, number, ingest, { layout: 'blocked', prepare: plan.prepare });
+      const result = await buildSegment(documents, plan.build, this.store, number, ingest, { layout: 'blocked', prepare: plan.prepare, ...calibrationHook(plan) });
+      const calibration = finishCalibration(plan, result.segment, result.build, this.store, ingest.onProgress);
       ingest.onProgress?.({ phase: 'write', documents: result.stats.documents, postings: result.stats.postings });
       const writeStarted = performance.now();
       const file = segmentFileName(number);
@@ -306,8 +324,8 @@ export class IndexWriter extends IndexReader {
       const deletes = new Map([[number, newBitmap()]]);
       const now = new Date().toISOString();
       // Every field of the old index that the new build does not set again goes.
-      const { encoder: _e, idf: _i, postingPruning: _p, ...base } = manifest;
-      const next = nextManifest({ ...base, build: plan.build, createdAt: now, ...textManifestFields(this.store, plan) }, deletes, [{ file, number, documents: result.stats.documents, deleted: 0, digest: segmentDigest(infos) }], {
+      const { encoder: _e, idf: _i, postingPruning: _p, calibration: _c, ...base } = manifest;
+      const next = nextManifest({ ...base, build: result.build, createdAt: now, ...textManifestFields(this.store, plan), ...(calibration === undefined ? {} : { calibration }) }, deletes, [{ file, number, documents: result.stats.documents, deleted: 0, digest: segmentDigest(infos) }], {
         nextSegment: number + 1,
       });
       const parts = partBytes(infos);
@@ -318,8 +336,9 @@ export class IndexWriter extends IndexReader {
         ...result.stats,
         vocabularySize: result.segment.meta.nTerms,
         bytes: { total: statSync(staged).size, parts },
-        seconds: { ...result.stats.seconds, write: (finished - writeStarted) / 1000, total: (finished - started) / 1000 },
+        seconds: { ...result.stats.seconds, ...(calibration === undefined ? {} : { calibrate: calibration.seconds }), write: (finished - writeStarted) / 1000, total: (finished - started) / 1000 },
         ...(report === undefined ? {} : { postingPruning: report }),
+        ...(calibration === undefined ? {} : { calibration }),
       };
       return { result: summary, manifest: next, deletes, built: new Map([[number, result.segment]]) };
     }).then((summary) => {

@@ -1,0 +1,34 @@
+/** How `index` and `info` print a recall calibration (one line each: source, pruning, chosen setting, frontier). */
+import type { Calibration, RecalibrationReport } from '../src/index.js';
+
+const pct = (x: number): string => x.toFixed(3);
+
+/** The line `add`, `delete` and `compact` print when they recalibrated (undefined: they did not). */
+export function recalibrationLine(report: RecalibrationReport | undefined): string | undefined {
+  if (report === undefined) return undefined;
+  const s = report.chosen;
+  const setting = s.mode === 'approximate' ? `query cut ${s.queryCut}, heap factor ${s.heapFactor}, graph neighbours ${s.graphNeighbors} (estimated recall@10 ${pct(s.recall)}, worst stratum ${pct(s.worstStratum)})` : `exact search (${s.mode})`;
+  return `  recalibrated: ${report.reason}; default search is now ${setting} (${report.seconds.toFixed(2)} s)`;
+}
+
+/** The chosen setting in words, with its estimate and confidence interval. */
+function settingText(c: Calibration): string {
+  const s = c.chosen;
+  const estimate = `estimated recall@${c.k} ${pct(s.recall)} (95% CI ${pct(s.low)}–${pct(s.high)}, worst stratum ${pct(s.worstStratum)})`;
+  if (s.mode !== 'approximate') return `exact search (${s.mode}): ${c.frontier.some((p) => Math.min(...p.strata) >= c.targetRecall) ? 'as fast as the approximate setting that meets the target' : 'no approximate setting met the target'}, p50 ${s.p50Ms.toFixed(3)} ms`;
+  return `query cut ${s.queryCut}, heap factor ${s.heapFactor}, graph neighbours ${s.graphNeighbors}: ${estimate}, p50 ~${s.p50Ms.toFixed(3)} ms (exact ${c.exact.mode} ${c.exact.p50Ms.toFixed(3)} ms)`;
+}
+
+export function calibrationLines(c: Calibration, { frontier = false }: { frontier?: boolean } = {}): string[] {
+  const source = c.source === 'given' ? 'a given query log' : `pseudo-queries from the collection (${c.strata.map((s) => `${s.queries} ${s.name}`).join('; ')})`;
+  const lines = [
+    `calibration target recall@${c.k} ${c.targetRecall} on ${c.queries} ${source}, ${c.documents} documents, ${c.seconds.toFixed(2)} s`,
+    c.pruning === null ? '  pruning  fixed by the build options' : `  pruning  keep ${(c.pruning.keepFraction * 100).toFixed(1)}% of postings, list cap ${c.pruning.maxFraction}× (recall ceiling ${pct(c.pruning.ceiling)})`,
+    `  default  ${settingText(c)}`,
+  ];
+  if (frontier) {
+    lines.push(`  frontier ${c.frontier.length} settings (cheapest first: cut, heap factor → recall [worst stratum], cost)`);
+    for (const p of c.frontier) lines.push(`    ${String(p.queryCut).padStart(3)} ${p.heapFactor.toFixed(1)} → ${pct(p.recall)} [${pct(Math.min(...p.strata))}] ${p.cost}`);
+  }
+  return lines;
+}

@@ -1,0 +1,267 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { synthDocuments, synthQueries } from '../bench/synth.js';
+import type { SynthOptions } from '../bench/synth-model.js';
+import { MaxScoreSearcher } from '../query/maxscore.js';
+import { prepareQuery } from '../query/query-vector.js';
+import { buildSegment, indexForward, type ForwardInput } from '../segment/ingest.js';
+import { resolveBuildOptions } from '../segment/options.js';
+import { buildPrunedLists } from '../segment/pruning.js';
+import { decodeForwardValues } from '../segment/forward.js';
+import { SpladexIndex } from '../spladex-index.js';
+import { buildIndex } from './build.js';
+import { settingForTarget, type Calibration } from '../store/calibration.js';
+import type { DocumentInput, SearchHit, SparseVectorInput } from '../types.js';
+import { Rng } from '../util/rng.js';
+import { TopK } from '../util/topk.js';
+import { pruningCeilings } from './calibration-pruning.js';
+import { pseudoQueries } from './calibration-queries.js';
+
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'spladex-calibration-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const recallOf = (approx: SearchHit[][], exact: SearchHit[][]): number[] =>
+  exact.map((truth, i) => {
+    const ids = new Set(truth.map((h) => h.id));
+    return ids.size === 0 ? 1 : approx[i].filter((h) => ids.has(h.id)).length / ids.size;
+  });
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** A row sink that stores nothing (segment-level tests). */
+const NO_ROWS = { transaction: <T>(fn: () => T): T => fn(), insert: (): void => {} };
+
+/** A forward index of random documents with continuous f32 weights (no ties), and its flat segment. */
+async function randomInput(seed: number, nDocs: number, nTerms: number): Promise<ForwardInput> {
+  const rng = new Rng(seed);
+  const docs: DocumentInput[] = [];
+  for (let d = 0; d < nDocs; d++) {
+    const vector: SparseVectorInput = {};
+    // Skewed term popularity so lists differ in length and the cap matters.
+    const length = 10 + rng.int(50);
+    for (let i = 0; i < length; i++) vector[`t${Math.floor(nTerms * rng.next() ** 2)}`] = 0.001 + rng.next() * 2;
+    docs.push({ id: `d${d}`, vector });
+  }
+  let captured: ForwardInput | undefined;
+  await buildSegment(docs, resolveBuildOptions({ forwardValues: 'f32' }), NO_ROWS, 1, {}, {
+    choose: async (input, options) => {
+      captured = input;
+      return options;
+    },
+  });
+  return captured!;
+}
+
+describe('pruning ceiling', () => {
+  it('equals the recall ceiling of the lists the build actually keeps, for every candidate budget (differential)', async () => {
+    const input = await randomInput(3, 3000, 400);
+    const build = resolveBuildOptions({ forwardValues: 'f32' });
+    const { segment: flat } = await indexForward(input, build, 'flat');
+    const exact = new MaxScoreSearcher(flat);
+    const lists = exact.prepare();
+    const sample = pseudoQueries(flat, input.decoded, exact, 60, 5);
+    const queries = sample.queries.map((q) => prepareQuery(q.vector, flat.termIds));
+    const truth = queries.map((q) => {
+      const heap = new TopK(10);
+      exact.search(q, heap, 0);
+      return Uint32Array.from(heap.sorted().map((h) => h.key));
+    });
+    const strata = Int32Array.from(sample.queries, (q) => q.stratum);
+    const ceilingInput = { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries, strata, nStrata: sample.strata.length, truth };
+    for (const [keepFraction, maxFraction] of [
+      [0.05, 1.5],
+      [0.2, 1.5],
+      [0.2, 4],
+      [0.6, 1.5],
+      [1, 1.5],
+    ]) {
+      const pruned = buildPrunedLists(flat.forward, input.decoded, flat.meta.nTerms, { ...build, keepFraction, maxFraction });
+      const kept = new Set<number>();
+      for (let t = 0; t < flat.meta.nTerms; t++) for (let p = pruned.offsets[t]; p < pruned.offsets[t + 1]; p++) kept.add(t * 1e6 + pruned.docs[p]);
+      const sums = new Float64Array(sample.strata.length);
+      const counts = new Float64Array(sample.strata.length);
+      queries.forEach((q, qi) => {
+        if (truth[qi].length === 0) return;
+        const cut = Array.from(q.byWeight.subarray(0, Math.min(10, q.terms.length)), (i) => q.terms[i]);
+        const found = Array.from(truth[qi]).filter((d) => cut.some((t) => kept.has(t * 1e6 + d))).length;
+        sums[strata[qi]] += found / truth[qi].length;
+        counts[strata[qi]]++;
+      });
+      const expected = Array.from(sums, (s, i) => (counts[i] === 0 ? 1 : s / counts[i]));
+      const estimated = pruningCeilings(ceilingInput, keepFraction, maxFraction);
+      estimated.forEach((value, i) => expect(value).toBeCloseTo(expected[i], 10));
+    }
+  });
+});
+
+/** A synthetic collection of a given shape, written nowhere: documents and its generator's own queries. */
+function collection(options: Partial<SynthOptions>): { docs: DocumentInput[]; queries: SparseVectorInput[] } {
+  return { docs: [...synthDocuments(options)], queries: [...synthQueries(options)].map((q) => q.vector) };
+}
+
+describe('calibrated build', () => {
+  // A flat collection (few topics, pure topic queries): the shape fixed defaults got wrong.
+  const shape: Partial<SynthOptions> = { docs: 12_000, queries: 200, seed: 9, topics: 30, queryDocFraction: 0, avgDocTerms: 60, avgQueryTerms: 20 };
+  const data = collection(shape);
+
+  it('delivers the target on held-back pseudo-queries and on the collection’s real queries, as estimated (differential)', async () => {
+    const dir = join(tempDir(), 'index');
+    const summary = await buildIndex(data.docs, dir, { seed: 3, threads: 1 });
+    const calibration = summary.calibration!;
+    expect(calibration.source).toBe('pseudo');
+    expect(calibration.queries).toBeGreaterThan(200);
+    expect(summary.seconds.calibrate).toBeGreaterThan(0);
+    const index = SpladexIndex.open(dir);
+    try {
+      expect(index.info().calibration).toEqual(calibration);
+      // Held back: pseudo-queries of another seed, never seen by the calibration.
+      const loaded = (index as unknown as { loadedSegments(): Array<{ segment: import('../segment/segment.js').Segment }> }).loadedSegments()[0].segment;
+      const heldBack = pseudoQueries(loaded, decodeForwardValues(loaded.forward), new MaxScoreSearcher(loaded), 300, 12345);
+      const vectors = heldBack.queries.map((q) => q.vector);
+      const recalls = recallOf(index.searchBatch(vectors), index.searchBatch(vectors, { mode: 'maxscore' }));
+      const chosen = calibration.chosen;
+      expect(mean(recalls)).toBeGreaterThanOrEqual(calibration.targetRecall - 0.01);
+      if (chosen.mode === 'approximate') {
+        // The estimate is a sample mean: the held-back mean lies within its interval, widened by the held-back sample's own error.
+        expect(Math.abs(mean(recalls) - chosen.recall)).toBeLessThan(0.03);
+        for (let s = 0; s < heldBack.strata.length; s++) {
+          const inStratum = recalls.filter((_, i) => heldBack.queries[i].stratum === s);
+          expect(mean(inStratum)).toBeGreaterThanOrEqual(calibration.targetRecall - 0.05);
+        }
+      }
+      const real = recallOf(index.searchBatch(data.queries), index.searchBatch(data.queries, { mode: 'maxscore' }));
+      expect(mean(real)).toBeGreaterThanOrEqual(calibration.targetRecall - 0.01);
+    } finally {
+      index.close();
+    }
+  });
+
+  it('calibrates on a given query log, and the estimate holds on the log’s held-back half', async () => {
+    const dir = join(tempDir(), 'index');
+    const half = data.queries.length / 2;
+    const summary = await buildIndex(data.docs, dir, { seed: 3, threads: 1, calibrationQueries: data.queries.slice(0, half) });
+    const calibration = summary.calibration!;
+    expect(calibration.source).toBe('given');
+    expect(calibration.strata).toEqual([{ name: 'query log', queries: half }]);
+    const index = SpladexIndex.open(dir);
+    try {
+      const heldBack = data.queries.slice(half);
+      const recalls = recallOf(index.searchBatch(heldBack), index.searchBatch(heldBack, { mode: 'maxscore' }));
+      expect(mean(recalls)).toBeGreaterThanOrEqual(calibration.targetRecall - 0.01);
+      if (calibration.chosen.mode === 'approximate') expect(Math.abs(mean(recalls) - calibration.chosen.recall)).toBeLessThan(0.04);
+    } finally {
+      index.close();
+    }
+  });
+
+  it('is deterministic for a seed (everything but the measured latencies), and explicit pruning options skip the pruning choice', async () => {
+    const small = collection({ ...shape, docs: 3000 });
+    const strip = (c: Calibration): unknown => ({ ...c, seconds: 0, msPerCost: 0, exact: { ...c.exact, p50Ms: 0 }, chosen: { ...c.chosen, p50Ms: 0, mode: 'any' } });
+    const a = await buildIndex(small.docs, join(tempDir(), 'a'), { seed: 5, threads: 1 });
+    const b = await buildIndex(small.docs, join(tempDir(), 'b'), { seed: 5, threads: 1 });
+    expect(strip(b.calibration!)).toEqual(strip(a.calibration!));
+    expect(a.calibration!.pruning).not.toBeNull();
+    const fixed = await buildIndex(small.docs, join(tempDir(), 'c'), { seed: 5, threads: 1, nPostings: 50 });
+    expect(fixed.calibration!.pruning).toBeNull();
+    expect(fixed.calibration!.frontier.length).toBeGreaterThan(0);
+    const none = await buildIndex(small.docs, join(tempDir(), 'd'), { seed: 5, threads: 1, calibrationSample: 0 });
+    expect(none.calibration).toBeUndefined();
+  });
+});
+
+describe('search defaults of a calibrated index', () => {
+  const base: Calibration = {
+    targetRecall: 0.95,
+    k: 10,
+    source: 'pseudo',
+    queries: 100,
+    strata: [
+      { name: 'a', queries: 50 },
+      { name: 'b', queries: 50 },
+    ],
+    documents: 1000,
+    pruning: null,
+    frontier: [
+      { queryCut: 3, heapFactor: 1, graphNeighbors: 8, recall: 0.93, low: 0.92, high: 0.94, strata: [0.95, 0.91], cost: 100 },
+      { queryCut: 5, heapFactor: 1, graphNeighbors: 8, recall: 0.97, low: 0.96, high: 0.98, strata: [0.98, 0.96], cost: 200 },
+      { queryCut: 8, heapFactor: 0.9, graphNeighbors: 8, recall: 0.99, low: 0.98, high: 1, strata: [0.995, 0.985], cost: 400 },
+    ],
+    exact: { mode: 'maxscore', p50Ms: 1 },
+    msPerCost: 0.001,
+    chosen: { mode: 'approximate', queryCut: 5, heapFactor: 1, graphNeighbors: 8, recall: 0.97, low: 0.96, high: 0.98, worstStratum: 0.96, p50Ms: 0.2 },
+    seconds: 1,
+  };
+
+  it('picks the cheapest setting whose every stratum meets the target, else exact search', () => {
+    expect(settingForTarget(base, 0.95)).toMatchObject({ mode: 'approximate', queryCut: 5, heapFactor: 1 });
+    expect(settingForTarget(base, 0.9)).toMatchObject({ mode: 'approximate', queryCut: 3 });
+    expect(settingForTarget(base, 0.98)).toMatchObject({ mode: 'approximate', queryCut: 8, heapFactor: 0.9 });
+    expect(settingForTarget(base, 0.999)).toMatchObject({ mode: 'maxscore', recall: 1 });
+    // Exact search when it is estimated to be as fast as the approximate setting.
+    expect(settingForTarget({ ...base, exact: { mode: 'exhaustive', p50Ms: 0.2 } }, 0.95)).toMatchObject({ mode: 'exhaustive' });
+  });
+
+  it('fills in the calibrated setting; explicit arguments and targetRecall still win; no calibration refuses targetRecall', async () => {
+    const dir = join(tempDir(), 'index');
+    const data = collection({ docs: 3000, queries: 10, seed: 4 });
+    await buildIndex(data.docs, dir, { seed: 1, threads: 1 });
+    const index = SpladexIndex.open(dir);
+    try {
+      const calibration = index.info().calibration!;
+      const defaults = index.searchSettings();
+      expect(defaults.mode).toBe(calibration.chosen.mode);
+      if (calibration.chosen.mode === 'approximate') expect(defaults).toMatchObject({ queryCut: calibration.chosen.queryCut, heapFactor: calibration.chosen.heapFactor });
+      expect(index.searchSettings({ queryCut: 77 })).toMatchObject({ mode: 'approximate', queryCut: 77 });
+      expect(index.searchSettings({ mode: 'exhaustive' }).mode).toBe('exhaustive');
+      expect(index.searchSettings({ targetRecall: 1 }).mode).not.toBe('approximate');
+      expect(() => index.searchSettings({ targetRecall: 1.5 })).toThrow(/targetRecall/);
+    } finally {
+      index.close();
+    }
+    const plain = join(tempDir(), 'plain');
+    await buildIndex(data.docs, plain, { calibrationSample: 0, threads: 1 });
+    const uncalibrated = SpladexIndex.open(plain);
+    try {
+      expect(uncalibrated.searchSettings()).toMatchObject({ mode: 'approximate', queryCut: 5, heapFactor: 0.9 });
+      expect(() => uncalibrated.search(data.queries[0], { targetRecall: 0.9 })).toThrow(expect.objectContaining({ code: 'E_OPTION' }));
+    } finally {
+      uncalibrated.close();
+    }
+  });
+});
+
+describe('keeping the calibration as the index changes', () => {
+  it('recalibrates after an add that moves the collection by more than 20 %, after a compaction, and says so', async () => {
+    const dir = join(tempDir(), 'index');
+    const first = collection({ docs: 3000, queries: 0, seed: 8 });
+    const more = collection({ docs: 2000, queries: 0, seed: 8, docIdPrefix: 'e' });
+    await buildIndex(first.docs, dir, { seed: 1, threads: 1 });
+    const writer = SpladexIndex.openWriter(dir);
+    try {
+      const small = await writer.add(more.docs.slice(0, 300));
+      expect(small.recalibrated).toBeUndefined();
+      const large = await writer.add(more.docs.slice(300));
+      expect(large.recalibrated?.reason).toMatch(/changed by/);
+      expect(writer.info().calibration!.documents).toBe(5000);
+      const compacted = await writer.compact();
+      expect(compacted.recalibrated?.reason).toMatch(/compaction/);
+      expect(writer.info().calibration!.documents).toBe(5000);
+    } finally {
+      writer.close();
+    }
+    const reader = SpladexIndex.open(dir);
+    try {
+      expect(reader.info().calibration!.documents).toBe(5000);
+    } finally {
+      reader.close();
+    }
+  });
+});

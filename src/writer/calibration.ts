@@ -1,0 +1,286 @@
+/**
+ * Recall calibration (ARCHITECTURE.md, "Calibration"): a build states the recall@10 it needs and
+ * measures, on the collection itself, how to deliver it.
+ *
+ * 1. Before static pruning (`BuildCalibrator.choose`): draw the calibration queries
+ *    (calibration-queries.ts), compute their exact top 10 with MaxScore over the unpruned lists,
+ *    and choose the pruning whose recall ceiling clears the target (calibration-pruning.ts).
+ * 2. After the segment is built (`finish`), or over all segments of an index after `add` and
+ *    `compact` (`calibrateSegments`): measure recall and a deterministic cost of approximate
+ *    search over a grid of query-time arguments, keep the frontier, pick the cheapest setting
+ *    meeting the target in every stratum, and time it against the faster exact mode.
+ */
+import { MaxScoreSearcher } from '../query/maxscore.js';
+import { prepareQuery, type PreparedQuery } from '../query/query-vector.js';
+import { SegmentSearcher } from '../query/segment-searcher.js';
+import { indexForward, type ForwardInput } from '../segment/ingest.js';
+import type { ResolvedBuildOptions } from '../segment/options.js';
+import { segmentLayout, segmentNeighbors, type Segment } from '../segment/segment.js';
+import { settingForTarget, type Calibration, type FrontierPoint } from '../store/calibration.js';
+import type { SparseVectorInput } from '../types.js';
+import { SEGMENT_KEY_STRIDE, TopK } from '../util/topk.js';
+import { choosePruning, type PruningChoice } from './calibration-pruning.js';
+import { givenQueries, pseudoQueries, type QuerySample, type QueryTermWeight } from './calibration-queries.js';
+
+/** Depth of the calibrated recall (recall@10, the figure the field reports). */
+const CALIBRATION_K = 10;
+/** Query cuts of the frontier grid (capped by the longest calibration query). */
+const FRONTIER_CUTS: readonly number[] = [2, 3, 5, 8, 12, 20, 32, 50];
+/** Heap factors of the grid, tried from the cheapest (1: skip a block below the k-th score) down for each cut. */
+const FRONTIER_HEAP_FACTORS: readonly number[] = [1, 0.9, 0.8, 0.7, 0.6];
+/** Settings whose worst stratum falls below this serve no target anyone asks for: the grid stops there. */
+const FRONTIER_FLOOR = 0.85;
+/** Queries timed for the exhaustive mode (it costs a full scan each). */
+const EXHAUSTIVE_TIMED = 16;
+
+/** One segment as calibration searches it. */
+export interface CalibrationSegment {
+  segment: Segment;
+  searcher: SegmentSearcher;
+  maxScore?: MaxScoreSearcher;
+  /** `excluded[d] === 1`: deleted, never returned. */
+  excluded: Uint8Array | undefined;
+}
+
+/** The calibration queries prepared for every segment, with their strata and exact results. */
+interface Workload {
+  sample: QuerySample;
+  /** prepared[q][s]: query q in segment s's term ids. */
+  prepared: PreparedQuery[][];
+  strata: Int32Array;
+  /** Exact top-k keys (segment ordinal × 2^32 + local id) of each query. */
+  truth: Array<Set<number>>;
+  /** Median latency of exact MaxScore over the queries, in ms. */
+  maxScoreP50: number;
+}
+
+const median = (values: number[]): number => {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+};
+
+function prepareFor(segments: readonly CalibrationSegment[], sample: QuerySample): { prepared: PreparedQuery[][]; strata: Int32Array } {
+  const prepared = sample.queries.map((q) => segments.map(({ segment }) => prepareQuery(q.vector, segment.termIds)));
+  return { prepared, strata: Int32Array.from(sample.queries, (q) => q.stratum) };
+}
+
+/** Exact top-k of every query by MaxScore (lists built before timing), and its median latency. */
+function exactWorkload(segments: readonly CalibrationSegment[], sample: QuerySample): Workload {
+  const { prepared, strata } = prepareFor(segments, sample);
+  for (const s of segments) (s.maxScore ??= new MaxScoreSearcher(s.segment)).prepare();
+  const heap = new TopK(CALIBRATION_K);
+  const times: number[] = [];
+  const truth = prepared.map((perSegment) => {
+    heap.reset();
+    const started = performance.now();
+    segments.forEach((s, ordinal) => s.maxScore!.search(perSegment[ordinal], heap, ordinal * SEGMENT_KEY_STRIDE, s.excluded));
+    times.push(performance.now() - started);
+    return new Set(Array.from(heap.keys.subarray(0, heap.size)));
+  });
+  return { sample, prepared, strata, truth, maxScoreP50: median(times) };
+}
+
+function exhaustiveP50(segments: readonly CalibrationSegment[], work: Workload): number {
+  const heap = new TopK(CALIBRATION_K);
+  const times: number[] = [];
+  for (const perSegment of work.prepared.slice(0, EXHAUSTIVE_TIMED)) {
+    heap.reset();
+    const started = performance.now();
+    segments.forEach((s, ordinal) => s.searcher.searchExhaustive(perSegment[ordinal], heap, ordinal * SEGMENT_KEY_STRIDE, s.excluded));
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+interface Arguments {
+  queryCut: number;
+  heapFactor: number;
+  graphNeighbors: number;
+}
+
+/** Approximate search of query q over every segment into `heap` (flat segments are scored exhaustively, as the reader does). */
+function searchApproximate(segments: readonly CalibrationSegment[], perSegment: PreparedQuery[], args: Arguments, heap: TopK): void {
+  heap.reset();
+  segments.forEach((s, ordinal) => {
+    const base = ordinal * SEGMENT_KEY_STRIDE;
+    if (segmentLayout(s.segment) === 'flat') s.searcher.searchExhaustive(perSegment[ordinal], heap, base, s.excluded);
+    else s.searcher.searchApproximate(perSegment[ordinal], args.queryCut, args.heapFactor, args.graphNeighbors, heap, base, s.excluded);
+  });
+}
+
+/** Recall, its interval, per-stratum means and the deterministic cost of one setting. */
+function measurePoint(segments: readonly CalibrationSegment[], work: Workload, nStrata: number, args: Arguments): FrontierPoint {
+  const heap = new TopK(CALIBRATION_K);
+  // Cost weights: a scored document reads its forward row, a bounded block its summary.
+  const rowLength = segments.map(({ segment }) => segment.meta.nPostings / Math.max(1, segment.meta.nDocs));
+  const summaryLength = segments.map(({ segment }) => segment.inverted.summaryCodes.length / Math.max(1, segment.inverted.blockScales.length));
+  const recalls: number[] = [];
+  const sums = new Float64Array(nStrata);
+  const counts = new Float64Array(nStrata);
+  let cost = 0;
+  work.prepared.forEach((perSegment, q) => {
+    const truth = work.truth[q];
+    const before = segments.map((s) => [s.searcher.scoredDocuments, s.searcher.boundedBlocks]);
+    searchApproximate(segments, perSegment, args, heap);
+    segments.forEach((s, i) => {
+      cost += (s.searcher.scoredDocuments - before[i][0]) * rowLength[i] + (s.searcher.boundedBlocks - before[i][1]) * summaryLength[i];
+    });
+    if (truth.size === 0) return;
+    let found = 0;
+    for (let i = 0; i < heap.size; i++) if (truth.has(heap.keys[i])) found++;
+    const recall = found / truth.size;
+    recalls.push(recall);
+    sums[work.strata[q]] += recall;
+    counts[work.strata[q]]++;
+  });
+  const n = recalls.length;
+  const mean = n === 0 ? 1 : recalls.reduce((a, b) => a + b, 0) / n;
+  const sd = n < 2 ? 0 : Math.sqrt(recalls.reduce((a, r) => a + (r - mean) ** 2, 0) / (n - 1));
+  const half = n === 0 ? 0 : (1.96 * sd) / Math.sqrt(n);
+  const round = (x: number): number => Math.round(x * 1e4) / 1e4;
+  return {
+    ...args,
+    recall: round(mean),
+    low: round(Math.max(0, mean - half)),
+    high: round(Math.min(1, mean + half)),
+    strata: Array.from(sums, (s, i) => round(counts[i] === 0 ? 1 : s / counts[i])),
+    cost: Math.round(cost / Math.max(1, work.prepared.length)),
+  };
+}
+
+/**
+ * The frontier grid: for each query cut (ascending), heap factors from 1 (the most block skipping,
+ * the cheapest) down to 0.6 (the least), until the worst stratum stops improving or is perfect;
+ * cuts stop growing once two of them in a row improved nothing.
+ */
+function measureFrontier(segments: readonly CalibrationSegment[], work: Workload, nStrata: number): FrontierPoint[] {
+  const graph = Math.max(0, ...segments.map((s) => segmentNeighbors(s.segment)));
+  const longest = Math.max(1, ...work.prepared.map((p) => Math.max(0, ...p.map((q) => q.terms.length))));
+  const cuts = FRONTIER_CUTS.filter((c, i) => i === 0 || FRONTIER_CUTS[i - 1] < longest);
+  const points: FrontierPoint[] = [];
+  let best = -1;
+  let stale = 0;
+  for (const queryCut of cuts) {
+    let bestAtCut = -1;
+    for (const heapFactor of FRONTIER_HEAP_FACTORS) {
+      const point = measurePoint(segments, work, nStrata, { queryCut, heapFactor, graphNeighbors: graph });
+      const worst = Math.min(...point.strata);
+      if (worst >= FRONTIER_FLOOR) points.push(point);
+      const improved = worst > bestAtCut + 0.001;
+      bestAtCut = Math.max(bestAtCut, worst);
+      if (!improved || worst >= 0.999) break;
+    }
+    stale = bestAtCut > best + 0.002 ? 0 : stale + 1;
+    best = Math.max(best, bestAtCut);
+    if (stale >= 2 || best >= 0.999) break;
+  }
+  return points.sort((a, b) => a.cost - b.cost || a.queryCut - b.queryCut || b.heapFactor - a.heapFactor);
+}
+
+/** Median latency of one approximate setting over the workload (second of two passes: warm). */
+function timeSetting(segments: readonly CalibrationSegment[], work: Workload, args: Arguments): number {
+  const heap = new TopK(CALIBRATION_K);
+  let times: number[] = [];
+  for (let pass = 0; pass < 2; pass++) {
+    times = work.prepared.map((perSegment) => {
+      const started = performance.now();
+      searchApproximate(segments, perSegment, args, heap);
+      return performance.now() - started;
+    });
+  }
+  return median(times);
+}
+
+/** Frontier, exact timing and the chosen setting over `segments` for a prepared workload. */
+function calibrateWorkload(segments: readonly CalibrationSegment[], work: Workload, target: number, pruning: PruningChoice | null, started: number): Calibration {
+  const nStrata = work.sample.strata.length;
+  const frontier = measureFrontier(segments, work, nStrata);
+  const exhaustive = exhaustiveP50(segments, work);
+  const exact = exhaustive < work.maxScoreP50 ? { mode: 'exhaustive' as const, p50Ms: exhaustive } : { mode: 'maxscore' as const, p50Ms: work.maxScoreP50 };
+  const counts = new Array<number>(nStrata).fill(0);
+  for (const s of work.strata) counts[s]++;
+  const calibration: Calibration = {
+    targetRecall: target,
+    k: CALIBRATION_K,
+    source: work.sample.source,
+    queries: work.prepared.length,
+    strata: work.sample.strata.map((name, i) => ({ name, queries: counts[i] })),
+    documents: segments.reduce((n, s) => n + s.segment.meta.nDocs - (s.excluded?.reduce((a, b) => a + b, 0) ?? 0), 0),
+    pruning,
+    frontier,
+    exact,
+    msPerCost: 0,
+    chosen: { mode: exact.mode, queryCut: 0, heapFactor: 1, graphNeighbors: 0, recall: 1, low: 1, high: 1, worstStratum: 1, p50Ms: exact.p50Ms },
+    seconds: 0,
+  };
+  // The cheapest point meeting the target, timed, converts cost to time for every other point.
+  const cheapest = frontier.find((p) => Math.min(...p.strata) >= target);
+  if (cheapest !== undefined) {
+    const p50 = timeSetting(segments, work, cheapest);
+    calibration.msPerCost = cheapest.cost > 0 ? p50 / cheapest.cost : 0;
+  }
+  calibration.chosen = settingForTarget(calibration, target);
+  calibration.seconds = Math.round((performance.now() - started) / 10) / 100;
+  return calibration;
+}
+
+/** What a build asks of calibration. */
+export interface CalibrationRequest {
+  /** Choose static pruning (false: the build options fixed it). */
+  choosePruning: boolean;
+  /** The user's query log (vectors); pseudo-queries when absent. */
+  given?: readonly SparseVectorInput[];
+  /** Query weights of pseudo-queries (lexical, inference-free: IDF). */
+  queryWeight?: QueryTermWeight;
+}
+
+/** The calibration of one fresh build: `choose` before static pruning, `finish` on the built segment. */
+export class BuildCalibrator {
+  private work: Workload | undefined;
+  private pruning: PruningChoice | null = null;
+  private elapsed = 0;
+
+  constructor(private readonly request: CalibrationRequest) {}
+
+  /** Draws the queries, computes their exact results and returns the build options to build with. */
+  async choose(input: ForwardInput, build: ResolvedBuildOptions): Promise<ResolvedBuildOptions> {
+    const started = performance.now();
+    const { segment: flat } = await indexForward(input, build, 'flat');
+    const calibrationSegment: CalibrationSegment = { segment: flat, searcher: new SegmentSearcher(flat), excluded: undefined };
+    const exact = (calibrationSegment.maxScore = new MaxScoreSearcher(flat));
+    const lists = exact.prepare();
+    const { given, queryWeight } = this.request;
+    const sample = given !== undefined ? givenQueries(given, build.calibrationSample, build.seed) : pseudoQueries(flat, input.decoded, exact, build.calibrationSample, build.seed, queryWeight);
+    this.work = exactWorkload([calibrationSegment], sample);
+    let chosen = build;
+    if (this.request.choosePruning && build.pruning === 'global-threshold' && this.work.prepared.length > 0) {
+      const local = this.work.truth.map((keys) => Uint32Array.from(keys));
+      this.pruning = choosePruning(
+        { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries: this.work.prepared.map((p) => p[0]), strata: this.work.strata, nStrata: sample.strata.length, truth: local },
+        build.targetRecall,
+      );
+      chosen = { ...build, keepFraction: this.pruning.keepFraction, maxFraction: this.pruning.maxFraction };
+    }
+    this.elapsed += performance.now() - started;
+    return chosen;
+  }
+
+  /** The queries calibrated on (stored with the index so that `add` and `compact` can recalibrate). */
+  get sample(): QuerySample | undefined {
+    return this.work?.sample;
+  }
+
+  /** Measures the frontier on the built segment and returns the calibration record. */
+  finish(segment: Segment, target: number): Calibration {
+    const started = performance.now() - this.elapsed;
+    const work = this.work!;
+    return calibrateWorkload([{ segment, searcher: new SegmentSearcher(segment), excluded: undefined }], work, target, this.pruning, started);
+  }
+}
+
+/** Calibrates the query-time settings of an existing index (after `add` or `compact`) on stored queries. */
+export function calibrateSegments(segments: readonly CalibrationSegment[], sample: QuerySample, target: number, pruning: PruningChoice | null): Calibration {
+  const started = performance.now();
+  return calibrateWorkload(segments, exactWorkload(segments, sample), target, pruning, started);
+}
