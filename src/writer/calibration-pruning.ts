@@ -19,8 +19,12 @@ import { globalThresholdBudget, kthLargestValue } from '../segment/pruning.js';
 
 /** Candidate shares of postings kept: 1 % to 100 %, in steps of 1.5×. */
 const KEEP_FRACTIONS: readonly number[] = Object.freeze([0.01, 0.015, 0.0225, 0.034, 0.05, 0.076, 0.11, 0.17, 0.26, 0.38, 0.58, 0.86, 1]);
-/** Candidate list caps (× the mean kept per list): Seismic's 1.5, and a looser cap for collections whose common terms matter. */
-const MAX_FRACTIONS: readonly number[] = Object.freeze([1.5, 4]);
+/**
+ * Candidate list caps (× the mean kept per list): Seismic's 1.5, a looser 4, and none to speak of
+ * (1000, the option's maximum) for collections whose common terms decide rankings — lexical
+ * collections with a large vocabulary, where the mean list is a few dozen postings.
+ */
+const MAX_FRACTIONS: readonly number[] = Object.freeze([1.5, 4, 1000]);
 /** Heaviest query terms whose lists the ceiling counts (searches traverse about this many). */
 const CEILING_CUT = 10;
 /** The ceiling must clear the target by this much: block pruning at the chosen setting loses some. */

@@ -151,29 +151,35 @@ function measurePoint(segments: readonly CalibrationSegment[], work: Workload, n
 
 /**
  * The frontier grid: for each query cut (ascending), heap factors from 1 (the most block skipping,
- * the cheapest) down to 0.6 (the least), until the worst stratum stops improving or is perfect;
- * cuts stop growing once two of them in a row improved nothing.
+ * the cheapest) down to 0.6 (the least), until the worst stratum stops improving or reaches
+ * `enough`, or a setting reads more than the whole forward index (exhaustive search's work); cuts
+ * stop growing once one reached `enough`, improved nothing, or cost that much already. `enough`
+ * (the target + 0.04) bounds the calibration's cost and still serves query-time targets above the
+ * build's; a target beyond what was measured gets exact search.
  */
-function measureFrontier(segments: readonly CalibrationSegment[], work: Workload, nStrata: number): FrontierPoint[] {
+function measureFrontier(segments: readonly CalibrationSegment[], work: Workload, nStrata: number, target: number): FrontierPoint[] {
+  const enough = Math.min(0.999, target + 0.04);
+  const exhaustiveCost = segments.reduce((n, s) => n + s.segment.meta.nPostings, 0);
   const graph = Math.max(0, ...segments.map((s) => segmentNeighbors(s.segment)));
   const longest = Math.max(1, ...work.prepared.map((p) => Math.max(0, ...p.map((q) => q.terms.length))));
   const cuts = FRONTIER_CUTS.filter((c, i) => i === 0 || FRONTIER_CUTS[i - 1] < longest);
   const points: FrontierPoint[] = [];
   let best = -1;
-  let stale = 0;
   for (const queryCut of cuts) {
     let bestAtCut = -1;
+    let cheapestAtCut = Infinity;
     for (const heapFactor of FRONTIER_HEAP_FACTORS) {
       const point = measurePoint(segments, work, nStrata, { queryCut, heapFactor, graphNeighbors: graph });
       const worst = Math.min(...point.strata);
       if (worst >= FRONTIER_FLOOR) points.push(point);
       const improved = worst > bestAtCut + 0.001;
       bestAtCut = Math.max(bestAtCut, worst);
-      if (!improved || worst >= 0.999) break;
+      cheapestAtCut = Math.min(cheapestAtCut, point.cost);
+      if (!improved || worst >= enough || point.cost > exhaustiveCost) break;
     }
-    stale = bestAtCut > best + 0.002 ? 0 : stale + 1;
+    const stale = bestAtCut <= best + 0.002;
     best = Math.max(best, bestAtCut);
-    if (stale >= 2 || best >= 0.999) break;
+    if (stale || best >= enough || cheapestAtCut > exhaustiveCost) break;
   }
   return points.sort((a, b) => a.cost - b.cost || a.queryCut - b.queryCut || b.heapFactor - a.heapFactor);
 }
@@ -195,7 +201,7 @@ function timeSetting(segments: readonly CalibrationSegment[], work: Workload, ar
 /** Frontier, exact timing and the chosen setting over `segments` for a prepared workload. */
 function calibrateWorkload(segments: readonly CalibrationSegment[], work: Workload, target: number, pruning: PruningChoice | null, started: number): Calibration {
   const nStrata = work.sample.strata.length;
-  const frontier = measureFrontier(segments, work, nStrata);
+  const frontier = measureFrontier(segments, work, nStrata, target);
   const exhaustive = exhaustiveP50(segments, work);
   const exact = exhaustive < work.maxScoreP50 ? { mode: 'exhaustive' as const, p50Ms: exhaustive } : { mode: 'maxscore' as const, p50Ms: work.maxScoreP50 };
   const counts = new Array<number>(nStrata).fill(0);
