@@ -29,6 +29,7 @@ import { ioFailure, isIoFailure } from '../util/io-failure.js';
 import { indexFlops, indexInfo } from './info.js';
 import { loadSegments, loadSnapshot, type LoadedSegment } from './snapshot.js';
 import { withCalibratedDefaults } from './search-defaults.js';
+import { CALIBRATION_QUERIES_KEY } from '../store/calibration.js';
 import { FILTER_SEARCH_OPTIONS, type FlopsReport, type IndexInfo, type IndexSearchOptions, type ReaderOptions } from './types.js';
 
 /** The store of the index directory `path`; `E_NOT_AN_INDEX` when there is none. */
@@ -132,6 +133,9 @@ export class IndexReader {
             if (deleted.size > 0) copy.setDeletes(entry.number, serializeBitmap(deleted.clone()));
           }
           copyTextMeta(this.store, copy, this.state.manifest);
+          // The calibration queries, so the copy recalibrates after its own adds and compactions.
+          const queries = this.store.getMetaWithCrc<unknown>(CALIBRATION_QUERIES_KEY);
+          if (queries !== undefined && this.state.manifest.calibration !== undefined) copy.setMeta(CALIBRATION_QUERIES_KEY, queries.value);
         });
         const { obsolete: _obsolete, ...manifest } = this.state.manifest;
         const manifestCrc = copy.setMeta('manifest', { ...manifest, commitRecord: true });

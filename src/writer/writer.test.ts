@@ -316,7 +316,7 @@ describe('add, delete, compact', () => {
     db.pragma('journal_mode = DELETE');
     const { value } = db.prepare("SELECT value FROM meta WHERE key = 'manifest'").get() as { value: string };
     const manifest = JSON.parse(value);
-    for (const key of ['generation', 'nextSegment', 'updatedAt', 'commitRecord']) delete manifest[key];
+    for (const key of ['generation', 'nextSegment', 'updatedAt', 'commitRecord', 'calibration']) delete manifest[key];
     for (const entry of manifest.segments) {
       delete entry.deleted;
       delete entry.digest;
