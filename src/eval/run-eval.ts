@@ -21,11 +21,13 @@ export interface EvalOptions {
   graphNeighbors?: number;
   /** @deprecated Renamed `graphNeighbors`; accepted until the next release. */
   knn?: number;
-  /** Search algorithm. Default `approximate`. */
+  /** Search algorithm. Default: the index's calibrated setting (see `targetRecall`), else `approximate`. */
   mode?: SearchMode;
+  /** On a calibrated index, the recall@10 target whose stored setting searches (default: the index's own). */
+  targetRecall?: number;
 }
 
-type ResolvedEvalOptions = Required<Omit<EvalOptions, 'knn'>>;
+type ResolvedEvalOptions = Required<Omit<EvalOptions, 'knn' | 'targetRecall'>>;
 
 /** The search options of an evaluation (the search table with depth 1000): default, range, flag and help of each. */
 export const EVAL_OPTIONS: OptionsTable<ResolvedEvalOptions> = defineOptions<ResolvedEvalOptions>(
@@ -58,7 +60,11 @@ export interface EvalReport {
 /** Searches every query and evaluates the run; also returns the run for writing. */
 export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery[], qrels: Qrels, options: EvalOptions = {}): { report: EvalReport; run: RunQueryResults[] } {
   const o = EVAL_OPTIONS.resolve(options);
-  const searchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, graphNeighbors: o.graphNeighbors, mode: o.mode };
+  // The arguments given, then what the index searches with by default (its calibrated setting on a
+  // calibrated index), so eval measures what `search` returns.
+  const given: Record<string, unknown> = {};
+  for (const key of ['queryCut', 'heapFactor', 'graphNeighbors', 'knn', 'mode', 'targetRecall'] as const) if (options[key] !== undefined) given[key] = options[key];
+  const searchOptions = index.searchSettings({ ...given, k: o.k });
   const results = new Map<string, SearchHit[]>();
   const run: RunQueryResults[] = [];
   const started = performance.now();
@@ -77,9 +83,9 @@ export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery
       evaluated: evaluation.queries,
       missing: evaluation.missing.length,
       k: o.k,
-      mode: o.mode,
+      mode: searchOptions.mode,
       // JSON field names are kept: `knn` is the graph round's neighbours per result.
-      settings: { query_cut: o.queryCut, heap_factor: o.heapFactor, knn: o.graphNeighbors },
+      settings: { query_cut: searchOptions.queryCut, heap_factor: searchOptions.heapFactor, knn: searchOptions.graphNeighbors },
       ndcg_at_10: mean.ndcgAt10,
       mrr_at_10: mean.mrrAt10,
       recall_at_100: mean.recallAt100,
