@@ -109,7 +109,7 @@ function collection(options: Partial<SynthOptions>): { docs: DocumentInput[]; qu
 
 describe('calibrated build', () => {
   // A flat collection (few topics, pure topic queries): the shape fixed defaults got wrong.
-  const shape: Partial<SynthOptions> = { docs: 12_000, queries: 200, seed: 9, topics: 30, queryDocFraction: 0, avgDocTerms: 60, avgQueryTerms: 20 };
+  const shape: Partial<SynthOptions> = { docs: 15_000, queries: 200, seed: 9, topics: 30, queryDocFraction: 0, avgDocTerms: 60, avgQueryTerms: 20 };
   const data = collection(shape);
 
   it('delivers the target on held-back pseudo-queries and on the collection’s real queries, as estimated (differential)', async () => {
@@ -118,6 +118,7 @@ describe('calibrated build', () => {
     const calibration = summary.calibration!;
     expect(calibration.source).toBe('pseudo');
     expect(calibration.queries).toBeGreaterThan(200);
+    expect(calibration.frontier.length).toBeGreaterThan(0);
     expect(summary.seconds.calibrate).toBeGreaterThan(0);
     const index = SpladexIndex.open(dir);
     try {
@@ -163,7 +164,7 @@ describe('calibrated build', () => {
   });
 
   it('is deterministic for a seed (everything but the measured latencies), and explicit pruning options skip the pruning choice', async () => {
-    const small = collection({ ...shape, docs: 3000 });
+    const small = collection({ ...shape, docs: 6000, avgDocTerms: 120 });
     const strip = (c: Calibration): unknown => ({ ...c, seconds: 0, msPerCost: 0, exact: { ...c.exact, p50Ms: 0 }, chosen: { ...c.chosen, p50Ms: 0, mode: 'any' } });
     const a = await buildIndex(small.docs, join(tempDir(), 'a'), { seed: 5, threads: 1 });
     const b = await buildIndex(small.docs, join(tempDir(), 'b'), { seed: 5, threads: 1 });
@@ -174,6 +175,10 @@ describe('calibrated build', () => {
     expect(fixed.calibration!.frontier.length).toBeGreaterThan(0);
     const none = await buildIndex(small.docs, join(tempDir(), 'd'), { seed: 5, threads: 1, calibrationSample: 0 });
     expect(none.calibration).toBeUndefined();
+    // A small index (at most 600,000 postings) is searched exactly, without a frontier.
+    const tiny = await buildIndex(small.docs.slice(0, 2000), join(tempDir(), 'e'), { seed: 5, threads: 1 });
+    expect(tiny.calibration!.frontier).toEqual([]);
+    expect(tiny.calibration!.chosen).toMatchObject({ mode: tiny.calibration!.exact.mode, recall: 1 });
   });
 });
 
