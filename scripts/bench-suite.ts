@@ -10,7 +10,10 @@
  *  (d) long documents: build time of a small collection holding one document of 10k, 30k or 100k
  *      terms (the per-document limit), which must grow linearly with the document's length.
  *      `--parts long` alone runs only this case and updates its section of an existing report in
- *      place (between its markers), so it can be rerun in seconds.
+ *      place (between its markers), so it can be rerun in seconds;
+ *  (e) generalisation (scripts/bench-generalisation.ts): recall@10 at the defaults against exact
+ *      search on 17 collections of other shapes (synthetic, real SPLADE queries, the lexical text
+ *      collections), spliced into its own section; `--parts generalisation` runs only it.
  *
  * Every measurement runs in its own CLI child process, as a user would run it, so that peak RSS
  * and timings of one step are not polluted by another. Generated data is cached under
@@ -27,6 +30,7 @@ import { Command } from 'commander';
 import { type BenchReport, sweepTableRows, formatSweepTable, describeMachine, formatBytes, formatMachine, type MachineInfo, readVocabFile, writeSynthetic, type SynthOptions } from '../src/bench/index.js';
 import { type EvalReport } from '../src/eval/index.js';
 import type { BuildSummary, IndexInfo } from '../src/index.js';
+import { runGeneralisationSuite } from './bench-generalisation.js';
 import { longSection, runLongCase, spliceLongSection, type LongResult } from './bench-long.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,8 +42,26 @@ const BERT_VOCAB = join(SHARED, 'vocab/bert-base-uncased.vocab.txt');
 const MSMARCO_WEIGHT_SCALE = 0.1;
 const TEXT_COLLECTIONS = ['scifact', 'cacm', 'vaswani'] as const;
 
-type Part = 'synthetic' | 'msmarco' | 'text' | 'long';
-const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long'];
+type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation';
+const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long', 'generalisation'];
+/** Parts that write their own section of the report (between markers) instead of the report's body. */
+const SECTION_PARTS: readonly Part[] = ['generalisation'];
+/** Marker names of sections other scripts splice into the report; a rewrite of the body keeps them. */
+const SPLICED_SECTIONS = ['generalisation', 'seismic'] as const;
+
+/** `fresh` (a rewritten report) with every spliced section of `previous` that `fresh` lacks appended. */
+function keepSplicedSections(previous: string, fresh: string): string {
+  let out = fresh;
+  for (const name of SPLICED_SECTIONS) {
+    const start = `<!-- ${name}:start -->`;
+    const end = `<!-- ${name}:end -->`;
+    const from = previous.indexOf(start);
+    const to = previous.indexOf(end);
+    if (from < 0 || to < from || out.includes(start)) continue;
+    out = `${out.trimEnd()}\n\n${previous.slice(from, to + end.length)}\n`;
+  }
+  return out;
+}
 
 
 interface SuiteOptions {
@@ -526,18 +548,26 @@ async function main(): Promise<void> {
     results.long = await runLongCase(o.seed, dataDir, { buildIndex, ensureSynthetic, log });
   }
 
+  const bodyParts = parts.filter((p) => !SECTION_PARTS.includes(p));
   results.seconds = (performance.now() - started) / 1000;
   results.loadAfter = loadavg();
-  if (parts.length === 1 && parts[0] === 'long' && existsSync(outFile)) {
+  if (bodyParts.length > 0 && !(bodyParts.length === 1 && bodyParts[0] === 'long' && existsSync(outFile))) {
+    writeFileSync(join(dataDir, 'suite-results.json'), JSON.stringify(results, null, 2));
+    writeFileSync(outFile, keepSplicedSections(existsSync(outFile) ? readFileSync(outFile, 'utf8') : '', renderMarkdown(results, docsDir)));
+    log(`wrote ${shown(outFile)} (raw results in ${shown(join(dataDir, 'suite-results.json'))})`);
+  }
+  if (bodyParts.length === 1 && bodyParts[0] === 'long' && existsSync(outFile)) {
     // Only the long-document case: update its section of the existing report, keep the rest.
     writeFileSync(join(dataDir, 'suite-results-long.json'), JSON.stringify(results, null, 2));
     writeFileSync(outFile, spliceLongSection(readFileSync(outFile, 'utf8'), longSection(results.long ?? [], { ...results, seed: o.seed }, table)));
     log(`updated the long-document section of ${shown(outFile)}`);
-    return;
   }
-  writeFileSync(join(dataDir, 'suite-results.json'), JSON.stringify(results, null, 2));
-  writeFileSync(outFile, renderMarkdown(results, docsDir));
-  log(`wrote ${shown(outFile)} (raw results in ${shown(join(dataDir, 'suite-results.json'))})`);
+  // The generalisation suite (scripts/bench-generalisation.ts): recall at the defaults on many
+  // collection shapes, spliced into its own section of the report.
+  if (parts.includes('generalisation')) {
+    await runGeneralisationSuite({ out: outFile, data: o.data, commit: results.commit, ...(o.threads === undefined ? {} : { threads: o.threads }), log });
+    log(`updated the generalisation section of ${shown(outFile)}`);
+  }
 }
 
 main().catch((error: unknown) => {
