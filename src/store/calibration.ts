@@ -11,16 +11,20 @@
 /** How a stored setting searches: Seismic's approximate search or one of the exact modes. */
 export type CalibratedMode = 'approximate' | 'exhaustive' | 'maxscore';
 
-/** One measured point of the frontier (approximate search with these arguments). */
-export interface FrontierPoint {
+/** Query-time arguments of a stored setting and its estimated recall. */
+export interface EstimatedSetting {
   queryCut: number;
   heapFactor: number;
   graphNeighbors: number;
-  /** Mean recall@k over the calibration queries. */
+  /** Mean recall@k over the calibration queries (1 for exact modes). */
   recall: number;
   /** 95 % confidence interval of `recall` (normal approximation over per-query recalls). */
   low: number;
   high: number;
+}
+
+/** One measured point of the frontier (approximate search with these arguments). */
+export interface FrontierPoint extends EstimatedSetting {
   /** Mean recall of each stratum of calibration queries (one entry for a query log). */
   strata: number[];
   /**
@@ -31,15 +35,8 @@ export interface FrontierPoint {
 }
 
 /** The setting `search` uses for a recall target. */
-export interface CalibratedSetting {
+export interface CalibratedSetting extends EstimatedSetting {
   mode: CalibratedMode;
-  queryCut: number;
-  heapFactor: number;
-  graphNeighbors: number;
-  /** Estimated recall@k of the setting on the calibration queries (1 for exact modes). */
-  recall: number;
-  low: number;
-  high: number;
   /** Lowest stratum mean: the figure the target is checked against. */
   worstStratum: number;
   /** Median latency measured on the calibration queries during calibration (machine-dependent). */
