@@ -244,9 +244,24 @@ describe('search defaults of a calibrated index', () => {
 });
 
 describe('keeping the calibration as the index changes', () => {
+  it('a small index searched exactly stays so without recalibrating', async () => {
+    const dir = join(tempDir(), 'small');
+    const docs = collection({ docs: 1000, queries: 0, seed: 8 }).docs;
+    await buildIndex(docs.slice(0, 500), dir, { seed: 1, threads: 1 });
+    const writer = SpladexIndex.openWriter(dir);
+    try {
+      const generation = writer.manifest.generation;
+      expect((await writer.add(docs.slice(500))).recalibrated).toBeUndefined();
+      expect(writer.manifest.generation).toBe(generation + 1);
+      expect(writer.searchSettings().mode).not.toBe('approximate');
+    } finally {
+      writer.close();
+    }
+  });
+
   it('recalibrates after an add that moves the collection by more than 20 %, after a compaction, and says so', async () => {
     const dir = join(tempDir(), 'index');
-    const first = collection({ docs: 3000, queries: 0, seed: 8 });
+    const first = collection({ docs: 6000, queries: 0, seed: 8 });
     const more = collection({ docs: 2000, queries: 0, seed: 8, docIdPrefix: 'e' });
     await buildIndex(first.docs, dir, { seed: 1, threads: 1 });
     const writer = SpladexIndex.openWriter(dir);
@@ -255,16 +270,17 @@ describe('keeping the calibration as the index changes', () => {
       expect(small.recalibrated).toBeUndefined();
       const large = await writer.add(more.docs.slice(300));
       expect(large.recalibrated?.reason).toMatch(/changed by/);
-      expect(writer.info().calibration!.documents).toBe(5000);
+      expect(writer.info().calibration!.documents).toBe(8000);
+      expect(writer.info().calibration!.frontier.length).toBeGreaterThan(0);
       const compacted = await writer.compact();
       expect(compacted.recalibrated?.reason).toMatch(/compaction/);
-      expect(writer.info().calibration!.documents).toBe(5000);
+      expect(writer.info().calibration!.documents).toBe(8000);
     } finally {
       writer.close();
     }
     const reader = SpladexIndex.open(dir);
     try {
-      expect(reader.info().calibration!.documents).toBe(5000);
+      expect(reader.info().calibration!.documents).toBe(8000);
     } finally {
       reader.close();
     }

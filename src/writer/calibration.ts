@@ -36,7 +36,7 @@ const FRONTIER_FLOOR = 0.85;
  * could save tens of microseconds at the price of recall, while measuring its frontier would cost
  * more than the whole rest of the build (a deterministic rule, so builds stay reproducible).
  */
-const EXACT_BELOW_POSTINGS = 600_000;
+export const EXACT_BELOW_POSTINGS = 600_000;
 /** Queries timed for the exhaustive mode (it costs a full scan each). */
 const EXHAUSTIVE_TIMED = 16;
 
