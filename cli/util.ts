@@ -1,6 +1,6 @@
 /** Shared CLI plumbing: number parsing, error reporting, progress bars, output. */
 import { createReadStream, statSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { InvalidArgumentError, type Command, type CommanderError } from 'commander';
 import cliProgress from 'cli-progress';
 import { SpladexError, ioFailure, isIoFailure } from '../src/index.js';
@@ -101,12 +101,18 @@ export function countingStream(path: string): { stream: Readable; bytesRead: () 
   } catch (cause) {
     throw new SpladexError('E_IO', `cannot read input file (${(cause as Error).message})`, { file: path, cause });
   }
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  // Counted as the consumer reads, by a transform: a 'data' listener would switch the file stream
+  // to flowing mode and drop whatever arrives before the consumer starts (e.g. while the build
+  // reads its calibration queries first).
   let read = 0;
-  stream.on('data', (chunk) => {
-    read += chunk.length;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      read += chunk.length;
+      done(null, chunk);
+    },
   });
-  return { stream, bytesRead: () => read, size };
+  pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), counter, () => {});
+  return { stream: counter, bytesRead: () => read, size };
 }
 
 /** A progress bar on stderr, silent when stderr is not a terminal or `quiet` is set. */
