@@ -195,8 +195,9 @@ async function measureCollection(spec: CollectionSpec, c: MeasureContext): Promi
     seconds.prepare = prepared.prepareSeconds;
     const index = join(dir, 'index');
     const textInput = prepared.input === 'text' ? ['--input', 'text', '--kind', 'lexical'] : [];
-    // No tuning flag: what `spladex index` picks by itself is what is measured.
-    const build = runCli(['index', prepared.documents, '--out', index, '--overwrite', '--quiet', '--json', ...textInput], c.log);
+    // No tuning flag: what `spladex index` picks by itself is what is measured (a query log, where the collection has one, is data, not a tuning flag).
+    const log = prepared.calibrationQueries === undefined ? [] : ['--calibration-queries', prepared.calibrationQueries];
+    const build = runCli(['index', prepared.documents, '--out', index, '--overwrite', '--quiet', '--json', ...textInput, ...log], c.log);
     seconds.build = build.seconds;
     const summary = JSON.parse(build.stdout) as BuildSummary;
     writeFileSync(join(dir, 'index-build.json'), build.stdout);

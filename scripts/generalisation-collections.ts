@@ -35,6 +35,11 @@ export interface RealQueryCollectionSpec extends CollectionBase {
   weightScale: number;
   /** The first this many queries of the file. */
   queryLimit: number;
+  /**
+   * Calibrate on a query log: the first half of the queries is given to `index
+   * --calibration-queries`, the second half (never seen by the build) is measured.
+   */
+  queryLog?: boolean;
 }
 
 /** A text collection of `<shared>/collections/`, indexed and queried as text by the lexical encoder. */
@@ -133,6 +138,16 @@ export const COLLECTIONS: readonly CollectionSpec[] = [
   },
   {
     kind: 'real-queries',
+    name: 'scifact-queries-100k-log',
+    description: 'the same SciFact query vectors against the same documents, calibrated on a query log: the first 150 queries given to `--calibration-queries`, the other 150 measured',
+    synth: { docs: 100_000, seed: 1015 },
+    queryFile: 'scifact-test.splade-pp-ed.queries.jsonl',
+    weightScale: 1,
+    queryLimit: QUERIES_SMALL,
+    queryLog: true,
+  },
+  {
+    kind: 'real-queries',
     name: 'msmarco-queries-1m',
     description: 'real MS MARCO dev SPLADE++ ED query vectors, 1M synthetic BERT-vocabulary documents',
     synth: { docs: 1_000_000, seed: 1016 },
@@ -161,6 +176,8 @@ export interface PreparedCollection {
   input: 'vectors' | 'text';
   /** Query file of `spladex search` and `spladex bench` (vector lines, or text lines for text collections). */
   queries: string;
+  /** A query log for `index --calibration-queries` (disjoint from `queries`), when the collection is calibrated on one. */
+  calibrationQueries?: string;
   /** Seconds spent generating or copying data (0 when the cache was reused). */
   prepareSeconds: number;
   reused: boolean;
@@ -222,5 +239,14 @@ export async function prepareCollection(spec: CollectionSpec, context: PrepareCo
   // Not `queries.jsonl`: that name is the generator's (empty here) query file.
   const queries = join(dir, 'real-queries.jsonl');
   writeScaledQueries(queryFile, queries, spec.weightScale, spec.queryLimit);
-  return { documents: join(dir, 'documents.jsonl'), input: 'vectors', queries, prepareSeconds: reused ? 0 : seconds(), reused };
+  const prepared: PreparedCollection = { documents: join(dir, 'documents.jsonl'), input: 'vectors', queries, prepareSeconds: reused ? 0 : seconds(), reused };
+  if (spec.queryLog === true) {
+    // First half: the log the build calibrates on; second half: the measured queries.
+    const lines = readFileSync(queries, 'utf8').split('\n').filter((line) => line !== '');
+    const half = Math.floor(lines.length / 2);
+    prepared.calibrationQueries = join(dir, 'calibration-log.jsonl');
+    writeFileSync(prepared.calibrationQueries, lines.slice(0, half).join('\n') + '\n');
+    writeFileSync(queries, lines.slice(half).join('\n') + '\n');
+  }
+  return prepared;
 }
