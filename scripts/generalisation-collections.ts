@@ -146,15 +146,7 @@ export const COLLECTIONS: readonly CollectionSpec[] = [
     queryLimit: QUERIES_SMALL,
     queryLog: true,
   },
-  {
-    kind: 'real-queries',
-    name: 'msmarco-queries-1m',
-    description: 'real MS MARCO dev SPLADE++ ED query vectors, 1M synthetic BERT-vocabulary documents',
-    synth: { docs: 1_000_000, seed: 1016 },
-    queryFile: 'msmarco-dev-subset.splade-pp-ed.queries.jsonl',
-    weightScale: 0.1,
-    queryLimit: QUERIES_1M,
-  },
+
   { kind: 'text', name: 'scifact-lexical', description: 'SciFact text, lexical (BM25) encoder, its test queries as text', collection: 'scifact', docs: 5183 },
   { kind: 'text', name: 'cacm-lexical', description: 'CACM text, lexical (BM25) encoder, its queries as text', collection: 'cacm', docs: 3204 },
   { kind: 'text', name: 'vaswani-lexical', description: 'Vaswani text, lexical (BM25) encoder, its queries as text', collection: 'vaswani', docs: 11_429 },
