@@ -13,7 +13,10 @@
  *      place (between its markers), so it can be rerun in seconds;
  *  (e) generalisation (scripts/bench-generalisation.ts): recall@10 at the defaults against exact
  *      search on 17 collections of other shapes (synthetic, real SPLADE queries, the lexical text
- *      collections), spliced into its own section; `--parts generalisation` runs only it.
+ *      collections), spliced into its own section; `--parts generalisation` runs only it;
+ *  (f) seismic (scripts/bench-seismic.ts): the original Seismic (`pyseismic-lsr` from PyPI, in a
+ *      local virtual environment) against spladex on the 1M collections of (a) and (b) at equal
+ *      recall, side by side in one run; skipped with a note where Python is absent.
  *
  * Every measurement runs in its own CLI child process, as a user would run it, so that peak RSS
  * and timings of one step are not polluted by another. Generated data is cached under
@@ -31,6 +34,7 @@ import { type BenchReport, sweepTableRows, formatSweepTable, describeMachine, fo
 import { type EvalReport } from '../src/eval/index.js';
 import type { BuildSummary, IndexInfo } from '../src/index.js';
 import { runGeneralisationSuite } from './bench-generalisation.js';
+import { keepSplicedSections, seismicPart } from './bench-sections.js';
 import { longSection, runLongCase, spliceLongSection, type LongResult } from './bench-long.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,26 +46,10 @@ const BERT_VOCAB = join(SHARED, 'vocab/bert-base-uncased.vocab.txt');
 const MSMARCO_WEIGHT_SCALE = 0.1;
 const TEXT_COLLECTIONS = ['scifact', 'cacm', 'vaswani'] as const;
 
-type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation';
-const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long', 'generalisation'];
+type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation' | 'seismic';
+const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long', 'generalisation', 'seismic'];
 /** Parts that write their own section of the report (between markers) instead of the report's body. */
-const SECTION_PARTS: readonly Part[] = ['generalisation'];
-/** Marker names of sections other scripts splice into the report; a rewrite of the body keeps them. */
-const SPLICED_SECTIONS = ['generalisation', 'seismic'] as const;
-
-/** `fresh` (a rewritten report) with every spliced section of `previous` that `fresh` lacks appended. */
-function keepSplicedSections(previous: string, fresh: string): string {
-  let out = fresh;
-  for (const name of SPLICED_SECTIONS) {
-    const start = `<!-- ${name}:start -->`;
-    const end = `<!-- ${name}:end -->`;
-    const from = previous.indexOf(start);
-    const to = previous.indexOf(end);
-    if (from < 0 || to < from || out.includes(start)) continue;
-    out = `${out.trimEnd()}\n\n${previous.slice(from, to + end.length)}\n`;
-  }
-  return out;
-}
+const SECTION_PARTS: readonly Part[] = ['generalisation', 'seismic'];
 
 
 interface SuiteOptions {
@@ -568,7 +556,12 @@ async function main(): Promise<void> {
     await runGeneralisationSuite({ out: outFile, data: o.data, commit: results.commit, ...(o.threads === undefined ? {} : { threads: o.threads }), log });
     log(`updated the generalisation section of ${shown(outFile)}`);
   }
+  if (parts.includes('seismic')) {
+    await ensureSynthetic(join(dataDir, `synthetic-${o.docs}`), { docs: o.docs, queries: o.queries, seed: o.seed });
+    await seismicPart({ docs: o.docs, queries: o.queries, reuseIndex: o.reuseIndex }, dataDir, outFile, log);
+  }
 }
+
 
 main().catch((error: unknown) => {
   process.stderr.write(`bench-suite: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -79,6 +79,18 @@ describe('paretoPlotSvg', () => {
     expect(spec.layer[0].encoding.x.scale.type).toBe('log');
   });
 
+  it("draws another engine's points (reference) under their own name, with their own frontier", async () => {
+    const reference = [
+      { label: 'qc=3 hf=0.8', recall: 0.93, latencyMs: 0.2, kind: 'reference' as const },
+      { label: 'qc=5 hf=0.8', recall: 0.97, latencyMs: 0.3, kind: 'reference' as const },
+    ];
+    const svg = await paretoPlotSvg([...points, ...reference], { sweepLabel: 'spladex sweep', referenceLabel: 'Seismic (Rust)' });
+    checkWellFormed(svg);
+    for (const text of ['spladex sweep', 'Seismic (Rust)', 'Seismic (Rust) frontier']) expect(svg).toContain(text);
+    // Without reference points the legend has no reference entries.
+    expect(await paretoPlotSvg(points, { referenceLabel: 'Seismic (Rust)' })).not.toContain('Seismic (Rust)');
+  });
+
   it('renders with only sweep points', async () => {
     const svg = await paretoPlotSvg(points.filter((p) => p.kind === 'seismic'));
     checkWellFormed(svg);

@@ -12,8 +12,12 @@ import type { TopLevelSpec } from 'vega-lite';
 import { SpladexError } from '../errors.js';
 import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
-/** Which method produced a point: a Seismic parameter setting or an exact baseline. */
-export type PointKind = 'seismic' | 'exhaustive' | 'maxscore';
+/**
+ * Which method produced a point: a Seismic parameter setting, an exact baseline, or a setting of
+ * another engine measured on the same queries (`reference`, e.g. the original Seismic), which
+ * gets its own sweep marks and its own frontier.
+ */
+export type PointKind = 'seismic' | 'exhaustive' | 'maxscore' | 'reference';
 
 /** One measured configuration. */
 export interface TradeoffPoint {
@@ -26,11 +30,11 @@ export interface TradeoffPoint {
   kind: PointKind;
 }
 
-const KINDS: readonly PointKind[] = ['seismic', 'exhaustive', 'maxscore'];
+const KINDS: readonly PointKind[] = ['seismic', 'exhaustive', 'maxscore', 'reference'];
 
 function checkPoints(points: readonly TradeoffPoint[]): void {
   for (const p of points) {
-    if (!KINDS.includes(p.kind)) throw new SpladexError('E_OPTION', `point ${JSON.stringify(p.label)} has kind ${JSON.stringify(p.kind)}; use 'seismic', 'exhaustive' or 'maxscore'`);
+    if (!KINDS.includes(p.kind)) throw new SpladexError('E_OPTION', `point ${JSON.stringify(p.label)} has kind ${JSON.stringify(p.kind)}; use 'seismic', 'exhaustive', 'maxscore' or 'reference'`);
     if (!(p.latencyMs > 0) || !Number.isFinite(p.latencyMs)) throw new SpladexError('E_OPTION', `point ${JSON.stringify(p.label)} needs a finite latency > 0 ms for the log axis, got ${p.latencyMs}`);
     if (!(p.recall >= 0 && p.recall <= 1)) throw new SpladexError('E_OPTION', `point ${JSON.stringify(p.label)} needs a recall in [0, 1], got ${p.recall}`);
   }
@@ -74,6 +78,10 @@ export interface ParetoPlotOptions {
   width: number;
   /** Plot area height in px. Default 400; range [100, 4000]. */
   height: number;
+  /** Legend name of the `seismic` points. Default `'Seismic sweep'`. */
+  sweepLabel: string;
+  /** Legend name of the `reference` points (their frontier is `<name> frontier`). Default `'reference engine'`. */
+  referenceLabel: string;
 }
 
 /** Defaults of {@link ParetoPlotOptions}. */
@@ -83,18 +91,21 @@ const PARETO_PLOT_OPTIONS: OptionsTable<ParetoPlotOptions> = defineOptions<Paret
   latencyLabel: { type: 'string', default: 'mean latency per query (ms, log scale)', flag: false, help: 'x-axis title' },
   width: { type: 'number', min: 100, max: 4000, default: 640, flag: false, help: 'plot area width in px' },
   height: { type: 'number', min: 100, max: 4000, default: 400, flag: false, help: 'plot area height in px' },
+  sweepLabel: { type: 'string', default: 'Seismic sweep', flag: false, help: 'legend name of the sweep points' },
+  referenceLabel: { type: 'string', default: 'reference engine', flag: false, help: 'legend name of the reference points' },
 });
 
 export const PARETO_PLOT_DEFAULTS: Readonly<ParetoPlotOptions> = PARETO_PLOT_OPTIONS.defaults;
 
-/** Legend entries (series) in display order, with their colours. */
-const SERIES = ['Seismic sweep', 'Pareto frontier', 'exhaustive (exact)', 'MaxScore (exact)'] as const;
+/** Legend entries (series) in display order after the sweep, with their colours (the sweep's first). */
+const SERIES = ['Pareto frontier', 'exhaustive (exact)', 'MaxScore (exact)'] as const;
 const SERIES_COLORS = ['#4c78a8', '#e45756', '#54a24b', '#b279a2'];
-const SERIES_OF_KIND: Record<PointKind, (typeof SERIES)[number]> = {
-  seismic: 'Seismic sweep',
+const BASELINE_SERIES: Record<'exhaustive' | 'maxscore', (typeof SERIES)[number]> = {
   exhaustive: 'exhaustive (exact)',
   maxscore: 'MaxScore (exact)',
 };
+/** Colours of the reference engine's points and frontier, only in the legend when it has points. */
+const REFERENCE_COLORS = ['#f58518', '#9d755d'];
 
 interface PlotRow {
   label: string;
@@ -105,15 +116,22 @@ interface PlotRow {
 
 /**
  * The Vega-Lite spec of the plot: every sweep point, the frontier as a line, the exact baselines as
- * large labelled diamonds; logarithmic latency axis. Exposed so callers can tweak or save it.
+ * large labelled diamonds; logarithmic latency axis. `reference` points (another engine) are drawn
+ * as squares with their own dashed frontier. Exposed so callers can tweak or save it.
  */
 export function paretoPlotSpec(points: readonly TradeoffPoint[], options: Partial<ParetoPlotOptions> = {}): TopLevelSpec {
   const o = PARETO_PLOT_OPTIONS.resolve(options);
-  const frontier = paretoFrontier(points);
+  // The reference engine competes only with itself: each engine gets its own frontier.
+  const own = points.filter((p) => p.kind !== 'reference');
+  const reference = points.filter((p) => p.kind === 'reference');
+  const frontier = paretoFrontier(own);
   const row = (p: TradeoffPoint, series: string): PlotRow => ({ label: p.label, recall: p.recall, latencyMs: p.latencyMs, series });
-  const sweep = points.filter((p) => p.kind === 'seismic').map((p) => row(p, SERIES_OF_KIND.seismic));
-  const baselines = points.filter((p) => p.kind !== 'seismic').map((p) => row(p, SERIES_OF_KIND[p.kind]));
+  const sweep = own.filter((p) => p.kind === 'seismic').map((p) => row(p, o.sweepLabel));
+  const baselines = own.filter((p) => p.kind !== 'seismic').map((p) => row(p, BASELINE_SERIES[p.kind as 'exhaustive' | 'maxscore']));
   const front = frontier.map((p) => row(p, 'Pareto frontier'));
+  const referenceFrontierLabel = `${o.referenceLabel} frontier`;
+  const referenceSweep = reference.map((p) => row(p, o.referenceLabel));
+  const referenceFront = paretoFrontier(reference).map((p) => row(p, referenceFrontierLabel));
 
   const recalls = points.map((p) => p.recall);
   // Leave a little room below the worst point; recall never exceeds 1.
@@ -126,8 +144,12 @@ export function paretoPlotSpec(points: readonly TradeoffPoint[], options: Partia
     field: 'series',
     type: 'nominal' as const,
     title: null,
-    scale: { domain: [...SERIES], range: [...SERIES_COLORS] },
-    legend: { orient: 'bottom-right' as const },
+    scale: {
+      domain: [o.sweepLabel, ...SERIES, ...(reference.length > 0 ? [o.referenceLabel, referenceFrontierLabel] : [])],
+      range: [...SERIES_COLORS, ...(reference.length > 0 ? REFERENCE_COLORS : [])],
+    },
+    // Room for longer series names (an engine and its version) than the 160 px default.
+    legend: { orient: 'bottom-right' as const, labelLimit: 280 },
   };
   const tooltip = [
     { field: 'label', type: 'nominal' as const },
@@ -140,7 +162,7 @@ export function paretoPlotSpec(points: readonly TradeoffPoint[], options: Partia
     title: o.title,
     width: o.width,
     height: o.height,
-    datasets: { sweep, baselines, frontier: front },
+    datasets: { sweep, baselines, frontier: front, ...(reference.length > 0 ? { referenceSweep, referenceFrontier: referenceFront } : {}) },
     // Empty layers still declare the series so the legend is complete even without baselines.
     layer: [
       {
@@ -168,6 +190,25 @@ export function paretoPlotSpec(points: readonly TradeoffPoint[], options: Partia
         mark: { type: 'text', align: 'left', dx: 9, dy: -9, fontSize: 11 },
         encoding: { x, y, text: { field: 'label', type: 'nominal' } },
       },
+      ...(reference.length === 0
+        ? []
+        : [
+            {
+              data: { name: 'referenceFrontier' },
+              mark: { type: 'line' as const, strokeWidth: 2, strokeDash: [6, 3], interpolate: 'step-after' as const },
+              encoding: { x, y, color, order: { field: 'latencyMs', type: 'quantitative' as const } },
+            },
+            {
+              data: { name: 'referenceSweep' },
+              mark: { type: 'point' as const, shape: 'square', filled: true, size: 40, opacity: 0.8 },
+              encoding: { x, y, color, tooltip },
+            },
+            {
+              data: { name: 'referenceFrontier' },
+              mark: { type: 'point' as const, shape: 'square', filled: false, size: 110, strokeWidth: 1.5 },
+              encoding: { x, y, color, tooltip },
+            },
+          ]),
     ],
     config: { view: { stroke: '#ddd' }, axis: { grid: true, gridOpacity: 0.4 } },
   };
