@@ -16,13 +16,15 @@ export interface SearchOptions {
   k?: number;
   /**
    * Only the `queryCut` heaviest query terms have their posting lists traversed (all terms still
-   * score). Default 5 (10 without a κ-NN graph gives about the same recall, slower); range
+   * score). Default: on a calibrated index the stored setting for its recall target
+   * (`targetRecall`), else 5 (10 without a κ-NN graph gives about the same recall, slower); range
    * 1 – 100,000; `0` means every term (lossless).
    */
   queryCut?: number;
   /**
    * A block is skipped when its summary bound is below `heapFactor ×` the current k-th best score.
-   * Higher skips more (faster, less accurate). Default 0.9 (tuned with the default 96-term
+   * Higher skips more (faster, less accurate). Default: on a calibrated index the stored setting,
+   * else 0.9 (tuned with the default 96-term
    * summaries: with `queryCut` 5 and the κ-NN graph round it keeps recall@10 ≥ 0.97 on both the
    * synthetic and the real MS MARCO query sets of docs/BENCHMARKS.md, where 1 is ~10% faster but
    * drops to 0.94 on the real queries; Seismic's 0.7 suits its longer summaries); range (0, 1];
@@ -48,13 +50,14 @@ export type ResolvedSearchOptions = Required<Omit<SearchOptions, 'knn'>>;
 export const SEARCH_OPTIONS: OptionsTable<ResolvedSearchOptions> = defineOptions<ResolvedSearchOptions>(
   {
     k: { type: 'integer', min: 1, max: 100_000, default: 10, help: 'results per query' },
-    queryCut: { type: 'integer', min: 0, max: 100_000, default: 5, help: 'posting lists traversed: the n heaviest query terms (0 = all)' },
-    heapFactor: { type: 'number', min: 0, minOpen: true, max: 1, default: 0.9, placeholder: 'f', help: 'skip a block whose summary bound is below f × the k-th best score' },
+    queryCut: { type: 'integer', min: 0, max: 100_000, default: 5, defaultText: "the index's calibrated setting, else 5", help: 'posting lists traversed: the n heaviest query terms (0 = all)' },
+    heapFactor: { type: 'number', min: 0, minOpen: true, max: 1, default: 0.9, defaultText: "the index's calibrated setting, else 0.9", placeholder: 'f', help: 'skip a block whose summary bound is below f × the k-th best score' },
     graphNeighbors: {
       type: 'integer',
       min: 0,
       max: 64,
       default: 8,
+      defaultText: "the index's calibrated setting, else 8",
       flagAliases: ['knn'],
       help: 'graph round: also score the first n stored nearest neighbours of each result (κ-NN graph; 0 = off)',
     },
