@@ -8,9 +8,12 @@ import { segmentLayout, type Segment } from '../segment/segment.js';
 import type { SearchHit, SparseVectorInput } from '../types.js';
 import { MaxScoreSearcher } from './maxscore.js';
 import type { ResolvedSearchOptions } from './options.js';
-import { prepareQuery } from './query-vector.js';
+import { prepareQuery, type PreparedQuery } from './query-vector.js';
 import type { SegmentSearcher } from './segment-searcher.js';
 import { SEGMENT_KEY_STRIDE, TopK } from '../util/topk.js';
+
+/** Stands for the query of a skipped segment, which is never read. */
+const NOTHING: PreparedQuery = { terms: new Uint32Array(0), weights: new Float32Array(0), byWeight: new Uint32Array(0) };
 
 /** A loaded segment as the query path needs it; the exact MaxScore searcher is created on first use. */
 export interface SearchableSegment {
@@ -29,22 +32,37 @@ export interface SegmentPlan {
   skip: boolean;
 }
 
+/**
+ * One query, prepared for each segment (`prepared[ordinal]`), over every segment into `heap`
+ * (reset first): the one dispatch of a search by plan and mode, shared by the reader and by
+ * recall calibration (src/writer/calibration.ts), which reads the heap's keys.
+ */
+export function searchPreparedInto(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], prepared: readonly PreparedQuery[], o: ResolvedSearchOptions, heap: TopK): void {
+  heap.reset();
+  segments.forEach((loaded, ordinal) => {
+    const plan = plans[ordinal];
+    if (plan.skip) return;
+    const { segment, searcher } = loaded;
+    const query = prepared[ordinal];
+    const base = ordinal * SEGMENT_KEY_STRIDE;
+    if (plan.docs !== undefined) searcher.searchDocuments(query, plan.docs, heap, base);
+    else if (o.mode === 'maxscore') (loaded.maxScore ??= new MaxScoreSearcher(segment)).search(query, heap, base, plan.excluded);
+    else if (o.mode === 'exhaustive' || segmentLayout(segment) === 'flat') searcher.searchExhaustive(query, heap, base, plan.excluded);
+    else searcher.searchApproximate(query, o.queryCut, o.heapFactor, o.graphNeighbors, heap, base, plan.excluded);
+  });
+}
+
 /** Searches every query over every segment; hits are (external id, score), best first. */
 export function searchSegments(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions): SearchHit[][] {
   const heap = new TopK(o.k);
   return queries.map((query) => {
-    heap.reset();
-    segments.forEach((loaded, ordinal) => {
-      const plan = plans[ordinal];
-      if (plan.skip) return;
-      const { segment, searcher } = loaded;
-      const prepared = prepareQuery(query, segment.termIds);
-      const base = ordinal * SEGMENT_KEY_STRIDE;
-      if (plan.docs !== undefined) searcher.searchDocuments(prepared, plan.docs, heap, base);
-      else if (o.mode === 'maxscore') (loaded.maxScore ??= new MaxScoreSearcher(segment)).search(prepared, heap, base, plan.excluded);
-      else if (o.mode === 'exhaustive' || segmentLayout(segment) === 'flat') searcher.searchExhaustive(prepared, heap, base, plan.excluded);
-      else searcher.searchApproximate(prepared, o.queryCut, o.heapFactor, o.graphNeighbors, heap, base, plan.excluded);
-    });
+    searchPreparedInto(
+      segments,
+      plans,
+      segments.map(({ segment }, ordinal) => (plans[ordinal].skip ? NOTHING : prepareQuery(query, segment.termIds))),
+      o,
+      heap,
+    );
     return heap.sorted().map(({ score, key }) => {
       const ordinal = Math.floor(key / SEGMENT_KEY_STRIDE);
       return { id: segments[ordinal].segment.docIds[key - ordinal * SEGMENT_KEY_STRIDE], score };

@@ -11,14 +11,16 @@
  *    meeting the target in every stratum, and time it against the faster exact mode.
  */
 import { MaxScoreSearcher } from '../query/maxscore.js';
+import { searchPreparedInto, type SegmentPlan } from '../query/fan-out.js';
+import type { ResolvedSearchOptions } from '../query/options.js';
 import { prepareQuery, type PreparedQuery } from '../query/query-vector.js';
 import { SegmentSearcher } from '../query/segment-searcher.js';
 import { indexForward, type ForwardInput } from '../segment/ingest.js';
 import type { ResolvedBuildOptions } from '../segment/options.js';
-import { segmentLayout, segmentNeighbors, type Segment } from '../segment/segment.js';
+import { segmentNeighbors, type Segment } from '../segment/segment.js';
 import { settingForTarget, type Calibration, type FrontierPoint } from '../store/calibration.js';
 import type { SparseVectorInput } from '../types.js';
-import { SEGMENT_KEY_STRIDE, TopK } from '../util/topk.js';
+import { TopK } from '../util/topk.js';
 import { choosePruning, type PruningChoice } from './calibration-pruning.js';
 import { givenQueries, pseudoQueries, type QuerySample, type QueryTermWeight } from './calibration-queries.js';
 
@@ -67,37 +69,46 @@ const median = (values: number[]): number => {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 };
 
+/** Postings of the segments' forward indexes: exhaustive search's work per query, in cost units. */
+export const totalPostings = (segments: ReadonlyArray<{ segment: Segment }>): number => segments.reduce((n, { segment }) => n + segment.meta.nPostings, 0);
+
 function prepareFor(segments: readonly CalibrationSegment[], sample: QuerySample): { prepared: PreparedQuery[][]; strata: Int32Array } {
   const prepared = sample.queries.map((q) => segments.map(({ segment }) => prepareQuery(q.vector, segment.termIds)));
   return { prepared, strata: Int32Array.from(sample.queries, (q) => q.stratum) };
 }
 
+/**
+ * Runs every prepared query with `o` over the segments through the reader's own dispatch
+ * (`searchPreparedInto`: flat segments scored exhaustively, exact modes, deletes) and returns the
+ * median latency; `visit` sees each query's heap after its search (outside the timing).
+ */
+function runQueries(segments: readonly CalibrationSegment[], prepared: readonly PreparedQuery[][], o: ResolvedSearchOptions, visit?: (q: number, heap: TopK) => void): number {
+  const plans: SegmentPlan[] = segments.map((s) => ({ docs: undefined, excluded: s.excluded, skip: false }));
+  const heap = new TopK(o.k);
+  const times = prepared.map((perSegment, q) => {
+    const started = performance.now();
+    searchPreparedInto(segments, plans, perSegment, o, heap);
+    const elapsed = performance.now() - started;
+    visit?.(q, heap);
+    return elapsed;
+  });
+  return median(times);
+}
+
+/** The search options of one calibration run (k = `CALIBRATION_K`). */
+const searchWith = (mode: ResolvedSearchOptions['mode'], args: Arguments = { queryCut: 0, heapFactor: 1, graphNeighbors: 0 }): ResolvedSearchOptions => ({ k: CALIBRATION_K, mode, ...args });
+
 /** Exact top-k of every query by MaxScore (lists built before timing), and its median latency. */
 function exactWorkload(segments: readonly CalibrationSegment[], sample: QuerySample): Workload {
   const { prepared, strata } = prepareFor(segments, sample);
   for (const s of segments) (s.maxScore ??= new MaxScoreSearcher(s.segment)).prepare();
-  const heap = new TopK(CALIBRATION_K);
-  const times: number[] = [];
-  const truth = prepared.map((perSegment) => {
-    heap.reset();
-    const started = performance.now();
-    segments.forEach((s, ordinal) => s.maxScore!.search(perSegment[ordinal], heap, ordinal * SEGMENT_KEY_STRIDE, s.excluded));
-    times.push(performance.now() - started);
-    return new Set(Array.from(heap.keys.subarray(0, heap.size)));
-  });
-  return { sample, prepared, strata, truth, maxScoreP50: median(times) };
+  const truth: Array<Set<number>> = [];
+  const maxScoreP50 = runQueries(segments, prepared, searchWith('maxscore'), (q, heap) => (truth[q] = new Set(Array.from(heap.keys.subarray(0, heap.size)))));
+  return { sample, prepared, strata, truth, maxScoreP50 };
 }
 
 function exhaustiveP50(segments: readonly CalibrationSegment[], work: Workload): number {
-  const heap = new TopK(CALIBRATION_K);
-  const times: number[] = [];
-  for (const perSegment of work.prepared.slice(0, EXHAUSTIVE_TIMED)) {
-    heap.reset();
-    const started = performance.now();
-    segments.forEach((s, ordinal) => s.searcher.searchExhaustive(perSegment[ordinal], heap, ordinal * SEGMENT_KEY_STRIDE, s.excluded));
-    times.push(performance.now() - started);
-  }
-  return median(times);
+  return runQueries(segments, work.prepared.slice(0, EXHAUSTIVE_TIMED), searchWith('exhaustive'));
 }
 
 interface Arguments {
@@ -106,33 +117,18 @@ interface Arguments {
   graphNeighbors: number;
 }
 
-/** Approximate search of query q over every segment into `heap` (flat segments are scored exhaustively, as the reader does). */
-function searchApproximate(segments: readonly CalibrationSegment[], perSegment: PreparedQuery[], args: Arguments, heap: TopK): void {
-  heap.reset();
-  segments.forEach((s, ordinal) => {
-    const base = ordinal * SEGMENT_KEY_STRIDE;
-    if (segmentLayout(s.segment) === 'flat') s.searcher.searchExhaustive(perSegment[ordinal], heap, base, s.excluded);
-    else s.searcher.searchApproximate(perSegment[ordinal], args.queryCut, args.heapFactor, args.graphNeighbors, heap, base, s.excluded);
-  });
-}
-
 /** Recall, its interval, per-stratum means and the deterministic cost of one setting. */
 function measurePoint(segments: readonly CalibrationSegment[], work: Workload, nStrata: number, args: Arguments): FrontierPoint {
-  const heap = new TopK(CALIBRATION_K);
   // Cost weights: a scored document reads its forward row, a bounded block its summary.
   const rowLength = segments.map(({ segment }) => segment.meta.nPostings / Math.max(1, segment.meta.nDocs));
   const summaryLength = segments.map(({ segment }) => segment.inverted.summaryCodes.length / Math.max(1, segment.inverted.blockScales.length));
+  const workSoFar = (): number => segments.reduce((n, s, i) => n + s.searcher.scoredDocuments * rowLength[i] + s.searcher.boundedBlocks * summaryLength[i], 0);
+  const before = workSoFar();
   const recalls: number[] = [];
   const sums = new Float64Array(nStrata);
   const counts = new Float64Array(nStrata);
-  let cost = 0;
-  work.prepared.forEach((perSegment, q) => {
+  runQueries(segments, work.prepared, searchWith('approximate', args), (q, heap) => {
     const truth = work.truth[q];
-    const before = segments.map((s) => [s.searcher.scoredDocuments, s.searcher.boundedBlocks]);
-    searchApproximate(segments, perSegment, args, heap);
-    segments.forEach((s, i) => {
-      cost += (s.searcher.scoredDocuments - before[i][0]) * rowLength[i] + (s.searcher.boundedBlocks - before[i][1]) * summaryLength[i];
-    });
     if (truth.size === 0) return;
     let found = 0;
     for (let i = 0; i < heap.size; i++) if (truth.has(heap.keys[i])) found++;
@@ -141,6 +137,7 @@ function measurePoint(segments: readonly CalibrationSegment[], work: Workload, n
     sums[work.strata[q]] += recall;
     counts[work.strata[q]]++;
   });
+  const cost = workSoFar() - before;
   const n = recalls.length;
   const mean = n === 0 ? 1 : recalls.reduce((a, b) => a + b, 0) / n;
   const sd = n < 2 ? 0 : Math.sqrt(recalls.reduce((a, r) => a + (r - mean) ** 2, 0) / (n - 1));
@@ -166,7 +163,7 @@ function measurePoint(segments: readonly CalibrationSegment[], work: Workload, n
  */
 function measureFrontier(segments: readonly CalibrationSegment[], work: Workload, nStrata: number, target: number): FrontierPoint[] {
   const enough = Math.min(0.999, target + 0.04);
-  const exhaustiveCost = segments.reduce((n, s) => n + s.segment.meta.nPostings, 0);
+  const exhaustiveCost = totalPostings(segments);
   const graph = Math.max(0, ...segments.map((s) => segmentNeighbors(s.segment)));
   const longest = Math.max(1, ...work.prepared.map((p) => Math.max(0, ...p.map((q) => q.terms.length))));
   const cuts = FRONTIER_CUTS.filter((c, i) => i === 0 || FRONTIER_CUTS[i - 1] < longest);
@@ -193,22 +190,14 @@ function measureFrontier(segments: readonly CalibrationSegment[], work: Workload
 
 /** Median latency of one approximate setting over the workload (second of two passes: warm). */
 function timeSetting(segments: readonly CalibrationSegment[], work: Workload, args: Arguments): number {
-  const heap = new TopK(CALIBRATION_K);
-  let times: number[] = [];
-  for (let pass = 0; pass < 2; pass++) {
-    times = work.prepared.map((perSegment) => {
-      const started = performance.now();
-      searchApproximate(segments, perSegment, args, heap);
-      return performance.now() - started;
-    });
-  }
-  return median(times);
+  runQueries(segments, work.prepared, searchWith('approximate', args));
+  return runQueries(segments, work.prepared, searchWith('approximate', args));
 }
 
 /** Frontier, exact timing and the chosen setting over `segments` for a prepared workload. */
 function calibrateWorkload(segments: readonly CalibrationSegment[], work: Workload, target: number, pruning: PruningChoice | null, started: number): Calibration {
   const nStrata = work.sample.strata.length;
-  const postings = segments.reduce((n, s) => n + s.segment.meta.nPostings, 0);
+  const postings = totalPostings(segments);
   // A small index is searched exactly: approximate search could save microseconds at most.
   const frontier = postings <= EXACT_BELOW_POSTINGS ? [] : measureFrontier(segments, work, nStrata, target);
   const exhaustive = exhaustiveP50(segments, work);

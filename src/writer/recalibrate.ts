@@ -11,7 +11,7 @@ import type { LoadedSegment } from '../reader/snapshot.js';
 import { CALIBRATION_QUERIES_KEY, type Calibration, type CalibratedSetting } from '../store/calibration.js';
 import { liveDocuments, type Manifest } from '../store/manifest.js';
 import type { DocumentStore } from '../store/store.js';
-import { calibrateSegments, EXACT_BELOW_POSTINGS } from './calibration.js';
+import { calibrateSegments, EXACT_BELOW_POSTINGS, totalPostings } from './calibration.js';
 import type { QuerySample } from './calibration-queries.js';
 
 /** Relative change of the live documents after which `add` and `delete` recalibrate. */
@@ -42,8 +42,7 @@ export function recalibrationReason(manifest: Manifest, kind: 'add' | 'delete' |
  * calibration would say "exact search" again, so there is nothing to measure or commit.
  */
 export function stillSmall(manifest: Manifest, loaded: readonly LoadedSegment[]): boolean {
-  const postings = loaded.reduce((n, { segment }) => n + segment.meta.nPostings, 0);
-  return manifest.calibration?.frontier.length === 0 && postings <= EXACT_BELOW_POSTINGS;
+  return manifest.calibration?.frontier.length === 0 && totalPostings(loaded) <= EXACT_BELOW_POSTINGS;
 }
 
 /** The stored calibration queries, if they are present and match the manifest's checksum. */
