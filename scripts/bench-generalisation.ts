@@ -25,6 +25,7 @@ import { describeMachine, formatBytes, formatMachine, Rng, type BenchReport, typ
 import { loadQueries } from '../src/eval/index.js';
 import { openIndexEncoder, type BuildSummary, type IndexInfo, type SearchHit } from '../src/index.js';
 import { COLLECTIONS, collectionDocs, describeShapeOptions, prepareCollection, type CollectionSpec } from './generalisation-collections.js';
+import { spliceSection } from './report-sections.js';
 
 const SCRIPT_DIR = dirname(fileURLToPath(import.meta.url));
 /** The CLI of the same build as this script (a snapshot copy of dist/ runs its own CLI). */
@@ -352,12 +353,8 @@ function renderSection(results: GeneralisationResults): string {
 }
 
 /** The report with the section between the markers replaced (or appended, with its markers, when absent). */
-function spliceSection(report: string, section: string): string {
-  const block = `${START_MARKER}\n${section}\n${END_MARKER}`;
-  const start = report.indexOf(START_MARKER);
-  const end = report.indexOf(END_MARKER);
-  if (start >= 0 && end > start) return report.slice(0, start) + block + report.slice(end + END_MARKER.length);
-  return `${report}${report === '' || report.endsWith('\n\n') ? '' : report.endsWith('\n') ? '\n' : '\n\n'}${block}\n`;
+function spliceGeneralisationSection(report: string, section: string): string {
+  return spliceSection(report, { start: START_MARKER, end: END_MARKER }, `${START_MARKER}\n${section}\n${END_MARKER}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,7 +408,7 @@ export async function runGeneralisationSuite(options: GeneralisationOptions): Pr
       rows: COLLECTIONS.flatMap((c) => rows.get(c.name) ?? []),
     };
     writeFileSync(resultsFile, JSON.stringify(results, null, 2));
-    writeFileSync(outFile, spliceSection(existsSync(outFile) ? readFileSync(outFile, 'utf8') : '', renderSection(results)));
+    writeFileSync(outFile, spliceGeneralisationSection(existsSync(outFile) ? readFileSync(outFile, 'utf8') : '', renderSection(results)));
     return results;
   };
   // Written after every collection: a long run interrupted keeps what it measured.

@@ -13,6 +13,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatWeight, Rng, type SynthOptions } from '../src/bench/index.js';
 import type { BuildSummary } from '../src/index.js';
+import { spliceSection } from './report-sections.js';
 
 /** One document of each of these lengths, in a collection of `ordinary` synthetic documents. */
 export const LONG_CASE = Object.freeze({ terms: [10_000, 30_000, 100_000], ordinary: 3000, target: 2 });
@@ -112,9 +113,8 @@ export function longSection(results: LongResult[], context: LongReportContext, t
 
 /** Replaces the long-document section of an existing report (or inserts it before "## Reproduce"). */
 export function spliceLongSection(report: string, section: string): string {
-  const begin = report.indexOf(LONG_BEGIN);
-  const end = report.indexOf(LONG_END);
-  if (begin >= 0 && end > begin) return report.slice(0, begin) + section + report.slice(end + LONG_END.length);
-  const at = report.indexOf('## Reproduce');
-  return at >= 0 ? `${report.slice(0, at)}${section}\n\n${report.slice(at)}` : `${report.trimEnd()}\n\n${section}\n`;
+  return spliceSection(report, { start: LONG_BEGIN, end: LONG_END }, section, (rest, block) => {
+    const at = rest.indexOf('## Reproduce');
+    return at >= 0 ? `${rest.slice(0, at)}${block}\n\n${rest.slice(at)}` : `${rest.trimEnd()}\n\n${block}\n`;
+  });
 }

@@ -1,28 +1,8 @@
-/**
- * Sections of the benchmark report that other scripts write between markers (the generalisation
- * suite, the Seismic yardstick): keeping them across a rewrite of the report's body, and the
- * Seismic part of the suite.
- */
+/** The Seismic part of the benchmark suite (its section is written between markers, report-sections.ts). */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runSeismicComparison, seismicSection, spliceSeismicSection, type SeismicComparison } from './bench-seismic.js';
 
-/** Marker names of sections other scripts splice into the report; a rewrite of the body keeps them. */
-const SPLICED_SECTIONS = ['generalisation', 'seismic'] as const;
-
-/** `fresh` (a rewritten report) with every spliced section of `previous` that `fresh` lacks appended. */
-export function keepSplicedSections(previous: string, fresh: string): string {
-  let out = fresh;
-  for (const name of SPLICED_SECTIONS) {
-    const start = `<!-- ${name}:start -->`;
-    const end = `<!-- ${name}:end -->`;
-    const from = previous.indexOf(start);
-    const to = previous.indexOf(end);
-    if (from < 0 || to < from || out.includes(start)) continue;
-    out = `${out.trimEnd()}\n\n${previous.slice(from, to + end.length)}\n`;
-  }
-  return out;
-}
 
 /**
  * The yardstick: the original Seismic (pyseismic-lsr, in a local virtual environment) against

@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { type BenchReport, formatBytes, paretoPlotSvg } from '../src/bench/index.js';
 import { SpladexError, type BuildSummary } from '../src/index.js';
+import { spliceSection } from './report-sections.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -467,10 +468,7 @@ export function seismicSection(comparisons: readonly SeismicComparison[], markdo
 
 /** Replaces the section between the markers, or appends it when the markers are absent. */
 export function spliceSeismicSection(markdown: string, section: string): string {
-  const begin = markdown.indexOf(MARK_START);
-  const end = markdown.indexOf(MARK_END);
-  if (begin >= 0 && end > begin) return markdown.slice(0, begin) + section + markdown.slice(end + MARK_END.length);
-  return markdown.trim() === '' ? `${section}\n` : `${markdown.trimEnd()}\n\n${section}\n`;
+  return spliceSection(markdown, { start: MARK_START, end: MARK_END }, section);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ import { type BenchReport, sweepTableRows, formatSweepTable, describeMachine, fo
 import { type EvalReport } from '../src/eval/index.js';
 import type { BuildSummary, IndexInfo } from '../src/index.js';
 import { runGeneralisationSuite } from './bench-generalisation.js';
-import { keepSplicedSections, seismicPart } from './bench-sections.js';
+import { seismicPart } from './bench-sections.js';
+import { keepSplicedSections } from './report-sections.js';
 import { longSection, runLongCase, spliceLongSection, type LongResult } from './bench-long.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
