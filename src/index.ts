@@ -21,7 +21,7 @@ export { CALIBRATED_SEARCH_OPTIONS, FILTER_SEARCH_DEFAULTS, FILTER_SEARCH_OPTION
 export { openIndexEncoder } from './reader/index-encoder.js';
 export { buildTextIndex, defaultEncoderKind, type TextIndexBuildOptions, type TextCorpusSource, type TextDocumentInput, type EncoderBuildReport } from './writer/text-index.js';
 export { POSTING_PRUNING_OPTIONS, POSTING_PRUNING_DEFAULTS, type PostingPruningOptions, type PostingPruningReport, type ResolvedPostingPruning } from './segment/posting-pruning.js';
-export { loadQueries, LOAD_QUERIES_OPTIONS, LOAD_QUERIES_DEFAULTS, type LoadQueriesOptions, type QueryTextEncoder, type VectorQuery } from './eval/queries.js';
+export { loadQueries, LOAD_QUERIES_OPTIONS, LOAD_QUERIES_DEFAULTS, type LoadQueriesOptions, type QueryTextEncoder, type VectorQuery } from './io/queries.js';
 export { parseFilterCondition, FILTER_LIMITS, type Filter, type FieldCondition, type FilterScalar } from './store/filter.js';
 export { verifyIndex, VERIFY_DEFAULTS, type VerifyOptions, type VerifyReport, type VerifyProblem } from './reader/verify.js';
 export type { SegmentLayout } from './segment/segment.js';

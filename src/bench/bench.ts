@@ -14,7 +14,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { exactRecallAtK, tieAwareRecallAtK } from '../eval/metrics.js';
-import type { VectorQuery } from '../eval/queries.js';
+import type { VectorQuery } from '../io/queries.js';
 import { SEARCH_OPTIONS, type SearchMode, type SearchOptions } from '../query/options.js';
 import { SpladexIndex } from '../spladex-index.js';
 import type { IndexInfo } from '../reader/types.js';

@@ -5,7 +5,7 @@
 import { SEARCH_OPTIONS, type SearchMode } from '../query/options.js';
 import type { SpladexIndex } from '../spladex-index.js';
 import { evaluateRun, type QueryMetrics } from './metrics.js';
-import type { VectorQuery } from './queries.js';
+import type { VectorQuery } from '../io/queries.js';
 import { rankingFromHits, type Qrels, type RunQueryResults } from './trec.js';
 import type { SearchHit } from '../types.js';
 import { defineOptions, type OptionsTable } from '../util/options-table.js';

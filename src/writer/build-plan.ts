@@ -29,7 +29,7 @@ import {
 } from '../segment/posting-pruning.js';
 import { STORE_FILE, type DocumentStore } from '../store/store.js';
 import type { EncoderBuildReport } from '../text/text-source.js';
-import { readQueries } from '../io/documents.js';
+import { loadQueries, type QueryTextEncoder } from '../io/queries.js';
 import type { SparseVectorInput } from '../types.js';
 import { BuildCalibrator } from './calibration.js';
 import type { QueryTermWeight } from './calibration-queries.js';
@@ -124,20 +124,15 @@ export interface BuildPlan {
 /** Build options that fix static pruning: given any of them, calibration leaves pruning alone. */
 const PRUNING_KEYS = ['pruning', 'nPostings', 'maxFraction', 'keepFraction'] as const;
 
-/** A query log given as `calibrationQueries`, as vectors. */
+/** A query log given as `calibrationQueries`, as vectors (text lines encoded with the index's encoder). */
 async function loadCalibrationQueries(given: NonNullable<IndexBuildOptions['calibrationQueries']>, extras: BuildExtras): Promise<readonly SparseVectorInput[]> {
   if (typeof given !== 'string') return given;
-  const vectors: SparseVectorInput[] = [];
-  const texts: string[] = [];
-  for await (const record of readQueries(resolve(given))) {
-    if (record.vector !== undefined) vectors.push(record.vector);
-    else if (record.text !== undefined) {
-      if (extras.encodeQueries === undefined) throw new SpladexError('E_OPTION', 'text calibration queries need an index built from text; give query vectors', { file: given, line: record.line });
-      texts.push(record.text);
-    }
-  }
-  if (texts.length > 0) vectors.push(...(await extras.encodeQueries!(texts)));
-  return vectors;
+  const encodeQueries = extras.encodeQueries;
+  const encoder = async (): Promise<QueryTextEncoder> => {
+    if (encodeQueries === undefined) throw new SpladexError('E_OPTION', 'text calibration queries need an index built from text; give query vectors');
+    return { encodeQueries };
+  };
+  return (await loadQueries(resolve(given), { encoder })).map((query) => query.vector);
 }
 
 /** Query weights of pseudo-queries: lexical and inference-free query encoders weight a token by its IDF. */

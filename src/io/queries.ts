@@ -1,10 +1,11 @@
 /**
- * Query loading for `bench` and `eval`: the one place query files are read, vector or text lines.
+ * Query loading for `bench`, `eval` and the build's calibration query log: the one place query
+ * files are read, vector or text lines.
  * Text lines (`{"id"|"_id", "text"|"query"}`) are encoded with the encoder the index was built with
  * (`LoadQueriesOptions.encoder`, opened only when the file holds a text line), in order, in batches.
  */
 import { SpladexError } from '../errors.js';
-import { readQueries, type QueryRecord } from '../io/documents.js';
+import { readQueries, type QueryRecord } from './documents.js';
 import type { SparseVectorInput } from '../types.js';
 import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
