@@ -268,7 +268,7 @@ function calibrationCell(calibration: unknown): string {
   const setting =
     mode === 'exhaustive' || mode === 'maxscore'
       ? `exact (${mode})`
-      : [['queryCut', 'qc'], ['heapFactor', 'hf'], ['graphNeighbors', 'gn']].flatMap(([name, short]) => {
+      : [['queryCut', 'qc'], ['queryMass', 'qm'], ['heapFactor', 'hf'], ['graphNeighbors', 'gn']].flatMap(([name, short]) => {
           const value = find(new RegExp(`^chosen\\.${name}$`));
           return value === undefined ? [] : [`${short} ${value}`];
         }).join(', ');

@@ -356,7 +356,7 @@ export async function runSeismicComparison(options: SeismicComparisonOptions): P
   const seismicPoints: SettingPoint[] = search.sweep.filter((s) => s.error === undefined).map((s) => ({ label: `qc=${s.query_cut} hf=${s.heap_factor} knn=${s.n_knn}`, recall: meanRecall(s.ids, exactIds, 10), latencyMs: s.latency_ms }));
   const sweepPoints = (r: BenchReport): SettingPoint[] => (r.sweep ?? []).map((s) => ({ label: `qc=${s.query_cut} hf=${s.heap_factor} knn=${r.settings.knn}`, recall: s.recall_at_k, latencyMs: s.latency_ms }));
   const spladexPoints = [...sweepPoints(report), ...(withoutGraph === undefined ? [] : sweepPoints(withoutGraph))];
-  const defaultSetting: SettingPoint = { label: `default: qc=${report.settings.query_cut} hf=${report.settings.heap_factor} knn=${report.settings.knn}`, recall: report.recall_at_k, latencyMs: report.latency_ms };
+  const defaultSetting: SettingPoint = { label: `default: qc=${report.settings.query_cut} qm=${report.settings.query_mass} hf=${report.settings.heap_factor} knn=${report.settings.knn}`, recall: report.recall_at_k, latencyMs: report.latency_ms };
 
   const comparison: SeismicComparison = {
     status: 'measured',

@@ -17,6 +17,7 @@ export type { BuildSummary, IndexBuildOptions } from './writer/build-plan.js';
 export { WRITE_OPTIONS, WRITE_DEFAULTS, type WriteOptions, type AddOptions, type AddSummary, type AddTextOptions, type DeleteSummary, type CompactSummary } from './writer/options.js';
 export type { RecalibrationReport } from './writer/recalibrate.js';
 export type { Calibration, CalibratedSetting, FrontierPoint } from './store/calibration.js';
+export { meetsTarget } from './store/calibration.js';
 export { CALIBRATED_SEARCH_OPTIONS, FILTER_SEARCH_DEFAULTS, FILTER_SEARCH_OPTIONS, type IndexSearchOptions, type FlopsReport, type IndexInfo, type ReaderOptions, type WriterOptions } from './reader/types.js';
 export { openIndexEncoder } from './reader/index-encoder.js';
 export { buildTextIndex, defaultEncoderKind, type TextIndexBuildOptions, type TextCorpusSource, type TextDocumentInput, type EncoderBuildReport } from './writer/text-index.js';

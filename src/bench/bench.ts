@@ -30,6 +30,8 @@ export interface BenchOptions {
   k?: number;
   /** Approximate-search setting measured in detail. Default SEARCH_DEFAULTS.queryCut. */
   queryCut?: number;
+  /** Approximate-search setting measured in detail. Default SEARCH_DEFAULTS.queryMass. */
+  queryMass?: number;
   /** Approximate-search setting measured in detail. Default SEARCH_DEFAULTS.heapFactor. */
   heapFactor?: number;
   /** Approximate-search setting measured in detail (and in the sweep). Default SEARCH_DEFAULTS.graphNeighbors. */
@@ -74,6 +76,7 @@ export const BENCH_OPTIONS: OptionsTable<ResolvedBenchOptions> = defineOptions<R
   {
     k: { ...search.k, help: 'results per query (recall@k)' },
     queryCut: search.queryCut,
+    queryMass: search.queryMass,
     heapFactor: search.heapFactor,
     graphNeighbors: search.graphNeighbors,
     sweep: { type: 'boolean', default: false, help: 'also measure a queryCut × heapFactor grid; prints its table and writes a Pareto plot' },
@@ -121,7 +124,7 @@ export interface BenchReport {
    * uncalibrated index); `mode` is `exhaustive` or `maxscore` when the calibration found exact
    * search as fast as approximate search (the whole index is then searched exactly).
    */
-  settings: { query_cut: number; heap_factor: number; knn: number; mode: SearchMode; source: 'arguments' | 'calibration' | 'defaults' };
+  settings: { query_cut: number; query_mass: number; heap_factor: number; knn: number; mode: SearchMode; source: 'arguments' | 'calibration' | 'defaults' };
   /** The index's calibration (null: none): the target measured, the calibration's estimate of the measured setting. */
   calibration: { target_recall: number; estimated_recall: number | null; estimated_worst_stratum: number | null; source: 'pseudo' | 'given'; queries: number } | null;
   /** Kernels every mode scored candidates with (see `IndexInfo.scoringKernel`). */
@@ -191,10 +194,10 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
   try {
     // The setting measured in detail: the arguments given, else what `search` would run (the
     // calibrated setting of a calibrated index, possibly exact search), else the fixed defaults.
-    const given = (['queryCut', 'heapFactor', 'graphNeighbors', 'knn'] as const).some((key) => options[key] !== undefined);
+    const given = (['queryCut', 'queryMass', 'heapFactor', 'graphNeighbors', 'knn'] as const).some((key) => options[key] !== undefined);
     const calibration = index.info().calibration;
     const source: BenchReport['settings']['source'] = given ? 'arguments' : calibration === null ? 'defaults' : 'calibration';
-    const approximateBase: SearchOptions = { k: o.k, queryCut: o.queryCut, heapFactor: o.heapFactor, graphNeighbors: o.graphNeighbors, mode: 'approximate' };
+    const approximateBase: SearchOptions = { k: o.k, queryCut: o.queryCut, queryMass: o.queryMass, heapFactor: o.heapFactor, graphNeighbors: o.graphNeighbors, mode: 'approximate' };
     const chosen: SearchOptions = source === 'calibration' ? index.searchSettings({ k: o.k, ...(options.targetRecall === undefined ? {} : { targetRecall: options.targetRecall }) }) : approximateBase;
     // Validates k, queryCut and heapFactor of every setting (E_OPTION) before any long measurement.
     index.search({}, chosen);
@@ -206,7 +209,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
       return { hits: run.results, stats: latencyStats(run.latencies) };
     };
 
-    progress(chosen.mode === 'approximate' ? `approximate search (queryCut ${chosen.queryCut}, heapFactor ${chosen.heapFactor}, graphNeighbors ${chosen.graphNeighbors}; ${source}) on ${n} queries` : `exact search (${chosen.mode}; the calibration found it as fast as approximate search) on ${n} queries`);
+    progress(chosen.mode === 'approximate' ? `approximate search (queryCut ${chosen.queryCut}, queryMass ${chosen.queryMass}, heapFactor ${chosen.heapFactor}, graphNeighbors ${chosen.graphNeighbors}; ${source}) on ${n} queries` : `exact search (${chosen.mode}; the calibration found it as fast as approximate search) on ${n} queries`);
     const approximate = await timed(chosen, o.warmup);
     const sweepRuns: Array<{ queryCut: number; heapFactor: number; hits: SearchHit[][]; stats: LatencyStats }> = [];
     if (o.sweep) {
@@ -255,7 +258,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
       queries: n,
       k: o.k,
       // JSON field names are kept: `knn` is the graph round's neighbours per result.
-      settings: { query_cut: chosen.queryCut!, heap_factor: chosen.heapFactor!, knn: chosen.graphNeighbors!, mode: chosen.mode!, source },
+      settings: { query_cut: chosen.queryCut!, query_mass: chosen.queryMass!, heap_factor: chosen.heapFactor!, knn: chosen.graphNeighbors!, mode: chosen.mode!, source },
       calibration:
         calibration === null
           ? null

@@ -15,6 +15,8 @@ export interface EvalOptions {
   k?: number;
   /** Approximate-search setting. Default SEARCH_DEFAULTS.queryCut. */
   queryCut?: number;
+  /** Approximate-search setting. Default SEARCH_DEFAULTS.queryMass. */
+  queryMass?: number;
   /** Approximate-search setting. Default SEARCH_DEFAULTS.heapFactor. */
   heapFactor?: number;
   /** Approximate-search setting. Default SEARCH_DEFAULTS.graphNeighbors. */
@@ -48,7 +50,7 @@ export interface EvalReport {
   missing: number;
   k: number;
   mode: SearchMode;
-  settings: { query_cut: number; heap_factor: number; knn: number };
+  settings: { query_cut: number; query_mass: number; heap_factor: number; knn: number };
   ndcg_at_10: number;
   mrr_at_10: number;
   recall_at_100: number;
@@ -63,7 +65,7 @@ export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery
   // The arguments given, then what the index searches with by default (its calibrated setting on a
   // calibrated index), so eval measures what `search` returns.
   const given: Record<string, unknown> = {};
-  for (const key of ['queryCut', 'heapFactor', 'graphNeighbors', 'knn', 'mode', 'targetRecall'] as const) if (options[key] !== undefined) given[key] = options[key];
+  for (const key of ['queryCut', 'queryMass', 'heapFactor', 'graphNeighbors', 'knn', 'mode', 'targetRecall'] as const) if (options[key] !== undefined) given[key] = options[key];
   const searchOptions = index.searchSettings({ ...given, k: o.k });
   const results = new Map<string, SearchHit[]>();
   const run: RunQueryResults[] = [];
@@ -85,7 +87,7 @@ export function evaluateIndex(index: SpladexIndex, queries: readonly VectorQuery
       k: o.k,
       mode: searchOptions.mode,
       // JSON field names are kept: `knn` is the graph round's neighbours per result.
-      settings: { query_cut: searchOptions.queryCut, heap_factor: searchOptions.heapFactor, knn: searchOptions.graphNeighbors },
+      settings: { query_cut: searchOptions.queryCut, query_mass: searchOptions.queryMass, heap_factor: searchOptions.heapFactor, knn: searchOptions.graphNeighbors },
       ndcg_at_10: mean.ndcgAt10,
       mrr_at_10: mean.mrrAt10,
       recall_at_100: mean.recallAt100,

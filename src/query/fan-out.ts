@@ -8,7 +8,7 @@ import { segmentLayout, type Segment } from '../segment/segment.js';
 import type { SearchHit, SparseVectorInput } from '../types.js';
 import { MaxScoreSearcher } from './maxscore.js';
 import type { ResolvedSearchOptions } from './options.js';
-import { prepareQuery, type PreparedQuery } from './query-vector.js';
+import { prepareQuery, traversedTerms, type PreparedQuery } from './query-vector.js';
 import type { SegmentSearcher } from './segment-searcher.js';
 import { SEGMENT_KEY_STRIDE, TopK } from '../util/topk.js';
 
@@ -48,7 +48,7 @@ export function searchPreparedInto(segments: readonly SearchableSegment[], plans
     if (plan.docs !== undefined) searcher.searchDocuments(query, plan.docs, heap, base);
     else if (o.mode === 'maxscore') (loaded.maxScore ??= new MaxScoreSearcher(segment)).search(query, heap, base, plan.excluded);
     else if (o.mode === 'exhaustive' || segmentLayout(segment) === 'flat') searcher.searchExhaustive(query, heap, base, plan.excluded);
-    else searcher.searchApproximate(query, o.queryCut, o.heapFactor, o.graphNeighbors, heap, base, plan.excluded);
+    else searcher.searchApproximate(query, traversedTerms(query, o.queryCut, o.queryMass), o.heapFactor, o.graphNeighbors, heap, base, plan.excluded);
   });
 }
 

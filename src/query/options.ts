@@ -22,6 +22,16 @@ export interface SearchOptions {
    */
   queryCut?: number;
   /**
+   * Adapts the query cut to each query's shape: the heaviest terms are traversed until they hold
+   * this share of the query's total weight (and at most `queryCut` of them), so a query whose
+   * weight is spread over many terms traverses more lists than a peaked one. A fixed count cannot
+   * do both: 5 lists hold half the weight of a typical MS MARCO query but a quarter of a SciFact
+   * claim's (docs/BENCHMARKS.md, "Generalisation"). Default: on a calibrated index the stored
+   * setting, else 1 (the `queryCut` heaviest terms, Seismic's rule); an explicit `queryCut` without
+   * `queryMass` also means 1. Range (0, 1].
+   */
+  queryMass?: number;
+  /**
    * A block is skipped when its summary bound is below `heapFactor ×` the current k-th best score.
    * Higher skips more (faster, less accurate). Default: on a calibrated index the stored setting,
    * else 0.9 (tuned with the default 96-term
@@ -51,6 +61,16 @@ export const SEARCH_OPTIONS: OptionsTable<ResolvedSearchOptions> = defineOptions
   {
     k: { type: 'integer', min: 1, max: 100_000, default: 10, help: 'results per query' },
     queryCut: { type: 'integer', min: 0, max: 100_000, default: 5, defaultText: "the index's calibrated setting, else 5", help: 'posting lists traversed: the n heaviest query terms (0 = all)' },
+    queryMass: {
+      type: 'number',
+      min: 0,
+      minOpen: true,
+      max: 1,
+      default: 1,
+      defaultText: "the index's calibrated setting, else 1",
+      placeholder: 'f',
+      help: 'traverse the heaviest query terms until they hold f of the query weight, at most --query-cut of them (1 = exactly --query-cut)',
+    },
     heapFactor: { type: 'number', min: 0, minOpen: true, max: 1, default: 0.9, defaultText: "the index's calibrated setting, else 0.9", placeholder: 'f', help: 'skip a block whose summary bound is below f × the k-th best score' },
     graphNeighbors: {
       type: 'integer',
@@ -71,7 +91,7 @@ export const SEARCH_OPTIONS: OptionsTable<ResolvedSearchOptions> = defineOptions
 export const SEARCH_DEFAULTS: ResolvedSearchOptions & { /** @deprecated use `graphNeighbors` */ readonly knn: number } = SEARCH_OPTIONS.defaults as ResolvedSearchOptions & { readonly knn: number };
 
 /** Query-time settings under which approximate search is exact (with a lossless build). */
-export const LOSSLESS_SEARCH: SearchOptions = Object.freeze({ queryCut: 0, heapFactor: 1 });
+export const LOSSLESS_SEARCH: SearchOptions = Object.freeze({ queryCut: 0, queryMass: 1, heapFactor: 1 });
 
 export function resolveSearchOptions(options: SearchOptions = {}): ResolvedSearchOptions {
   return SEARCH_OPTIONS.resolve(options);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng.js';
 import type { SparseVectorInput } from '../types.js';
-import { prepareQuery } from './query-vector.js';
+import { prepareQuery, traversedTerms } from './query-vector.js';
 
 /** Reference: comparator sorts over (id, weight) pairs. */
 function reference(vector: SparseVectorInput, termIds: ReadonlyMap<string, number>): { terms: number[]; weights: number[]; byWeight: number[] } {
@@ -35,5 +35,37 @@ describe('prepareQuery', () => {
       expect(Array.from(prepared.weights)).toEqual(expected.weights);
       expect(Array.from(prepared.byWeight)).toEqual(expected.byWeight);
     }
+  });
+});
+
+describe('traversedTerms', () => {
+  const termIds = new Map(['a', 'b', 'c', 'd', 'e'].map((t, i) => [t, i]));
+  // Total weight 10: the heaviest terms hold 4, 7, 9, 9.5 and 10 of it.
+  const query = prepareQuery({ a: 0.5, b: 4, c: 3, d: 2, e: 0.5 }, termIds);
+
+  it('is the query cut at mass 1 (0: every term), and the fewest heaviest terms holding the mass below it, within the cut', () => {
+    expect(traversedTerms(query, 3, 1)).toBe(3);
+    expect(traversedTerms(query, 0, 1)).toBe(5);
+    expect(traversedTerms(query, 99, 1)).toBe(5);
+    expect(traversedTerms(query, 0, 0.4)).toBe(1);
+    expect(traversedTerms(query, 0, 0.41)).toBe(2);
+    expect(traversedTerms(query, 0, 0.7)).toBe(2);
+    expect(traversedTerms(query, 0, 0.9)).toBe(3);
+    expect(traversedTerms(query, 0, 0.99)).toBe(5);
+    expect(traversedTerms(query, 2, 0.9)).toBe(2);
+    // At least one list, however small the mass.
+    expect(traversedTerms(query, 0, 1e-9)).toBe(1);
+  });
+
+  it('adapts to the shape: a flat query traverses more terms than a peaked one of the same length', () => {
+    const ids = new Map(Array.from({ length: 40 }, (_, i) => [`t${i}`, i]));
+    const flat: SparseVectorInput = {};
+    const peaked: SparseVectorInput = {};
+    for (let i = 0; i < 40; i++) {
+      flat[`t${i}`] = 1;
+      peaked[`t${i}`] = 2 ** -i;
+    }
+    expect(traversedTerms(prepareQuery(flat, ids), 0, 0.5)).toBe(20);
+    expect(traversedTerms(prepareQuery(peaked, ids), 0, 0.5)).toBe(1);
   });
 });

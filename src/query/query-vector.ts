@@ -14,6 +14,24 @@ export interface PreparedQuery {
   byWeight: Uint32Array;
 }
 
+/**
+ * How many of the heaviest terms approximate search traverses: the fewest holding `queryMass` of
+ * the query's total weight, at most `queryCut` (0: no limit). `queryMass` 1 is exactly `queryCut`.
+ */
+export function traversedTerms(query: PreparedQuery, queryCut: number, queryMass: number): number {
+  const n = query.terms.length;
+  const cut = queryCut === 0 || queryCut > n ? n : queryCut;
+  if (queryMass >= 1) return cut;
+  const { weights, byWeight } = query;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += weights[i];
+  const goal = queryMass * total;
+  let held = 0;
+  let c = 0;
+  while (c < cut && held < goal) held += weights[byWeight[c++]];
+  return Math.max(1, c);
+}
+
 /** Positions fit in the low 21 bits of a packed sort key (2^32 × 2^21 = 2^53, exact in a double). */
 const POSITION_BITS = 2 ** 21;
 

@@ -9,7 +9,7 @@ import type { SearchOptions } from '../query/options.js';
 import { cheapestMeeting, settingForTarget, type Calibration } from '../store/calibration.js';
 
 /** Arguments that only approximate search reads: giving one asks for approximate search. */
-const APPROXIMATE_ARGUMENTS = ['queryCut', 'heapFactor', 'graphNeighbors', 'knn'] as const;
+const APPROXIMATE_ARGUMENTS = ['queryCut', 'queryMass', 'heapFactor', 'graphNeighbors', 'knn'] as const;
 
 /** `explicit` with the calibrated setting for `target` (default: the build's) filled in. */
 export function withCalibratedDefaults(explicit: SearchOptions, calibration: Calibration | undefined, target: number | undefined): SearchOptions {
@@ -26,8 +26,10 @@ export function withCalibratedDefaults(explicit: SearchOptions, calibration: Cal
   if (setting.mode === 'approximate' || asksApproximate) {
     // Approximate search: the measured point for the target (or the cheapest with the best recall), then the caller's arguments.
     const point = setting.mode === 'approximate' ? setting : (cheapestMeeting(calibration, goal) ?? calibration.frontier.reduce<typeof calibration.frontier[number] | undefined>((a, p) => (a === undefined || p.recall > a.recall ? p : a), undefined));
-    const base: SearchOptions = point === undefined ? { mode: 'approximate' } : { mode: 'approximate', queryCut: point.queryCut, heapFactor: point.heapFactor, graphNeighbors: point.graphNeighbors };
+    const base: SearchOptions = point === undefined ? { mode: 'approximate' } : { mode: 'approximate', queryCut: point.queryCut, queryMass: point.queryMass, heapFactor: point.heapFactor, graphNeighbors: point.graphNeighbors };
     if (given.knn !== undefined) delete base.graphNeighbors;
+    // An explicit query cut alone means Seismic's rule, its n heaviest terms: the stored mass would stop earlier.
+    if (given.queryCut !== undefined && given.queryMass === undefined) delete base.queryMass;
     return { ...base, ...given };
   }
   return { mode: setting.mode, ...given };
