@@ -2,7 +2,7 @@
  * The original Seismic (the authors' Rust engine, PyPI `pyseismic-lsr`) as the speed yardstick of
  * the benchmark suite: one collection, both engines, one run.
  *
- *  1. spladex: `spladex bench --sweep` on the spladex index (built with default options when it
+ *  1. spladex: `spladex bench --sweep` (query cuts and query masses) on the spladex index (built with default options when it
  *     does not exist), then the exact top 10 of every query with `spladex search --exact`;
  *  2. Seismic: `scripts/seismic/seismic_bench.py` in a local virtual environment created on
  *     demand, building with its documented settings and timing the same queries single-threaded
@@ -44,6 +44,8 @@ const MARK_START = '<!-- seismic:start -->';
 const MARK_END = '<!-- seismic:end -->';
 /** One grid for both engines, so neither frontier is denser by construction. */
 const QUERY_CUTS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30];
+/** spladex's own traversal rule, the query mass its calibration chooses (Seismic has only the count). */
+const QUERY_MASSES = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 const HEAP_FACTORS = [0.6, 0.7, 0.8, 0.9, 1];
 
 export interface SeismicComparisonOptions {
@@ -311,7 +313,7 @@ export async function runSeismicComparison(options: SeismicComparisonOptions): P
 
   const subset = await querySubset(o.queries, o.limit ?? 500, o.workDir);
   const built = ensureSpladexIndex(o, log);
-  const grid = ['--sweep-query-cuts', QUERY_CUTS.join(','), '--sweep-heap-factors', HEAP_FACTORS.join(',')];
+  const grid = ['--sweep-query-cuts', QUERY_CUTS.join(','), '--sweep-query-masses', QUERY_MASSES.join(','), '--sweep-heap-factors', HEAP_FACTORS.join(',')];
   const benchLoad = loadavg()[0];
   const bench = (extra: string[]): BenchReport => spladex<BenchReport>(['bench', o.spladexIndex, '--queries', subset.file, '--sweep', ...grid, ...extra, '--plot', join(o.workDir, 'spladex-sweep.svg'), '--json', '--quiet'], log);
   const report = bench([]);
@@ -354,7 +356,7 @@ export async function runSeismicComparison(options: SeismicComparisonOptions): P
   }
   const failedSettings = search.sweep.filter((s) => s.error !== undefined).map((s) => `qc=${s.query_cut} hf=${s.heap_factor} knn=${s.n_knn}: ${s.error}`);
   const seismicPoints: SettingPoint[] = search.sweep.filter((s) => s.error === undefined).map((s) => ({ label: `qc=${s.query_cut} hf=${s.heap_factor} knn=${s.n_knn}`, recall: meanRecall(s.ids, exactIds, 10), latencyMs: s.latency_ms }));
-  const sweepPoints = (r: BenchReport): SettingPoint[] => (r.sweep ?? []).map((s) => ({ label: `qc=${s.query_cut} hf=${s.heap_factor} knn=${r.settings.knn}`, recall: s.recall_at_k, latencyMs: s.latency_ms }));
+  const sweepPoints = (r: BenchReport): SettingPoint[] => (r.sweep ?? []).map((s) => ({ label: `${s.query_mass < 1 ? `qm=${s.query_mass}` : `qc=${s.query_cut}`} hf=${s.heap_factor} knn=${r.settings.knn}`, recall: s.recall_at_k, latencyMs: s.latency_ms }));
   const spladexPoints = [...sweepPoints(report), ...(withoutGraph === undefined ? [] : sweepPoints(withoutGraph))];
   const defaultSetting: SettingPoint = { label: `default: qc=${report.settings.query_cut} qm=${report.settings.query_mass} hf=${report.settings.heap_factor} knn=${report.settings.knn}`, recall: report.recall_at_k, latencyMs: report.latency_ms };
 

@@ -59,16 +59,18 @@ describe.skipIf(!hasBuild)(`bench and eval (${CLI})`, () => {
 
   it('bench --sweep measures the grid, prints its table and writes the Pareto plot', () => {
     const plot = join(dir, 'pareto.svg');
-    const args = ['bench', randomIndex, '--queries', randomQueries, '--sweep', '--sweep-query-cuts', '1,0', '--sweep-heap-factors', '0.5,1', '--threads', '1', '--warmup', '2', '--limit', '6', '--plot', plot, '--quiet'];
+    const args = ['bench', randomIndex, '--queries', randomQueries, '--sweep', '--sweep-query-cuts', '1,0', '--sweep-query-masses', '0.5', '--sweep-heap-factors', '0.5,1', '--threads', '1', '--warmup', '2', '--limit', '6', '--plot', plot, '--quiet'];
     const json = runCli([...args, '--json']);
     expect(json.status, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout);
     expect(report.queries).toBe(6);
-    expect(report.sweep.map((row: { query_cut: number; heap_factor: number }) => [row.query_cut, row.heap_factor])).toEqual([
-      [1, 0.5],
-      [1, 1],
-      [0, 0.5],
-      [0, 1],
+    expect(report.sweep.map((row: { query_cut: number; query_mass: number; heap_factor: number }) => [row.query_cut, row.query_mass, row.heap_factor])).toEqual([
+      [1, 1, 0.5],
+      [1, 1, 1],
+      [0, 1, 0.5],
+      [0, 1, 1],
+      [0, 0.5, 0.5],
+      [0, 0.5, 1],
     ]);
     expect(report.sweep[3].recall_at_k).toBe(1);
     expect(report.plot).toBe(plot);
@@ -76,6 +78,7 @@ describe.skipIf(!hasBuild)(`bench and eval (${CLI})`, () => {
     const text = runCli(args);
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toContain('| queryCut | heapFactor | recall@10 |');
+    expect(text.stdout).toMatch(/\| mass 0\.5 \| 1 \| /);
     expect(text.stdout).toMatch(/MaxScore .*agrees with exhaustive on 100\.0% of queries/);
   });
 

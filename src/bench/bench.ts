@@ -44,6 +44,8 @@ export interface BenchOptions {
   sweepQueryCuts?: readonly number[];
   /** heapFactor values of the sweep. Default [0.5, 0.6, 0.7, 0.8, 0.9, 1]. */
   sweepHeapFactors?: readonly number[];
+  /** queryMass values the sweep also measures (each with every heap factor and no count limit). Default none. */
+  sweepQueryMasses?: readonly number[];
   /** Worker threads of the throughput measurement. Default: the number of cores. Range 1 – 256. */
   threads?: number;
   /**
@@ -83,6 +85,7 @@ export const BENCH_OPTIONS: OptionsTable<ResolvedBenchOptions> = defineOptions<R
     // Each value is checked as a search option when the benchmark starts.
     sweepQueryCuts: { type: 'integer', list: true, default: [3, 5, 10, 20, 40], help: 'queryCut values of the sweep, comma-separated' },
     sweepHeapFactors: { type: 'number', list: true, default: [0.5, 0.6, 0.7, 0.8, 0.9, 1], help: 'heapFactor values of the sweep, comma-separated' },
+    sweepQueryMasses: { type: 'number', list: true, default: [], defaultText: 'none', help: 'queryMass values the sweep also measures with every heap factor (no count limit), comma-separated' },
     threads: { type: 'integer', min: 1, max: 256, default: () => availableParallelism(), defaultText: 'the number of cores', help: 'worker threads of the throughput measurement' },
     warmup: { type: 'integer', min: 0, max: 1_000_000, default: 500, help: 'untimed queries before each timed pass' },
     throughputSeconds: { type: 'number', min: 0, max: 3600, default: 3, flag: false, help: 'seconds the throughput phase runs for' },
@@ -108,6 +111,8 @@ export interface LatencySummary {
 
 export interface SweepPoint {
   query_cut: number;
+  /** 1 for the query-cut settings; below 1 a query-mass setting (`query_cut` 0: no count limit). */
+  query_mass: number;
   heap_factor: number;
   recall_at_k: number;
   latency_ms: LatencySummary;
@@ -202,7 +207,9 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
     // Validates k, queryCut and heapFactor of every setting (E_OPTION) before any long measurement.
     index.search({}, chosen);
     const sweepBase: SearchOptions = { ...approximateBase, ...(chosen.mode === 'approximate' ? { graphNeighbors: chosen.graphNeighbors } : {}) };
-    if (o.sweep) for (const queryCut of o.sweepQueryCuts) for (const heapFactor of o.sweepHeapFactors) index.search({}, { ...sweepBase, queryCut, heapFactor });
+    // The sweep's traversal rules: every query cut (mass 1), then every query mass (no count limit).
+    const traversals = [...o.sweepQueryCuts.map((queryCut) => ({ queryCut, queryMass: 1 })), ...o.sweepQueryMasses.map((queryMass) => ({ queryCut: 0, queryMass }))];
+    if (o.sweep) for (const traversal of traversals) for (const heapFactor of o.sweepHeapFactors) index.search({}, { ...sweepBase, ...traversal, heapFactor });
     const info = index.info();
     const timed = async (searchOptions: SearchOptions, warmup: number): Promise<{ hits: SearchHit[][]; stats: LatencyStats }> => {
       const run = await timeQueries(n, (i) => index.search(vectors[i], searchOptions), { warmup });
@@ -211,13 +218,13 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
 
     progress(chosen.mode === 'approximate' ? `approximate search (queryCut ${chosen.queryCut}, queryMass ${chosen.queryMass}, heapFactor ${chosen.heapFactor}, graphNeighbors ${chosen.graphNeighbors}; ${source}) on ${n} queries` : `exact search (${chosen.mode}; the calibration found it as fast as approximate search) on ${n} queries`);
     const approximate = await timed(chosen, o.warmup);
-    const sweepRuns: Array<{ queryCut: number; heapFactor: number; hits: SearchHit[][]; stats: LatencyStats }> = [];
+    const sweepRuns: Array<{ queryCut: number; queryMass: number; heapFactor: number; hits: SearchHit[][]; stats: LatencyStats }> = [];
     if (o.sweep) {
-      for (const queryCut of o.sweepQueryCuts) {
+      for (const traversal of traversals) {
         for (const heapFactor of o.sweepHeapFactors) {
-          progress(`sweep: queryCut ${queryCut}, heapFactor ${heapFactor}`);
-          const run = await timed({ ...sweepBase, queryCut, heapFactor }, Math.min(o.warmup, n));
-          sweepRuns.push({ queryCut, heapFactor, ...run });
+          progress(`sweep: ${traversal.queryMass < 1 ? `queryMass ${traversal.queryMass}` : `queryCut ${traversal.queryCut}`}, heapFactor ${heapFactor}`);
+          const run = await timed({ ...sweepBase, ...traversal, heapFactor }, Math.min(o.warmup, n));
+          sweepRuns.push({ ...traversal, heapFactor, ...run });
         }
       }
     }
@@ -294,6 +301,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
     if (o.sweep) {
       report.sweep = sweepRuns.map((run) => ({
         query_cut: run.queryCut,
+        query_mass: run.queryMass,
         heap_factor: run.heapFactor,
         recall_at_k: meanRecall(run.hits, exhaustive.hits, o.k, false),
         latency_ms: summary(run.stats),
@@ -313,8 +321,8 @@ function sameHits(a: readonly SearchHit[], b: readonly SearchHit[]): boolean {
 
 /** The points of the recall-vs-latency plot: every sweep setting (or the chosen one) plus both exact baselines. */
 export function tradeoffPoints(report: BenchReport): TradeoffPoint[] {
-  const rows = report.sweep ?? [{ query_cut: report.settings.query_cut, heap_factor: report.settings.heap_factor, recall_at_k: report.recall_at_k, latency_ms: report.latency_ms }];
-  const points: TradeoffPoint[] = rows.map((r) => ({ label: `cut=${r.query_cut} hf=${r.heap_factor}`, recall: r.recall_at_k, latencyMs: r.latency_ms.mean, kind: 'seismic' }));
+  const rows = report.sweep ?? [{ query_cut: report.settings.query_cut, query_mass: report.settings.query_mass, heap_factor: report.settings.heap_factor, recall_at_k: report.recall_at_k, latency_ms: report.latency_ms }];
+  const points: TradeoffPoint[] = rows.map((r) => ({ label: `${r.query_mass < 1 ? `mass=${r.query_mass}` : `cut=${r.query_cut}`} hf=${r.heap_factor}`, recall: r.recall_at_k, latencyMs: r.latency_ms.mean, kind: 'seismic' }));
   points.push({ label: 'exhaustive', recall: 1, latencyMs: report.baselines.exhaustive.latency_ms.mean, kind: 'exhaustive' });
   points.push({ label: 'MaxScore', recall: report.baselines.maxscore.recall_at_k, latencyMs: report.baselines.maxscore.latency_ms.mean, kind: 'maxscore' });
   // The log axis needs positive latencies; a tiny index can time a query at 0 ms.
@@ -326,6 +334,7 @@ export function tradeoffPoints(report: BenchReport): TradeoffPoint[] {
 export function sweepTableRows(report: BenchReport): SweepRow[] {
   return (report.sweep ?? []).map((row) => ({
     queryCut: row.query_cut,
+    queryMass: row.query_mass,
     heapFactor: row.heap_factor,
     recall: row.recall_at_k,
     meanMs: row.latency_ms.mean,

@@ -234,6 +234,8 @@ export async function paretoPlotSvg(points: readonly TradeoffPoint[], options: P
 export interface SweepRow {
   /** Number of heaviest query terms traversed. */
   queryCut: number;
+  /** Share of the query's weight the traversed terms hold (below 1: the row is a query-mass setting). Default 1. */
+  queryMass?: number;
   /** Block pruning factor. */
   heapFactor: number;
   /** Recall@k against the exact run, in [0, 1]. */
@@ -270,7 +272,8 @@ export function formatMs(ms: number): string {
 
 /**
  * A GitHub-flavoured Markdown table of sweep results, in the given row order:
- * `| queryCut | heapFactor | recall@10 | mean ms | p50 ms | p99 ms |`, numeric columns right-aligned,
+ * `| queryCut | heapFactor | recall@10 | mean ms | p50 ms | p99 ms |` (a query-mass row shows
+ * `mass m` as its queryCut), numeric columns right-aligned,
  * frontier rows marked with `*` in the recall column.
  */
 export function formatSweepTable(rows: readonly SweepRow[], options: Partial<SweepTableOptions> = {}): string {
@@ -286,7 +289,8 @@ export function formatSweepTable(rows: readonly SweepRow[], options: Partial<Swe
   const rule = '|---:|---:|---:|---:|---:|---:|';
   const lines = rows.map((r, i) => {
     const mark = onFrontier.has(i) ? ' *' : '';
-    return `| ${r.queryCut} | ${r.heapFactor} | ${r.recall.toFixed(4)}${mark} | ${formatMs(r.meanMs)} | ${formatMs(r.p50Ms)} | ${formatMs(r.p99Ms)} |`;
+    const traversal = r.queryMass !== undefined && r.queryMass < 1 ? `mass ${r.queryMass}` : String(r.queryCut);
+    return `| ${traversal} | ${r.heapFactor} | ${r.recall.toFixed(4)}${mark} | ${formatMs(r.meanMs)} | ${formatMs(r.p50Ms)} | ${formatMs(r.p99Ms)} |`;
   });
   const note = o.markFrontier && onFrontier.size > 0 ? '\n\n`*` on the recall/mean-latency Pareto frontier.' : '';
   return [header, rule, ...lines].join('\n') + note + '\n';

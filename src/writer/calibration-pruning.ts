@@ -8,9 +8,9 @@
  * of a pruning — the share of true top-10 documents present in the kept lists of a query's
  * `CEILING_CUT` heaviest terms — can be computed for every candidate (keepFraction, maxFraction)
  * from the rank of each (true document, cut term) value within its full list: one pass over the
- * lists of the cut terms, instead of one pruned build per candidate. The cheapest candidate
- * (fewest kept postings) whose ceiling clears the target with `CEILING_MARGIN` in every stratum
- * is chosen; what block pruning then loses is measured on the built index (calibration.ts).
+ * lists of the cut terms, instead of one pruned build per candidate. Of the candidates whose
+ * ceiling clears the target with `CEILING_MARGIN` in every stratum, the one the queries pay least
+ * for (`queryCost`: postings of their traversed lists, mean plus tail) is chosen; what block pruning then loses is measured on the built index (calibration.ts).
  */
 import type { UnprunedInvertedIndex } from '../query/maxscore.js';
 import type { PreparedQuery } from '../query/query-vector.js';
@@ -144,22 +144,49 @@ export function pruningCeilings(input: CeilingInput, keepFraction: number, maxFr
   return stratumCeilings(input, collectPairs(input), (value, rank) => value >= threshold && rank < budget.cap);
 }
 
-/** Postings global-threshold pruning keeps with this budget (what the build will do). */
-function keptPostings(lists: UnprunedInvertedIndex, nTerms: number, threshold: number, cap: number): number {
-  let kept = 0;
+/** Postings each list keeps with this budget (what the build will do). */
+function keptLengths(lists: UnprunedInvertedIndex, nTerms: number, threshold: number, cap: number): Float64Array {
+  const lengths = new Float64Array(nTerms);
   for (let t = 0; t < nTerms; t++) {
     let n = 0;
     for (let p = lists.offsets[t]; p < lists.offsets[t + 1]; p++) if (lists.values[p] >= threshold) n++;
-    kept += Math.min(n, cap);
+    lengths[t] = Math.min(n, cap);
   }
-  return kept;
+  return lengths;
 }
 
-/** Reaching the goal first; then fewer postings, or (neither reaching it) the higher ceiling. */
-function better(a: { ceiling: number; postings: number }, b: { ceiling: number; postings: number }, goal: number): boolean {
+/**
+ * What a pruning costs the calibration queries: the kept postings of each query's `CEILING_CUT`
+ * heaviest lists, as the mean plus the 99th percentile over the queries. Search time follows the
+ * postings of the traversed lists, so of two prunings with the same ceiling the one keeping fewer
+ * postings overall can still be the slower: a looser list cap keeps the common terms' lists long,
+ * and the queries that traverse them make the tail (with cap 4 on a 1M collection, p99 was 1.48×
+ * Seismic's, which caps at 1.5, while p50 was 0.87×).
+ */
+function queryCost(queries: readonly PreparedQuery[], lengths: Float64Array): number {
+  const costs = queries.map((q) => {
+    let sum = 0;
+    for (let c = 0, cut = Math.min(CEILING_CUT, q.terms.length); c < cut; c++) sum += lengths[q.terms[q.byWeight[c]]];
+    return sum;
+  });
+  if (costs.length === 0) return 0;
+  costs.sort((a, b) => a - b);
+  const mean = costs.reduce((a, b) => a + b, 0) / costs.length;
+  return mean + costs[Math.min(costs.length - 1, Math.floor(0.99 * costs.length))];
+}
+
+interface Candidate extends PruningChoice {
+  /** Mean + p99 of the queries' traversed postings (`queryCost`). */
+  cost: number;
+  postings: number;
+}
+
+/** Reaching the goal first; then the lower query cost (fewer postings on a tie), or (neither reaching it) the higher ceiling. */
+function better(a: Candidate, b: Candidate, goal: number): boolean {
   const aReaches = a.ceiling >= goal;
   if (aReaches !== b.ceiling >= goal) return aReaches;
-  return aReaches ? a.postings < b.postings : a.ceiling > b.ceiling;
+  if (!aReaches) return a.ceiling > b.ceiling;
+  return a.cost !== b.cost ? a.cost < b.cost : a.postings < b.postings;
 }
 
 /**
@@ -179,16 +206,16 @@ export function choosePruning(input: CeilingInput, target: number): PruningChoic
     if (value === undefined) thresholds.set(kept, (value = kthLargestValue(decoded, kept)));
     return value;
   };
-  let best: (PruningChoice & { postings: number }) | undefined;
+  let best: Candidate | undefined;
   for (const maxFraction of MAX_FRACTIONS) {
     for (const keepFraction of KEEP_FRACTIONS) {
       const budget = globalThresholdBudget(nnz, nTerms, { keepFraction, maxFraction, nPostings: 1 });
       const threshold = thresholdOf(budget.kept);
       const ceiling = Math.min(...stratumCeilings(input, pairs, (value, rank) => value >= threshold && rank < budget.cap));
       if (ceiling < goal && keepFraction < 1) continue;
-      // Larger shares with this cap only keep more postings: the first that reaches the goal is this cap's best.
-      const postings = keptPostings(lists, nTerms, threshold, budget.cap);
-      const candidate = { keepFraction, maxFraction, ceiling, postings };
+      // Larger shares with this cap only make every list longer: the first that reaches the goal is this cap's best.
+      const lengths = keptLengths(lists, nTerms, threshold, budget.cap);
+      const candidate = { keepFraction, maxFraction, ceiling, cost: queryCost(input.queries, lengths), postings: lengths.reduce((a, b) => a + b, 0) };
       if (best === undefined || better(candidate, best, goal)) best = candidate;
       break;
     }
