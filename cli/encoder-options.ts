@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { ENCODER_OPTIONS, type ENCODER_DEFAULTS, type EncoderOptions, type EncoderStats } from '../src/encode/index.js';
 import { defaultEncoderKind } from '../src/index.js';
+import { downloadProgress } from './download-progress.js';
 import { addTableOptions, tableOptionsFrom } from './table-options.js';
 import { formatSeconds } from './util.js';
 
@@ -43,10 +44,14 @@ export function addEncoderOptions(command: Command, choices: EncoderFlagChoices 
   return command;
 }
 
-/** `openEncoder` options from the parsed flags (`idf` is routed by the caller). */
+/**
+ * `openEncoder` options from the parsed flags (`idf` is routed by the caller); a `--model org/name`
+ * not cached yet is downloaded with a progress bar (silenced by the command's `--quiet`).
+ */
 export function encoderOptionsFrom(command: Command): EncoderOptions {
   const options: EncoderOptions = tableOptionsFrom(command, ENCODER_OPTIONS);
-  return { ...options, kind: defaultEncoderKind({ kind: options.kind, model: options.model }) };
+  const quiet = (command.opts() as { quiet?: boolean }).quiet === true;
+  return { ...options, kind: defaultEncoderKind({ kind: options.kind, model: options.model }), onDownload: downloadProgress(quiet) };
 }
 
 /**

@@ -13,6 +13,8 @@ import { register as registerAdd } from './commands/add.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerCompact } from './commands/compact.js';
 import { register as registerVerify } from './commands/verify.js';
+import { register as registerModel } from './commands/model.js';
+import { registerConvert } from './commands/model-convert.js';
 import { exitStatusHelp } from './exit-codes.js';
 import { HELP_SETTINGS } from './table-options.js';
 import { exitStatusOf, reportError, routeParserErrors } from './util.js';
@@ -45,6 +47,8 @@ for (const register of [registerEncode, registerIndex, registerSearch, registerI
 for (const register of [registerAdd, registerDelete, registerCompact, registerVerify]) register(program);
 registerBench(program);
 registerEval(program);
+// Returns the `model` command: its further subcommands (e.g. `model convert`) register on it.
+registerConvert(registerModel(program));
 
 routeParserErrors(program);
 

@@ -36,7 +36,17 @@ export type SpladexErrorCode =
   /** A model directory or model file does not fit what spladex needs. */
   | 'E_MODEL'
   /** A file could not be read or written. */
-  | 'E_IO';
+  | 'E_IO'
+  /** A Hugging Face Hub repository, revision or file does not exist (or is private and no token was given). */
+  | 'E_HUB_NOT_FOUND'
+  /** A Hub repository is gated or private and the token is missing, invalid or not granted access. */
+  | 'E_HUB_AUTH'
+  /** The Hub cannot be reached (HF_HUB_OFFLINE=1, or a network failure) and the cache does not have what is needed. */
+  | 'E_HUB_OFFLINE'
+  /** The Hub (or its file CDN) answered with something the client cannot use: a server error, a malformed answer. */
+  | 'E_HUB_RESPONSE'
+  /** A downloaded file does not have the checksum or size the Hub announced; it was discarded. */
+  | 'E_CHECKSUM';
 
 export interface SpladexErrorDetails {
   /** File the problem is in, when there is one. */

@@ -72,14 +72,15 @@ describe.skipIf(!hasBuild)(`--help shows each table flag's default and range (${
 
   it('search, eval and bench: query-time flags (eval retrieves 1000 deep)', () => {
     const search = helpEntries('search');
-    expect(expectTableHelp('search', search, SEARCH_OPTIONS)).toBe(4);
+    expect(expectTableHelp('search', search, SEARCH_OPTIONS)).toBe(5);
     // A calibrated index supplies its own setting; the table's default is the fallback.
     expect(search.get('--heap-factor <f>')).toContain("score, in (0, 1] (default: the index's calibrated setting, else 0.9)");
+    expect(search.get('--query-mass <f>')).toContain("at most --query-cut of them (1 = exactly --query-cut), in (0, 1] (default: the index's calibrated setting, else 1)");
     expect(search.get('--graph-neighbors <n>')).toContain("in [0, 64] (default: the index's calibrated setting, else 8) (formerly --knn)");
-    expect(expectTableHelp('eval', helpEntries('eval'), EVAL_OPTIONS)).toBe(4);
+    expect(expectTableHelp('eval', helpEntries('eval'), EVAL_OPTIONS)).toBe(5);
     expect(helpEntries('eval').get('--k <n>')).toContain('retrieval depth per query, in [1, 100000] (default: 1000)');
     const bench = helpEntries('bench');
-    expect(expectTableHelp('bench', bench, BENCH_OPTIONS)).toBe(9);
+    expect(expectTableHelp('bench', bench, BENCH_OPTIONS)).toBe(11);
     expectTableHelp('bench', bench, LOAD_QUERIES_OPTIONS);
   });
 
@@ -94,6 +95,18 @@ describe.skipIf(!hasBuild)(`--help shows each table flag's default and range (${
   it('encode and synth', () => {
     expectTableHelp('encode', helpEntries('encode'), ENCODER_OPTIONS);
     expect(expectTableHelp('synth', helpEntries('synth'), SYNTH_OPTIONS)).toBe(10);
+  });
+
+  it('model: its subcommands, the Hub environment, and --model taking a Hub repo', () => {
+    const model = runCli(['model', '--help']);
+    expect(model.status, model.stderr).toBe(0);
+    for (const text of ['pull [options] <repo>', 'list [options]', 'rm [options] <repo>', 'HF_ENDPOINT', 'HF_TOKEN', 'HF_HOME', 'HF_HUB_CACHE', 'HF_HUB_OFFLINE']) expect(model.stdout).toContain(text);
+    const pull = runCli(['model', 'pull', '--help']);
+    expect(pull.status, pull.stderr).toBe(0);
+    expect(pull.stdout).toContain('org/name[@revision]');
+    expect(helpEntries('index').get('--model <dir|repo>')).toContain('Hugging Face Hub model org/name[@revision]');
+    // A missing subcommand is a usage error, not "damaged" (status 1).
+    expect(runCli(['model']).status).toBe(2);
   });
 });
 

@@ -4,6 +4,8 @@
  * the resolved settings and loaded model both sides pass around.
  */
 import type { SparseVectorInput } from '../types.js';
+import type { HubOrigin } from './hub/resolve.js';
+import type { PullProgress } from './hub/pull.js';
 import type { IdfTable } from './idf.js';
 import type { CorpusStats } from './lexical.js';
 import type { ModelSparseEncoder } from './model-encoder.js';
@@ -15,8 +17,14 @@ import { defineOptions, type OptionsTable } from '../util/options-table.js';
 export interface EncoderOptions {
   /** Encoder kind. Default 'splade'. */
   kind?: EncoderKind;
-  /** Model directory (HF export: model.onnx + tokenizer.json/vocab.txt [+ idf.json, config.json, spladex.json]) or an .onnx file in one. Required for splade and inference-free; optional for lexical (its tokenizer is used). */
+  /**
+   * Model directory (HF export: model.onnx + tokenizer.json/vocab.txt [+ idf.json, config.json, spladex.json]) or an .onnx file in one,
+   * or a Hugging Face Hub model `org/name[@revision]` (pulled into the Hub cache on first use; an existing path wins).
+   * Required for splade and inference-free; optional for lexical (its tokenizer is used).
+   */
   model?: string;
+  /** Progress of a Hub download when `model` names a Hub model that is not cached yet. */
+  onDownload?: (progress: PullProgress) => void;
   /** tokenizer.json to use instead of the model directory's. */
   tokenizer?: string;
   /** WordPiece vocab.txt to use instead of the model directory's tokenizer. */
@@ -60,7 +68,7 @@ export interface EncoderOptions {
 }
 
 /** The options the table describes: all but `idf`, which is a path or a table. */
-export type EncoderTableOptions = Required<Omit<EncoderOptions, 'idf' | 'model' | 'tokenizer' | 'vocab' | 'outputName' | 'lowercase'>> &
+export type EncoderTableOptions = Required<Omit<EncoderOptions, 'idf' | 'model' | 'tokenizer' | 'vocab' | 'outputName' | 'lowercase' | 'onDownload'>> &
   Pick<EncoderOptions, 'model' | 'tokenizer' | 'vocab' | 'outputName' | 'lowercase'>;
 
 /**
@@ -69,7 +77,11 @@ export type EncoderTableOptions = Required<Omit<EncoderOptions, 'idf' | 'model' 
  * table holds the fallback, `resolveSettings` in encoder.ts puts the directory's value first.
  */
 export const ENCODER_OPTIONS: OptionsTable<EncoderTableOptions> = defineOptions<EncoderTableOptions>({
-  model: { type: 'string', placeholder: 'dir', help: 'model directory: model.onnx + tokenizer.json or vocab.txt [+ idf.json, config.json, spladex.json] (or an .onnx file in one)' },
+  model: {
+    type: 'string',
+    placeholder: 'dir|repo',
+    help: 'model directory: model.onnx + tokenizer.json or vocab.txt [+ idf.json, config.json, spladex.json] (or an .onnx file in one), or a Hugging Face Hub model org/name[@revision], pulled into the Hub cache on first use',
+  },
   kind: { type: 'enum', values: ENCODER_KINDS, default: 'splade', placeholder: 'kind', help: 'encoder kind' },
   vocab: { type: 'string', placeholder: 'vocab.txt', help: "WordPiece vocab.txt to tokenize with instead of the model's tokenizer (lexical: BM25 over its tokens instead of the English analyzer)" },
   tokenizer: { type: 'string', placeholder: 'tokenizer.json', help: "Hugging Face tokenizer.json to use instead of the model's" },
@@ -161,7 +173,7 @@ export interface ReopenContext {
 
 
 /** Options with their defaults filled in (model-dependent lengths resolved). */
-export type Resolved = Required<Omit<EncoderOptions, 'model' | 'tokenizer' | 'vocab' | 'idf' | 'outputName' | 'lowercase' | 'maxLength'>> & {
+export type Resolved = Required<Omit<EncoderOptions, 'model' | 'tokenizer' | 'vocab' | 'idf' | 'outputName' | 'lowercase' | 'maxLength' | 'onDownload'>> & {
   maxLength: number | null;
 };
 
@@ -172,4 +184,6 @@ export interface LoadedModel {
   file: string;
   sha256: string;
   outputName: string;
+  /** The Hub snapshot `dir` is, or null. */
+  hub: HubOrigin | null;
 }

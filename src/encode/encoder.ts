@@ -21,7 +21,9 @@
 
 import { isAbsolute, relative, resolve } from 'node:path';
 import { SpladexError } from '../errors.js';
+import { pathExists } from '../util/fs.js';
 import { sha256File } from './checksum.js';
+import { resolveModelReference, type HubOrigin, type ModelLocation } from './hub/resolve.js';
 import { EnglishAnalyzer } from './english-analyzer.js';
 import { idfTableFromJson, readIdfJson, type IdfTable } from './idf.js';
 import { analyzerTermCounter, tokenizerTermCounter, type TermCounter } from './lexical.js';
@@ -35,9 +37,11 @@ import { SparseEncoder } from './sparse-encoder.js';
 
 export { ENCODER_DEFAULTS, ENCODER_OPTIONS, type Encoder, type EncoderOptions, type EncoderStats } from './encoder-options.js';
 
-/** Opens an encoder for building a new index. */
+/** Opens an encoder for building a new index. `options.model` may name a Hub model (`org/name[@revision]`). */
 export async function openEncoder(options: EncoderOptions = {}): Promise<Encoder> {
-  return createEncoder(options, null);
+  if (options.model === undefined) return createEncoder(options, null, null);
+  const location = await resolveModelReference(options.model, { onProgress: options.onDownload });
+  return createEncoder({ ...options, model: location.path }, null, location.hub);
 }
 
 /**
@@ -48,11 +52,12 @@ export async function openEncoder(options: EncoderOptions = {}): Promise<Encoder
  */
 export async function openEncoderFromSpec(stored: unknown, overrides: EncoderOptions = {}): Promise<Encoder> {
   const spec = parseEncoderSpec(stored);
+  const location = spec.model === null ? null : await storedModelLocation(spec.model, overrides);
   const relocate = (file: string): string => {
     // Files that lived in the model directory (tokenizer, idf.json) move with it.
-    if (spec.model === null || overrides.model === undefined) return file;
+    if (spec.model === null || location === null || location.path === spec.model.dir) return file;
     const rel = relative(spec.model.dir, file);
-    return rel.startsWith('..') || isAbsolute(rel) ? file : resolve(overrides.model, rel);
+    return rel.startsWith('..') || isAbsolute(rel) ? file : resolve(location.path, rel);
   };
   const options: EncoderOptions = {
     kind: spec.kind,
@@ -68,7 +73,7 @@ export async function openEncoderFromSpec(stored: unknown, overrides: EncoderOpt
   };
   if (spec.model !== null) {
     // The exact file the index was built with, in its original or relocated directory.
-    options.model = resolve(overrides.model ?? spec.model.dir, spec.model.file);
+    options.model = resolve(location?.path ?? spec.model.dir, spec.model.file);
     options.outputName = spec.model.outputName;
   }
   if (spec.pooling !== null) {
@@ -90,11 +95,24 @@ export async function openEncoderFromSpec(stored: unknown, overrides: EncoderOpt
     options.tokenizer = overrides.tokenizer ?? relocate(tok.file);
   }
   if (spec.query.idfSource?.type === 'file' && options.idf === undefined) options.idf = relocate(spec.query.idfSource.file);
-  return createEncoder(options, { spec, verifyChecksum: ENCODER_OPTIONS.resolve({ verifyChecksum: overrides.verifyChecksum }).verifyChecksum });
+  return createEncoder(options, { spec, verifyChecksum: ENCODER_OPTIONS.resolve({ verifyChecksum: overrides.verifyChecksum }).verifyChecksum }, location?.hub ?? null);
+}
+
+/**
+ * Where the model of a stored spec is now: `overrides.model` (a directory or a Hub model), else the
+ * directory of the build — or, for a Hub model whose snapshot is not there (another machine, another
+ * HF_HUB_CACHE), the same commit from this cache, pulled if need be.
+ */
+async function storedModelLocation(model: NonNullable<EncoderSpec['model']>, overrides: EncoderOptions): Promise<ModelLocation> {
+  if (overrides.model !== undefined) return resolveModelReference(overrides.model, { onProgress: overrides.onDownload });
+  if (model.hub === undefined || (await pathExists(resolve(model.dir, model.file)))) return { path: model.dir, hub: model.hub ?? null };
+  const pulled = await resolveModelReference(`${model.hub.repo}@${model.hub.commit}`, { onProgress: overrides.onDownload });
+  return { path: pulled.path, hub: model.hub };
 }
 
 
-async function createEncoder(options: EncoderOptions, reopen: ReopenContext | null): Promise<Encoder> {
+/** `hub`: the Hub snapshot `options.model` (already resolved to a path) is, or null. */
+async function createEncoder(options: EncoderOptions, reopen: ReopenContext | null, hub: HubOrigin | null): Promise<Encoder> {
   const kind = ENCODER_OPTIONS.resolve({ kind: options.kind }).kind;
   // An inference-free encoder with a tokenizer and an IDF table but no model encodes queries only
   // (they never need the model); encodeDocuments then fails with E_OPTION.
@@ -129,9 +147,9 @@ async function createEncoder(options: EncoderOptions, reopen: ReopenContext | nu
     loadModel = () =>
       Promise.reject(new SpladexError('E_OPTION', 'this inference-free encoder was opened without a model and encodes queries only; give option model (--model <dir>) to encode documents'));
   } else if (usesModel && lazyModel) {
-    loadModel = async () => openModel(await readModelDirectory(options.model as string), options, tokenizer as TextTokenizer, settings, reopen);
+    loadModel = async () => openModel(await readModelDirectory(options.model as string), options, tokenizer as TextTokenizer, settings, reopen, hub);
   } else if (usesModel) {
-    model = await openModel(dir as ModelDirectory, options, tokenizer as TextTokenizer, settings, reopen);
+    model = await openModel(dir as ModelDirectory, options, tokenizer as TextTokenizer, settings, reopen, hub);
   }
 
   // Query IDF (inference-free, lexical).
@@ -180,7 +198,7 @@ async function createEncoder(options: EncoderOptions, reopen: ReopenContext | nu
   });
 }
 
-async function openModel(dir: ModelDirectory, options: EncoderOptions, tokenizer: TextTokenizer, settings: Resolved, reopen: ReopenContext | null): Promise<LoadedModel> {
+async function openModel(dir: ModelDirectory, options: EncoderOptions, tokenizer: TextTokenizer, settings: Resolved, reopen: ReopenContext | null, hub: HubOrigin | null): Promise<LoadedModel> {
   const modelFile = dir.modelFile;
   if (modelFile === null) throw missingModelError(dir.dir);
   const sha256 = await sha256File(modelFile);
@@ -205,7 +223,7 @@ async function openModel(dir: ModelDirectory, options: EncoderOptions, tokenizer
       },
       modelFile,
     );
-    return { encoder, dir: dir.dir, file: modelFile, sha256, outputName: session.signature.outputName };
+    return { encoder, dir: dir.dir, file: modelFile, sha256, outputName: session.signature.outputName, hub };
   } catch (error) {
     await session.dispose();
     throw error;

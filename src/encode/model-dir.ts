@@ -98,7 +98,8 @@ export async function readModelDirectory(path: string): Promise<ModelDirectory> 
 export function missingModelError(dir: string): SpladexError {
   return new SpladexError(
     'E_MODEL',
-    `no model.onnx in ${dir}; export one with: optimum-cli export onnx --model naver/splade-cocondenser-ensembledistil --task fill-mask ${basename(dir)}`,
+    `no model.onnx in ${dir}; a BERT or DistilBERT checkpoint (model.safetensors or pytorch_model.bin with config.json) converts with "spladex model convert ${basename(dir)}", ` +
+      `a Hub model converts on first use of --model org/name, and other architectures export with "optimum-cli export onnx --model <repo> --task fill-mask <dir>"`,
     { file: dir },
   );
 }

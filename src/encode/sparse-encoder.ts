@@ -54,7 +54,9 @@ export class SparseEncoder implements Encoder {
     this.corpusStats = parts.corpusStats;
     this.idf = parts.idf;
     const modelDir = parts.model?.dir ?? parts.storedModel?.dir;
-    const modelName = modelDir === undefined ? '' : basename(modelDir);
+    // A Hub snapshot's directory is named by its commit: the repo id says which model it is.
+    const hub = parts.model?.hub ?? parts.storedModel?.hub ?? null;
+    const modelName = hub !== null ? hub.repo : modelDir === undefined ? '' : basename(modelDir);
     this.label =
       parts.kind === 'splade'
         ? `SPLADE learned sparse (model ${modelName})`
@@ -91,6 +93,7 @@ export class SparseEncoder implements Encoder {
             outputName: model.outputName,
             output: model.encoder.outputKind,
             vocabSize: model.encoder.outputVocabSize,
+            ...(model.hub === null ? {} : { hub: model.hub }),
           };
     return {
       format: ENCODER_SPEC_FORMAT,

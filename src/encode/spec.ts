@@ -14,10 +14,17 @@
  *   "query": { "weighting": "model", "countRepeats": false, "idfSource": null },
  *   "bm25": null, "corpusStats": null
  * }
+ *
+ * A model pulled from the Hugging Face Hub adds `model.hub`: `{ "repo": "naver/splade-v3",
+ * "revision": "main", "commit": "<40 hex>" }`, so the index's queries are encoded by exactly that
+ * snapshot even after the branch moves, and a machine whose cache lacks it pulls that commit.
+ * Indexes written before have no `hub` and open as before (the field is optional, the version
+ * unchanged).
  */
 
 import { SpladexError } from '../errors.js';
 import type { CorpusStats } from './lexical.js';
+import type { HubOrigin } from './hub/resolve.js';
 import type { ModelOutputKind } from './onnx-backend.js';
 import { POOLING_ACTIVATIONS, type PoolingActivation } from './pooling.js';
 import type { TokenizerSpec } from './tokenizer.js';
@@ -52,6 +59,8 @@ export interface EncoderSpec {
     output: ModelOutputKind;
     /** Scores per sequence/document the model outputs. */
     vocabSize: number;
+    /** The Hub snapshot `dir` is, when the model came from the Hugging Face Hub. */
+    hub?: HubOrigin;
   } | null;
   tokenizer: TokenizerSpec;
   /** Max tokens per model sequence, special tokens included (null when no model runs). */
@@ -108,6 +117,10 @@ export function parseEncoderSpec(value: unknown, file?: string): EncoderSpec {
     for (const key of ['dir', 'file', 'sha256', 'outputName'] as const) if (typeof model[key] !== 'string') fail(`model.${key} must be a string`);
     if (model.output !== 'token-logits' && model.output !== 'pooled') fail('model.output must be token-logits or pooled');
     if (!isPositiveInt(model.vocabSize)) fail('model.vocabSize must be a positive integer');
+    const hub = model.hub as Record<string, unknown> | undefined;
+    if (hub !== undefined && (hub === null || typeof hub !== 'object' || typeof hub.repo !== 'string' || typeof hub.revision !== 'string' || typeof hub.commit !== 'string' || !/^[0-9a-f]{40}$/.test(hub.commit))) {
+      fail('model.hub must be { repo, revision, commit }');
+    }
     if (!isPositiveInt(spec.maxLength)) fail('maxLength must be a positive integer');
     const pooling = spec.pooling as Record<string, unknown> | null;
     if (pooling === null || typeof pooling !== 'object') return fail('pooling is required with a model');

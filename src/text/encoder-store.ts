@@ -134,7 +134,7 @@ export function readStoredIdf(store: DocumentStore, manifest: Manifest): StoredI
 }
 
 /** Run-time settings a stored encoder may be reopened with; everything else comes from its spec. */
-export type EncoderOverrides = Pick<EncoderOptions, 'model' | 'tokenizer' | 'vocab' | 'threads' | 'batchSize' | 'maxBatchTokens' | 'verifyChecksum'>;
+export type EncoderOverrides = Pick<EncoderOptions, 'model' | 'tokenizer' | 'vocab' | 'threads' | 'batchSize' | 'maxBatchTokens' | 'verifyChecksum' | 'onDownload'>;
 
 /**
  * Reopens the encoder an index was built with, with the IDF table stored in the index (so no

@@ -1,0 +1,202 @@
+/**
+ * Encoding throughput of a converted BERT-base-sized SPLADE model (docs/ENCODING.md, "Encoding
+ * throughput"): a random-weight BertForMaskedLM checkpoint (hidden 768, 12 layers, 12 heads, 3072,
+ * the bert-base-uncased vocabulary) is written as safetensors in TypeScript, converted with
+ * convertCheckpoint, and encodes real texts at 1 and 2 intra-op threads. Reported per thread count:
+ * documents/s and tokens/s of `encodeDocuments`, its tokenize / model / pool split, and spladex's
+ * overhead over raw onnxruntime — the same padded batches (same tokenizer, truncation, length
+ * sorting and batch limits) fed straight to `InferenceSession.run`.
+ *
+ *   npx tsc -p tsconfig.json && node dist/scripts/bench-encoding.js [--docs 64] [--threads 1,2]
+ *       [--data bench-data/encoding] [--shared ../shared/data] [--json out.json]
+ *
+ * The checkpoint (440 MB) and its conversion are cached under --data. Texts: the first --docs
+ * SciFact documents of <shared>/collections/scifact/corpus.jsonl (title + abstract, ~300 tokens),
+ * else the texts of test/fixtures/models/texts.jsonl.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { describeMachine, formatBytes, formatMachine } from '../src/bench/index.js';
+import { convertCheckpoint, ENCODER_DEFAULTS, loadTokenizerJson, openEncoder, type EncoderStats } from '../src/encode/index.js';
+import { writeRandomBertCheckpoint } from '../src/testing/index.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FIXTURES = join(ROOT, 'test/fixtures/models');
+const MAX_LENGTH = 512;
+
+interface Args {
+  docs: number;
+  threads: number[];
+  data: string;
+  shared: string;
+  json?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { docs: 64, threads: [1, 2], data: join(ROOT, 'bench-data/encoding'), shared: process.env.SPLADEX_SHARED ?? join(ROOT, '../shared/data') };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--docs') args.docs = Number(argv[++i]);
+    else if (arg === '--threads') args.threads = argv[++i].split(',').map(Number);
+    else if (arg === '--data') args.data = resolve(argv[++i]);
+    else if (arg === '--shared') args.shared = resolve(argv[++i]);
+    else if (arg === '--json') args.json = resolve(argv[++i]);
+    else {
+      console.error('usage: bench-encoding [--docs n] [--threads 1,2] [--data dir] [--shared dir] [--json file]');
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+function loadTexts(args: Args): { texts: string[]; source: string } {
+  const corpus = join(args.shared, 'collections/scifact/corpus.jsonl');
+  const file = existsSync(corpus) ? corpus : join(FIXTURES, 'texts.jsonl');
+  const records = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as { title?: string; text: string });
+  const texts = records.slice(0, args.docs).map((r) => (r.title ? `${r.title} ${r.text}` : r.text));
+  return { texts, source: file === corpus ? `the first ${texts.length} SciFact documents` : `${texts.length} texts of test/fixtures/models/texts.jsonl` };
+}
+
+interface Row {
+  threads: number;
+  docsPerSecond: number;
+  tokensPerSecond: number;
+  seconds: number;
+  tokenizeMs: number;
+  modelMs: number;
+  poolMs: number;
+  otherMs: number;
+  rawOrtMs: number;
+  /** (spladex wall time − raw session.run time) / raw session.run time. */
+  overhead: number;
+  tokens: number;
+  paddedTokens: number;
+}
+
+const delta = (after: EncoderStats, before: EncoderStats, key: keyof EncoderStats): number => after[key] - before[key];
+
+/** The batches spladex's encoder runs (batching.ts): truncate, sort longest first, cap sequences and padded tokens. */
+function rawBatches(ids: Int32Array[], cls: number, sep: number): Array<{ input: BigInt64Array; mask: BigInt64Array; types: BigInt64Array; dims: [number, number] }> {
+  const sequences = ids.map((c) => [cls, ...c.subarray(0, MAX_LENGTH - 2), sep]);
+  const order = sequences.map((_, i) => i).sort((a, b) => sequences[b].length - sequences[a].length || a - b);
+  const batches = [];
+  for (let first = 0; first < order.length; ) {
+    const padded = sequences[order[first]].length;
+    const size = Math.min(ENCODER_DEFAULTS.batchSize, Math.max(1, Math.floor(ENCODER_DEFAULTS.maxBatchTokens / padded)), order.length - first);
+    const input = new BigInt64Array(size * padded);
+    const mask = new BigInt64Array(size * padded);
+    for (let row = 0; row < size; row++) {
+      const s = sequences[order[first + row]];
+      for (let t = 0; t < s.length; t++) {
+        input[row * padded + t] = BigInt(s[t]);
+        mask[row * padded + t] = 1n;
+      }
+    }
+    batches.push({ input, mask, types: new BigInt64Array(size * padded), dims: [size, padded] as [number, number] });
+    first += size;
+  }
+  return batches;
+}
+
+async function rawOrtMs(modelFile: string, threads: number, batches: ReturnType<typeof rawBatches>): Promise<number> {
+  const session = await ort.InferenceSession.create(modelFile, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    intraOpNumThreads: threads,
+    logSeverityLevel: 3,
+  });
+  const feeds = (b: (typeof batches)[number]): Record<string, ort.Tensor> => ({
+    input_ids: new ort.Tensor('int64', b.input, b.dims),
+    attention_mask: new ort.Tensor('int64', b.mask, b.dims),
+    token_type_ids: new ort.Tensor('int64', b.types, b.dims),
+  });
+  await session.run(feeds(batches[batches.length - 1])); // warm-up on the shortest batch
+  let ms = 0;
+  for (const b of batches) {
+    const t = performance.now();
+    await session.run(feeds(b));
+    ms += performance.now() - t;
+  }
+  await session.release();
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const machine = describeMachine();
+  const loadBefore = loadavg();
+  const checkpoint = join(args.data, 'bert-base-random');
+  const vocabulary = readFileSync(join(FIXTURES, 'distilbert-tiny/vocab.txt'), 'utf8').split('\n').slice(0, -1);
+  let t = performance.now();
+  if (!existsSync(join(checkpoint, 'model.safetensors'))) {
+    const bytes = await writeRandomBertCheckpoint(checkpoint, { vocabulary, seed: 1 });
+    console.error(`wrote ${formatBytes(bytes)} random BERT-base checkpoint in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  t = performance.now();
+  const converted = await convertCheckpoint(checkpoint);
+  const convertSeconds = (performance.now() - t) / 1000;
+  console.error(`${converted.reused ? 'reused' : 'converted'} ${converted.modelFile} (${formatBytes(converted.bytes)}) in ${convertSeconds.toFixed(1)} s`);
+
+  const { texts, source } = loadTexts(args);
+  const tokenizer = await loadTokenizerJson(join(converted.dir, 'tokenizer.json'));
+  const batches = rawBatches(
+    texts.map((text) => tokenizer.encode(text)),
+    tokenizer.prefixIds[0],
+    tokenizer.suffixIds[0],
+  );
+  const rows: Row[] = [];
+  for (const threads of args.threads) {
+    const encoder = await openEncoder({ model: converted.dir, threads });
+    await encoder.encodeDocuments(texts.slice(0, 4)); // warm-up
+    const before = encoder.stats;
+    const start = performance.now();
+    await encoder.encodeDocuments(texts);
+    const ms = performance.now() - start;
+    const after = encoder.stats;
+    await encoder.dispose();
+    const raw = await rawOrtMs(converted.modelFile, threads, batches);
+    const tokens = delta(after, before, 'tokens');
+    const [tokenizeMs, modelMs, poolMs] = [delta(after, before, 'tokenizeMs'), delta(after, before, 'modelMs'), delta(after, before, 'poolMs')];
+    const row: Row = {
+      threads,
+      docsPerSecond: texts.length / (ms / 1000),
+      tokensPerSecond: tokens / (ms / 1000),
+      seconds: ms / 1000,
+      tokenizeMs,
+      modelMs,
+      poolMs,
+      otherMs: ms - tokenizeMs - modelMs - poolMs,
+      rawOrtMs: raw,
+      overhead: (ms - raw) / raw,
+      tokens,
+      paddedTokens: delta(after, before, 'paddedTokens'),
+    };
+    rows.push(row);
+    console.error(`threads ${threads}: ${row.docsPerSecond.toFixed(2)} docs/s, ${row.tokensPerSecond.toFixed(0)} tokens/s, overhead ${(row.overhead * 100).toFixed(1)} %`);
+  }
+
+  const pct = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(1)} %`;
+  const lines = [
+    `Machine: ${formatMachine(machine)}; load average before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}, after ${loadavg().map((l) => l.toFixed(2)).join(', ')}.`,
+    `Model: random BertForMaskedLM, hidden 768, 12 layers, 12 heads, intermediate 3072, vocab ${vocabulary.length}; ${converted.reused ? 'conversion reused (cached under --data)' : `converted in ${convertSeconds.toFixed(1)} s`}, ${formatBytes(converted.bytes)}. Texts: ${source}, truncated at ${MAX_LENGTH} tokens; ${rows[0]?.tokens ?? 0} tokens (${rows[0]?.paddedTokens ?? 0} with padding). Encoder defaults: batch ${ENCODER_DEFAULTS.batchSize}, max ${ENCODER_DEFAULTS.maxBatchTokens} padded tokens per run.`,
+    '',
+    '| threads | docs/s | tokens/s | tokenize | model | pool | other | raw ORT run | spladex overhead |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => {
+      const total = r.seconds * 1000;
+      return `| ${r.threads} | ${r.docsPerSecond.toFixed(2)} | ${r.tokensPerSecond.toFixed(0)} | ${r.tokenizeMs.toFixed(0)} ms (${pct(r.tokenizeMs, total)}) | ${(r.modelMs / 1000).toFixed(2)} s (${pct(r.modelMs, total)}) | ${r.poolMs.toFixed(0)} ms (${pct(r.poolMs, total)}) | ${r.otherMs.toFixed(0)} ms | ${(r.rawOrtMs / 1000).toFixed(2)} s | ${(r.overhead * 100).toFixed(1)} % |`;
+    }),
+  ];
+  console.log(lines.join('\n'));
+  if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ machine, loadBefore, loadAfter: loadavg(), convertSeconds, reused: converted.reused, modelBytes: converted.bytes, source, rows }, null, 2) + '\n');
+}
+
+await main();
