@@ -16,7 +16,10 @@
  *      collections), spliced into its own section; `--parts generalisation` runs only it;
  *  (f) seismic (scripts/bench-seismic.ts): the original Seismic (`pyseismic-lsr` from PyPI, in a
  *      local virtual environment) against spladex on the 1M collections of (a) and (b) at equal
- *      recall, side by side in one run; skipped with a note where Python is absent.
+ *      recall, side by side in one run; skipped with a note where Python is absent;
+ *  (g) encoding (scripts/bench-encoding.ts): throughput of a converted BERT-base-sized SPLADE model
+ *      (random weights) at 1 and 2 threads, its tokenize / model / pool split and spladex's
+ *      overhead over raw ONNX Runtime, spliced into its own section.
  *
  * Every measurement runs in its own CLI child process, as a user would run it, so that peak RSS
  * and timings of one step are not polluted by another. Generated data is cached under
@@ -34,6 +37,7 @@ import { type BenchReport, sweepTableRows, formatSweepTable, describeMachine, fo
 import { type EvalReport } from '../src/eval/index.js';
 import type { BuildSummary, IndexInfo } from '../src/index.js';
 import { runGeneralisationSuite } from './bench-generalisation.js';
+import { runEncodingBench } from './bench-encoding.js';
 import { seismicPart } from './bench-sections.js';
 import { keepSplicedSections } from './report-sections.js';
 import { longSection, runLongCase, spliceLongSection, type LongResult } from './bench-long.js';
@@ -47,10 +51,10 @@ const BERT_VOCAB = join(SHARED, 'vocab/bert-base-uncased.vocab.txt');
 const MSMARCO_WEIGHT_SCALE = 0.1;
 const TEXT_COLLECTIONS = ['scifact', 'cacm', 'vaswani'] as const;
 
-type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation' | 'seismic';
-const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long', 'generalisation', 'seismic'];
+type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation' | 'seismic' | 'encoding';
+const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long', 'generalisation', 'seismic', 'encoding'];
 /** Parts that write their own section of the report (between markers) instead of the report's body. */
-const SECTION_PARTS: readonly Part[] = ['generalisation', 'seismic'];
+const SECTION_PARTS: readonly Part[] = ['generalisation', 'seismic', 'encoding'];
 
 
 interface SuiteOptions {
@@ -560,6 +564,11 @@ async function main(): Promise<void> {
   if (parts.includes('seismic')) {
     await ensureSynthetic(join(dataDir, `synthetic-${o.docs}`), { docs: o.docs, queries: o.queries, seed: o.seed });
     await seismicPart({ docs: o.docs, queries: o.queries, reuseIndex: o.reuseIndex }, dataDir, outFile, log);
+  }
+  // Encoding throughput of a converted BERT-base-sized model (scripts/bench-encoding.ts).
+  if (parts.includes('encoding')) {
+    await runEncodingBench({ docs: 64, threads: [1, 2], data: join(dataDir, 'encoding'), shared: join(ROOT, '../shared/data'), out: outFile });
+    log(`updated the encoding section of ${shown(outFile)}`);
   }
 }
 
