@@ -17,7 +17,7 @@ import { withCalibratedDefaults } from '../reader/search-defaults.js';
 import type { DocumentInput, SearchHit, SparseVectorInput } from '../types.js';
 import { Rng } from '../util/rng.js';
 import { TopK } from '../util/topk.js';
-import { pruningCeilings } from './calibration-pruning.js';
+import { choosePruning, pruningCeilings } from './calibration-pruning.js';
 import { pseudoQueries } from './calibration-queries.js';
 
 const dirs: string[] = [];
@@ -100,6 +100,46 @@ describe('pruning ceiling', () => {
       const estimated = pruningCeilings(ceilingInput, keepFraction, maxFraction);
       estimated.forEach((value, i) => expect(value).toBeCloseTo(expected[i], 10));
     }
+  });
+
+  it('chooses, of the prunings whose ceiling reaches the goal, the one the queries pay least for (brute force over the built lists)', async () => {
+    const input = await randomInput(4, 3000, 400);
+    const build = resolveBuildOptions({ forwardValues: 'f32' });
+    const { segment: flat } = await indexForward(input, build, 'flat');
+    const exact = new MaxScoreSearcher(flat);
+    const lists = exact.prepare();
+    const sample = pseudoQueries(flat, input.decoded, exact, 60, 6);
+    const queries = sample.queries.map((q) => prepareQuery(q.vector, flat.termIds));
+    const truth = queries.map((q) => {
+      const heap = new TopK(10);
+      exact.search(q, heap, 0);
+      return Uint32Array.from(heap.sorted().map((h) => h.key));
+    });
+    const strata = Int32Array.from(sample.queries, (q) => q.stratum);
+    const ceilingInput = { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries, strata, nStrata: sample.strata.length, truth };
+    // What a query pays: the kept postings of its 10 heaviest lists; a pruning costs mean + p99 of that.
+    const costOf = (keepFraction: number, maxFraction: number): number => {
+      const pruned = buildPrunedLists(flat.forward, input.decoded, flat.meta.nTerms, { ...build, keepFraction, maxFraction });
+      const costs = queries
+        .map((q) => Array.from(q.byWeight.subarray(0, Math.min(10, q.terms.length)), (i) => pruned.offsets[q.terms[i] + 1] - pruned.offsets[q.terms[i]]).reduce((a, b) => a + b, 0))
+        .sort((a, b) => a - b);
+      return costs.reduce((a, b) => a + b, 0) / costs.length + costs[Math.min(costs.length - 1, Math.floor(0.99 * costs.length))];
+    };
+    const target = 0.9;
+    const chosen = choosePruning(ceilingInput, target);
+    const lossless = Math.min(...pruningCeilings(ceilingInput, 1, 1000));
+    const goal = Math.min(target + 0.02, lossless - 0.005);
+    expect(chosen.ceiling).toBeGreaterThanOrEqual(goal);
+    const chosenCost = costOf(chosen.keepFraction, chosen.maxFraction);
+    let others = 0;
+    for (const maxFraction of [1.5, 4, 1000]) {
+      for (const keepFraction of [0.01, 0.015, 0.0225, 0.034, 0.05, 0.076, 0.11, 0.17, 0.26, 0.38, 0.58, 0.86, 1]) {
+        if (Math.min(...pruningCeilings(ceilingInput, keepFraction, maxFraction)) < goal) continue;
+        expect(costOf(keepFraction, maxFraction)).toBeGreaterThanOrEqual(chosenCost);
+        others++;
+      }
+    }
+    expect(others).toBeGreaterThan(1);
   });
 });
 
