@@ -61,22 +61,28 @@ async function randomInput(seed: number, nDocs: number, nTerms: number): Promise
   return captured!;
 }
 
+/** A random flat segment, pseudo-queries of it, their exact top 10, and the ceiling computation's input. */
+async function ceilingFixture(seed: number, querySeed: number) {
+  const input = await randomInput(seed, 3000, 400);
+  const build = resolveBuildOptions({ forwardValues: 'f32' });
+  const { segment: flat } = await indexForward(input, build, 'flat');
+  const exact = new MaxScoreSearcher(flat);
+  const lists = exact.prepare();
+  const sample = pseudoQueries(flat, input.decoded, exact, 60, querySeed);
+  const queries = sample.queries.map((q) => prepareQuery(q.vector, flat.termIds));
+  const truth = queries.map((q) => {
+    const heap = new TopK(10);
+    exact.search(q, heap, 0);
+    return Uint32Array.from(heap.sorted().map((h) => h.key));
+  });
+  const strata = Int32Array.from(sample.queries, (q) => q.stratum);
+  const ceilingInput = { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries, strata, nStrata: sample.strata.length, truth };
+  return { input, build, flat, sample, queries, truth, strata, ceilingInput };
+}
+
 describe('pruning ceiling', () => {
   it('equals the recall ceiling of the lists the build actually keeps, for every candidate budget (differential)', async () => {
-    const input = await randomInput(3, 3000, 400);
-    const build = resolveBuildOptions({ forwardValues: 'f32' });
-    const { segment: flat } = await indexForward(input, build, 'flat');
-    const exact = new MaxScoreSearcher(flat);
-    const lists = exact.prepare();
-    const sample = pseudoQueries(flat, input.decoded, exact, 60, 5);
-    const queries = sample.queries.map((q) => prepareQuery(q.vector, flat.termIds));
-    const truth = queries.map((q) => {
-      const heap = new TopK(10);
-      exact.search(q, heap, 0);
-      return Uint32Array.from(heap.sorted().map((h) => h.key));
-    });
-    const strata = Int32Array.from(sample.queries, (q) => q.stratum);
-    const ceilingInput = { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries, strata, nStrata: sample.strata.length, truth };
+    const { input, build, flat, sample, queries, truth, strata, ceilingInput } = await ceilingFixture(3, 5);
     for (const [keepFraction, maxFraction] of [
       [0.05, 1.5],
       [0.2, 1.5],
@@ -103,20 +109,7 @@ describe('pruning ceiling', () => {
   });
 
   it('chooses, of the prunings whose ceiling reaches the goal, the one the queries pay least for (brute force over the built lists)', async () => {
-    const input = await randomInput(4, 3000, 400);
-    const build = resolveBuildOptions({ forwardValues: 'f32' });
-    const { segment: flat } = await indexForward(input, build, 'flat');
-    const exact = new MaxScoreSearcher(flat);
-    const lists = exact.prepare();
-    const sample = pseudoQueries(flat, input.decoded, exact, 60, 6);
-    const queries = sample.queries.map((q) => prepareQuery(q.vector, flat.termIds));
-    const truth = queries.map((q) => {
-      const heap = new TopK(10);
-      exact.search(q, heap, 0);
-      return Uint32Array.from(heap.sorted().map((h) => h.key));
-    });
-    const strata = Int32Array.from(sample.queries, (q) => q.stratum);
-    const ceilingInput = { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries, strata, nStrata: sample.strata.length, truth };
+    const { input, build, flat, queries, ceilingInput } = await ceilingFixture(4, 6);
     // What a query pays: the kept postings of its 10 heaviest lists; a pruning costs mean + p99 of that.
     const costOf = (keepFraction: number, maxFraction: number): number => {
       const pruned = buildPrunedLists(flat.forward, input.decoded, flat.meta.nTerms, { ...build, keepFraction, maxFraction });

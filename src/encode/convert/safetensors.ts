@@ -5,10 +5,10 @@
  * size before any tensor is read, so a truncated download is reported as such and never converted.
  */
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { SpladexError } from '../../errors.js';
 import { toHalfBits } from '../../util/f16.js';
-import { DTYPE_BYTES, elementCount, toFloat32, type CheckpointDtype, type Fp32Tensor, type TensorInfo, type TensorSource } from './tensors.js';
+import { DTYPE_BYTES, elementCount, toFloat32, type CheckpointDtype, type Fp32Tensor, type TensorInfo, type TensorSource, openCheckpointFile } from './tensors.js';
 
 /** The reference implementation refuses larger headers; so do we (a damaged length would read gigabytes). */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -20,12 +20,7 @@ interface Entry extends TensorInfo {
 
 /** Opens a `.safetensors` file and validates its header against the file's size. */
 export async function openSafetensors(path: string): Promise<TensorSource> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (cause) {
-    throw new SpladexError('E_IO', `cannot open the checkpoint: ${(cause as Error).message}`, { file: path, cause });
-  }
+  const handle = await openCheckpointFile(path);
   try {
     const entries = await readHeader(handle, path);
     return new SafetensorsFile(handle, path, entries.entries, entries.dataStart);

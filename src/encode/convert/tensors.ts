@@ -3,6 +3,7 @@
  * tensors read on demand and widened to fp32, so a 440 MB checkpoint is never held twice.
  */
 
+import { open, type FileHandle } from 'node:fs/promises';
 import { SpladexError } from '../../errors.js';
 import { HALF_TO_FLOAT } from '../../util/f16.js';
 
@@ -65,5 +66,14 @@ export function toFloat32(bytes: Uint8Array, dtype: CheckpointDtype, count: numb
     }
     default:
       throw new SpladexError('E_MODEL', `${what} holds ${dtype} values; a weight must be F32, F16 or BF16`, { file });
+  }
+}
+
+/** Opens a checkpoint file for reading; a file that cannot be opened is E_IO. */
+export async function openCheckpointFile(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (cause) {
+    throw new SpladexError('E_IO', `cannot open the checkpoint: ${(cause as Error).message}`, { file: path, cause });
   }
 }

@@ -5,19 +5,14 @@
  * weights share one), gathered here into contiguous fp32 arrays.
  */
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { SpladexError } from '../../errors.js';
 import { unpickleStateDict, type TensorRef } from './pickle.js';
-import { DTYPE_BYTES, elementCount, toFloat32, type Fp32Tensor, type TensorInfo, type TensorSource } from './tensors.js';
+import { DTYPE_BYTES, elementCount, toFloat32, type Fp32Tensor, type TensorInfo, type TensorSource, openCheckpointFile } from './tensors.js';
 import { notAZip, readZipDirectory, readZipEntry, type ZipEntry } from './zip.js';
 
 export async function openTorchBin(path: string): Promise<TensorSource> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (cause) {
-    throw new SpladexError('E_IO', `cannot open the checkpoint: ${(cause as Error).message}`, { file: path, cause });
-  }
+  const handle = await openCheckpointFile(path);
   try {
     const magic = Buffer.alloc(4);
     await handle.read(magic, 0, 4, 0);

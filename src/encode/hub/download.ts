@@ -32,7 +32,7 @@ class TransferInterrupted extends Error {}
 
 /** Downloads, resumes and checks one blob; E_CHECKSUM, E_HUB_OFFLINE (interrupted too often), E_IO. */
 export async function downloadBlob(client: HubClient, cache: RepoCache, job: BlobDownload): Promise<void> {
-  const { etag, size, sha256 } = job.metadata;
+  const { etag, size } = job.metadata;
   const partial = cache.incompletePath(etag);
   await guardCache(partial, `creating the cache directory for ${job.repo}`, () => mkdir(dirname(partial), { recursive: true }));
   let lastReason = '';
