@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hasBuild, runCliAsync, type CliResult } from './helpers/cli.js';
-import { HubEmulator, tinyModelFiles } from './helpers/hub-emulator.js';
+import { seededHub, tinyModelFiles, type HubEmulator } from './helpers/hub-emulator.js';
 
 const root = mkdtempSync(join(tmpdir(), 'spladex-model-cli-'));
 let hub: HubEmulator;
@@ -36,20 +36,7 @@ writeFileSync(corpus, DOCS.map((d) => JSON.stringify(d)).join('\n') + '\n');
 const LOSSLESS = ['--pruning', 'none', '--summary-energy', '1', '--max-summary-terms', '0'];
 
 beforeAll(async () => {
-  hub = await HubEmulator.start();
-  files7 = await tinyModelFiles(7);
-  hub.addRepo('org/tiny');
-  commitA = hub.commit('org/tiny', { ...files7, 'README.md': '# tiny\n' });
-  hub.addRepo('org/gated', 'gated');
-  hub.commit('org/gated', files7);
-  hub.addRepo('org/flaky');
-  hub.commit('org/flaky', files7);
-  hub.addRepo('org/corrupt');
-  hub.commit('org/corrupt', await tinyModelFiles(9));
-  hub.corrupt('org/corrupt', 'model.onnx');
-  hub.addRepo('org/checkpoint');
-  const { 'model.onnx': _onnx, ...rest } = files7;
-  checkpointCommit = hub.commit('org/checkpoint', { ...rest, 'model.safetensors': Buffer.alloc(2048, 3) });
+  ({ hub, files: files7, tinyCommit: commitA, checkpointCommit } = await seededHub());
 });
 afterAll(async () => {
   await hub.close();

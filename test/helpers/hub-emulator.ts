@@ -293,3 +293,44 @@ function listen(server: Server): Promise<void> {
     server.listen(0, '127.0.0.1', () => done());
   });
 }
+
+/** The repositories the Hub tests share, on a started emulator. */
+export interface SeededHub {
+  hub: HubEmulator;
+  /** The files of org/tiny (tiny model seed 7). */
+  files: Record<string, Buffer>;
+  /** org/tiny's first commit (main and the tag v1). */
+  tinyCommit: string;
+  /** org/checkpoint: the tiny model's files with a damaged model.safetensors instead of model.onnx. */
+  checkpointCommit: string;
+}
+
+/**
+ * Starts an emulator holding org/tiny (with files the encoder does not need, and the tag v1),
+ * org/gated, org/private, org/optimum (onnx/model.onnx), org/flaky, org/corrupt (a blob served
+ * damaged), org/checkpoint (no ONNX) and the renamed org/old-tiny → org/tiny.
+ */
+export async function seededHub(): Promise<SeededHub> {
+  const hub = await HubEmulator.start();
+  const files = await tinyModelFiles(7);
+  hub.addRepo('org/tiny');
+  const tinyCommit = hub.commit('org/tiny', { ...files, 'README.md': '# tiny\nA generated test model.\n', 'flax_model.msgpack': 'not needed' });
+  hub.setRef('org/tiny', 'v1', tinyCommit);
+  hub.addRepo('org/gated', 'gated');
+  hub.commit('org/gated', files);
+  hub.addRepo('org/private', 'private');
+  hub.commit('org/private', files);
+  const { 'model.onnx': onnx, ...rest } = files;
+  hub.addRepo('org/optimum');
+  hub.commit('org/optimum', { ...rest, 'onnx/model.onnx': onnx });
+  hub.addRepo('org/flaky');
+  hub.commit('org/flaky', files);
+  hub.addRepo('org/corrupt');
+  // Its own model: the emulator corrupts a blob wherever it is served.
+  hub.commit('org/corrupt', await tinyModelFiles(9));
+  hub.corrupt('org/corrupt', 'model.onnx');
+  hub.addRepo('org/checkpoint');
+  const checkpointCommit = hub.commit('org/checkpoint', { ...rest, 'model.safetensors': Buffer.alloc(4096, 7) });
+  hub.rename('org/old-tiny', 'org/tiny');
+  return { hub, files, tinyCommit, checkpointCommit };
+}

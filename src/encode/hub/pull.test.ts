@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isSpladexError } from '../../errors.js';
-import { HubEmulator, tinyModelFiles } from '../../../test/helpers/hub-emulator.js';
+import { HubEmulator, seededHub, tinyModelFiles } from '../../../test/helpers/hub-emulator.js';
 import { pullModel, type PullOptions, type PullProgress } from './pull.js';
 
 let hub: HubEmulator;
@@ -21,31 +21,10 @@ const root = mkdtempSync(join(tmpdir(), 'spladex-hub-pull-'));
 let cacheDir: string;
 let cacheCount = 0;
 
-const README = '# tiny\nA generated test model.\n';
 
 beforeAll(async () => {
-  hub = await HubEmulator.start();
-  files7 = await tinyModelFiles(7);
+  ({ hub, files: files7, tinyCommit: commitA } = await seededHub());
   files8 = await tinyModelFiles(8);
-  hub.addRepo('org/tiny');
-  commitA = hub.commit('org/tiny', { ...files7, 'README.md': README, 'flax_model.msgpack': 'not needed' });
-  hub.setRef('org/tiny', 'v1', commitA);
-  hub.addRepo('org/gated', 'gated');
-  hub.commit('org/gated', files7);
-  hub.addRepo('org/private', 'private');
-  hub.commit('org/private', files7);
-  hub.addRepo('org/optimum');
-  const { 'model.onnx': onnx, ...rest } = files7;
-  hub.commit('org/optimum', { ...rest, 'onnx/model.onnx': onnx });
-  hub.addRepo('org/flaky');
-  hub.commit('org/flaky', files7);
-  hub.addRepo('org/corrupt');
-  // Its own model: the emulator corrupts a blob wherever it is served.
-  hub.commit('org/corrupt', await tinyModelFiles(9));
-  hub.corrupt('org/corrupt', 'model.onnx');
-  hub.addRepo('org/checkpoint');
-  hub.commit('org/checkpoint', { ...rest, 'model.safetensors': Buffer.alloc(4096, 7) });
-  hub.rename('org/old-tiny', 'org/tiny');
 });
 
 afterAll(async () => {
