@@ -4,8 +4,7 @@
  * unchanged — and it is. Tested for real on a small tmpfs (mounted when the tests run as root,
  * skipped with a message otherwise) and with injected failures (any user).
  */
-import { spawnSync } from 'node:child_process';
-import fs, { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { buildIndex, SpladexIndex } from '../src/spladex-index.js';
 import { Rng } from '../src/util/rng.js';
 import { hasBuild, runCli } from './helpers/cli.js';
 import { makeDocuments } from './helpers/index-model.js';
+import { fill, mountSmallTmpfs } from './helpers/full-disk.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'spladex-full-disk-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -23,27 +23,6 @@ const jsonl = (path: string, n: number, prefix: string, seed: number): string =>
   writeFileSync(path, makeDocuments(new Rng(seed), ids(prefix, n), 400).map((d) => JSON.stringify(d)).join('\n') + '\n');
   return path;
 };
-
-/** Fills the file system of `dir` to the last byte; returns the filler's path. */
-function fill(dir: string): string {
-  const filler = join(dir, 'filler');
-  const fd = fs.openSync(filler, 'w');
-  const chunk = Buffer.alloc(1 << 16);
-  try {
-    for (let size = chunk.length; size >= 1; size >>= 1) {
-      for (;;) {
-        try {
-          fs.writeSync(fd, chunk, 0, size);
-        } catch {
-          break;
-        }
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return filler;
-}
 
 /** The one-line error contract for an I/O failure. */
 function expectIoError(result: { status: number; stderr: string }, label: string): void {
@@ -55,16 +34,8 @@ function expectIoError(result: { status: number; stderr: string }, label: string
   expect(result.stderr, label).not.toContain('    at ');
 }
 
-const isRoot = process.getuid?.() === 0;
 const mountPoint = join(scratch, 'mnt');
-let mounted = false;
-if (isRoot && hasBuild) {
-  mkdirSync(mountPoint);
-  mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountPoint]).status === 0;
-  afterAll(() => {
-    if (mounted) spawnSync('umount', ['-l', mountPoint]);
-  });
-}
+const mounted = hasBuild && mountSmallTmpfs(mountPoint, '6m');
 if (!mounted) console.log('full-disk tests on a real tmpfs skipped: they need root (to mount a 6 MiB tmpfs) and a built CLI');
 
 describe.skipIf(!mounted)('on a real, full file system (6 MiB tmpfs)', () => {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hasBuild, runCliAsync, type CliResult } from './helpers/cli.js';
 import { seededHub, tinyModelFiles, type HubEmulator } from './helpers/hub-emulator.js';
+import { fill, mountSmallTmpfs } from './helpers/full-disk.js';
 
 const root = mkdtempSync(join(tmpdir(), 'spladex-model-cli-'));
 let hub: HubEmulator;
@@ -140,6 +141,25 @@ describe.skipIf(!hasBuild)('spladex model pull, list, rm', () => {
     expectFailure(result, 'E_MODEL', 'config.json has no valid num_hidden_layers');
     expect(result.stdout).toContain('model.safetensors');
     expect(existsSync(join(home, 'hub', 'models--org--checkpoint', 'spladex-onnx', checkpointCommit, 'model.onnx'))).toBe(false);
+  });
+});
+
+const diskFull = join(root, 'full');
+const mounted = hasBuild && mountSmallTmpfs(diskFull, '4m');
+if (!mounted) console.log('the Hub disk-full test on a real tmpfs skipped: it needs root (to mount a 4 MiB tmpfs) and a built CLI');
+
+describe.skipIf(!mounted)('a full disk under the Hub cache (4 MiB tmpfs)', () => {
+  it('is E_IO naming ENOSPC; nothing half-written reaches the snapshot; the pull completes once space is freed', async () => {
+    const filler = fill(diskFull);
+    const env = { HF_HOME: join(diskFull, 'hf') };
+    const failed = await spladex(['model', 'pull', 'org/tiny', '--quiet'], env);
+    expectFailure(failed, 'E_IO', 'ENOSPC');
+    const snapshot = join(diskFull, 'hf', 'hub', 'models--org--tiny', 'snapshots', commitA);
+    expect(existsSync(snapshot) ? readdirSync(snapshot) : []).toEqual([]);
+    rmSync(filler);
+    const pulled = await spladex(['model', 'pull', 'org/tiny', '--json'], env);
+    expect(pulled.status, pulled.stderr).toBe(0);
+    expect(readdirSync(snapshot).sort()).toEqual(Object.keys(files7).sort());
   });
 });
 
