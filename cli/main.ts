@@ -13,6 +13,7 @@ import { register as registerAdd } from './commands/add.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerCompact } from './commands/compact.js';
 import { register as registerVerify } from './commands/verify.js';
+import { register as registerServe } from './commands/serve.js';
 import { register as registerModel } from './commands/model.js';
 import { registerConvert } from './commands/model-convert.js';
 import { exitStatusHelp } from './exit-codes.js';
@@ -47,6 +48,7 @@ for (const register of [registerEncode, registerIndex, registerSearch, registerI
 for (const register of [registerAdd, registerDelete, registerCompact, registerVerify]) register(program);
 registerBench(program);
 registerEval(program);
+registerServe(program);
 // Returns the `model` command: its further subcommands (e.g. `model convert`) register on it.
 registerConvert(registerModel(program));
 

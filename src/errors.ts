@@ -46,7 +46,13 @@ export type SpladexErrorCode =
   /** The Hub (or its file CDN) answered with something the client cannot use: a server error, a malformed answer. */
   | 'E_HUB_RESPONSE'
   /** A downloaded file does not have the checksum or size the Hub announced; it was discarded. */
-  | 'E_CHECKSUM';
+  | 'E_CHECKSUM'
+  /** A request took longer than its time limit (the search pool's `timeoutMs`); its result was discarded. */
+  | 'E_TIMEOUT'
+  /** A request was cancelled through its AbortSignal before it was answered. */
+  | 'E_ABORTED'
+  /** A request was refused because the queue in front of the search pool's threads is full. */
+  | 'E_BUSY';
 
 export interface SpladexErrorDetails {
   /** File the problem is in, when there is one. */

@@ -8,6 +8,8 @@ export type { OptionsTable, OptionSpec, OptionSpecs, OptionBounds, OptionType, F
 export { BUILD_OPTIONS, BUILD_DEFAULTS, LOSSLESS_BUILD, type BuildOptions, type BlockingStrategy, type ForwardValueType, type PruningStrategy } from './segment/options.js';
 export { SEARCH_OPTIONS, SEARCH_DEFAULTS, LOSSLESS_SEARCH, type SearchOptions, type SearchMode } from './query/options.js';
 export { SpladexIndex, IndexReader, IndexWriter, buildIndex, type OpenOptions } from './spladex-index.js';
+export { openSearchPool, type SearchPool, type SearchPoolStats, type PoolSearchOptions } from './pool/pool.js';
+export { SEARCH_POOL_OPTIONS, SEARCH_POOL_DEFAULTS, type SearchPoolOptions, type PoolRequestOptions } from './pool/options.js';
 export { INDEX_FORMAT_VERSION, type Manifest, type SegmentEntry } from './store/manifest.js';
 export type { BuildProgress } from './segment/ingest.js';
 export type { SkippedLine } from './io/documents.js';

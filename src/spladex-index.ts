@@ -9,6 +9,8 @@
  *   deletes and compacts, under the directory's lock. Calling a write on a reader is a type error.
  * - `buildIndex(documents, dir)` builds a new index (atomically); `SpladexIndex.build(documents)`
  *   builds one in a private temporary directory and opens it (`save()` keeps it).
+ * - `SpladexIndex.openPool(dir)` → a `SearchPool` (src/pool/): the reader's searches as promises,
+ *   on worker threads sharing one copy of the segments.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { buildIndex } from './writer/build.js';
 import type { IndexBuildOptions } from './writer/build-plan.js';
 import type { DocumentSource } from './segment/ingest.js';
 import { IndexWriter } from './writer/writer.js';
+import { openSearchPool } from './pool/pool.js';
 
 /**
  * Options of the compatibility form `SpladexIndex.open(dir, { readonly: false })`, which opens a
@@ -47,15 +50,15 @@ async function build(documents: DocumentSource, options: Omit<IndexBuildOptions,
   const root = mkdtempSync(join(tmpdir(), 'spladex-'));
   try {
     await buildIndex(documents, join(root, 'index'), options);
-    return IndexReader.open(join(root, 'index'), {}, root);
+    return IndexReader.open(join(root, 'index'), {}, { removeOnClose: root });
   } catch (error) {
     rmSync(root, { recursive: true, force: true });
     throw error;
   }
 }
 
-/** The entry points of an index: `open` (a reader), `openWriter`, `build`. */
-export const SpladexIndex = Object.freeze({ open, openWriter, build });
+/** The entry points of an index: `open` (a reader), `openWriter`, `build`, `openPool` (= `openSearchPool`). */
+export const SpladexIndex = Object.freeze({ open, openWriter, build, openPool: openSearchPool });
 /** An opened index, as `SpladexIndex.open` returns it. */
 export type SpladexIndex = IndexReader;
 

@@ -1,7 +1,8 @@
 /**
  * The public entries by audience (package.json "exports"): each loads, exports what its audience
  * needs, and the heavy optional modules load only where they are used — `import 'spladex'` loads
- * neither onnx-proto (the test-model generator, `spladex/testing`), vega (plots) nor onnxruntime.
+ * neither onnx-proto (the test-model generator, `spladex/testing`), vega (plots) nor onnxruntime,
+ * and `spladex/server` loads Fastify and prom-client only when a server is created.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ function load(entry: string): { names: string[]; heavy: string[] } {
     import { createRequire } from 'node:module';
     const require = createRequire(import.meta.url);
     const m = await import(${JSON.stringify(entry)});
-    const heavy = [...new Set(Object.keys(require.cache).map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(k)?.[1]).filter((n) => /^(onnx-proto|protobufjs|vega|vega-lite|onnxruntime-node)$/.test(n ?? '')))];
+    const heavy = [...new Set(Object.keys(require.cache).map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(k)?.[1]).filter((n) => /^(onnx-proto|protobufjs|vega|vega-lite|onnxruntime-node|fastify|prom-client)$/.test(n ?? '')))];
     console.log(JSON.stringify({ names: Object.keys(m), heavy }));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
   expect(run.status, run.stderr).toBe(0);
@@ -45,6 +46,12 @@ describe.skipIf(!hasBuild)('public entries', () => {
     const bench = load(entry('./bench'));
     expect(bench.names).toContain('writeSynthetic');
     expect(bench.heavy).toEqual([]);
+  });
+
+  it('spladex/server: createServer and the serve options, without loading Fastify before a server is created', () => {
+    const { names, heavy } = load(entry('./server'));
+    for (const name of ['createServer', 'SERVE_OPTIONS', 'SERVE_LIMITS']) expect(names).toContain(name);
+    expect(heavy).toEqual([]);
   });
 
   it('spladex/testing carries the tiny model generator (and only it loads onnx-proto)', () => {

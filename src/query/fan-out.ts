@@ -52,8 +52,17 @@ export function searchPreparedInto(segments: readonly SearchableSegment[], plans
   });
 }
 
-/** Searches every query over every segment; hits are (external id, score), best first. */
-export function searchSegments(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions): SearchHit[][] {
+/**
+ * The results of one query before external ids: document keys (segment ordinal × 2^32 + local
+ * id) and scores, best first. What the search pool's workers send back: two flat arrays.
+ */
+export interface RankedKeys {
+  keys: Float64Array;
+  scores: Float64Array;
+}
+
+/** Searches every query over every segment; results as document keys, best first. */
+export function searchSegmentKeys(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions): RankedKeys[] {
   const heap = new TopK(o.k);
   return queries.map((query) => {
     searchPreparedInto(
@@ -63,9 +72,27 @@ export function searchSegments(segments: readonly SearchableSegment[], plans: re
       o,
       heap,
     );
-    return heap.sorted().map(({ score, key }) => {
-      const ordinal = Math.floor(key / SEGMENT_KEY_STRIDE);
-      return { id: segments[ordinal].segment.docIds[key - ordinal * SEGMENT_KEY_STRIDE], score };
+    const sorted = heap.sorted();
+    const ranked: RankedKeys = { keys: new Float64Array(sorted.length), scores: new Float64Array(sorted.length) };
+    sorted.forEach(({ key, score }, i) => {
+      ranked.keys[i] = key;
+      ranked.scores[i] = score;
     });
+    return ranked;
   });
+}
+
+/** Hits (external id, score) of ranked keys over the segments they were searched in. */
+export function hitsOf(segments: readonly SearchableSegment[], { keys, scores }: RankedKeys): SearchHit[] {
+  const hits = new Array<SearchHit>(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const ordinal = Math.floor(keys[i] / SEGMENT_KEY_STRIDE);
+    hits[i] = { id: segments[ordinal].segment.docIds[keys[i] - ordinal * SEGMENT_KEY_STRIDE], score: scores[i] };
+  }
+  return hits;
+}
+
+/** Searches every query over every segment; hits are (external id, score), best first. */
+export function searchSegments(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions): SearchHit[][] {
+  return searchSegmentKeys(segments, plans, queries, o).map((ranked) => hitsOf(segments, ranked));
 }

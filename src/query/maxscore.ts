@@ -54,18 +54,17 @@ export interface UnprunedInvertedIndex {
 
 /**
  * Inverts a forward index by counting sort: one pass counts list lengths, one pass places
- * postings. Documents are visited in id order, so each list comes out sorted by doc id.
+ * postings. Documents are visited in id order, so each list comes out sorted by doc id. `into`:
+ * zero-filled arrays of the right sizes to build in (the search pool's shared ones), else new.
  */
-export function buildUnprunedInverted(forward: ForwardIndex, nTerms: number): UnprunedInvertedIndex {
+export function buildUnprunedInverted(forward: ForwardIndex, nTerms: number, into?: UnprunedInvertedIndex): UnprunedInvertedIndex {
   const { offsets: docOffsets, terms, values: stored, codebook } = forward;
   const nnz = terms.length;
-  const offsets = new Uint32Array(nTerms + 1);
+  const { offsets, docs, values, maxValues } = into ?? { offsets: new Uint32Array(nTerms + 1), docs: new Uint32Array(nnz), values: new Float32Array(nnz), maxValues: new Float32Array(nTerms) };
+  if (offsets.length !== nTerms + 1 || docs.length !== nnz || values.length !== nnz || maxValues.length !== nTerms) throw new Error('buildUnprunedInverted: arrays of the wrong sizes');
   for (let j = 0; j < nnz; j++) offsets[terms[j] + 1]++;
   for (let t = 0; t < nTerms; t++) offsets[t + 1] += offsets[t];
   const fill = offsets.slice(0, nTerms);
-  const docs = new Uint32Array(nnz);
-  const values = new Float32Array(nnz);
-  const maxValues = new Float32Array(nTerms);
   const raw = stored instanceof Float32Array ? stored : undefined;
   const codes = stored instanceof Float32Array ? undefined : stored;
   for (let d = 0; d < forward.nDocs; d++) {
@@ -116,6 +115,8 @@ export class MaxScoreSearcher {
   constructor(
     readonly segment: Segment,
     options: MaxScoreOptions = {},
+    /** Where the unpruned inverted index comes from, on first use: default, built here (the pool's workers share one). */
+    private readonly source: () => UnprunedInvertedIndex = () => buildUnprunedInverted(segment.forward, segment.meta.nTerms),
   ) {
     const { windowSize } = MAXSCORE_OPTIONS.resolve(options);
     this.windowSize = Math.ceil(windowSize / 32) * 32;
@@ -127,7 +128,7 @@ export class MaxScoreSearcher {
 
   /** Builds the unpruned inverted index now rather than on the first search, and returns it. */
   prepare(): UnprunedInvertedIndex {
-    return (this.lists ??= buildUnprunedInverted(this.segment.forward, this.segment.meta.nTerms));
+    return (this.lists ??= this.source());
   }
 
   /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileWat, generatedModule, KERNEL_GENERATED_PATH, KERNEL_WAT_PATH } from '../../scripts/build-wasm.js';
+import { compileKernel, generatedModule, KERNEL_GENERATED_PATH, KERNEL_WAT_PATH } from '../../scripts/build-wasm.js';
 import { randomCorpus } from '../../test/helpers/random-corpus.js';
 import { randomHalfForward } from '../../test/helpers/random-forward.js';
 import { readSegment, type Segment } from '../segment/segment.js';
@@ -44,8 +44,8 @@ function randomDense(rng: Rng, scorer: CandidateScorer, nTerms: number): void {
 
 describe('WebAssembly scoring kernel', () => {
   it('the shipped module is the compilation of kernel.wat (run `npm run build:wasm` after editing it)', async () => {
-    const bytes = await compileWat(readFileSync(KERNEL_WAT_PATH, 'utf8'));
-    expect(readFileSync(KERNEL_GENERATED_PATH, 'utf8')).toBe(generatedModule(bytes));
+    const compiled = await compileKernel(readFileSync(KERNEL_WAT_PATH, 'utf8'));
+    expect(readFileSync(KERNEL_GENERATED_PATH, 'utf8')).toBe(generatedModule(compiled));
   });
 
   it('decodes every non-negative half exactly like the JavaScript kernel', () => {

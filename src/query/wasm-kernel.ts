@@ -11,10 +11,17 @@
  * Falls back to the JavaScript kernels (dot.ts) when WebAssembly is unavailable, when
  * `SPLADEX_WASM=0` is set, when a segment does not fit the 4 GiB of a 32-bit memory, or when its
  * forward index is not f16 values with 16-bit term ids (the kernel's only layout; the default).
+ *
+ * Shared segments (the search pool, src/pool/): the file is read once into a *shared* memory with
+ * one scratch slot per thread, and each worker thread instantiates the kernel over the same memory
+ * with its own slot, so N threads search one copy. A shared memory needs the kernel compiled with
+ * a shared memory import (the same code otherwise); without WebAssembly the file goes into a plain
+ * SharedArrayBuffer and every thread scores with the JavaScript kernels.
  */
 import type { ForwardIndex } from '../segment/forward.js';
 import type { InvertedIndex } from '../segment/inverted.js';
-import { KERNEL_WASM_BASE64 } from './kernel-wasm.generated.js';
+import type { SegmentMemory } from '../segment/segment.js';
+import { KERNEL_SHARED_WASM_BASE64, KERNEL_WASM_BASE64 } from './kernel-wasm.generated.js';
 import { CANDIDATE_BATCH, type CandidateScorer } from './candidate-scorer.js';
 
 /**
@@ -30,8 +37,8 @@ declare namespace WebAssembly {
     readonly exports: Record<string, unknown>;
   }
   class Memory {
-    constructor(descriptor: { initial: number; maximum?: number });
-    readonly buffer: ArrayBuffer;
+    constructor(descriptor: { initial: number; maximum?: number; shared?: boolean });
+    readonly buffer: ArrayBuffer | SharedArrayBuffer;
   }
 }
 
@@ -45,46 +52,80 @@ interface KernelExports {
   boundBlocks(dense: number, sumOffsets: number, sumTerms: number, sumCodes: number, scales: number, first: number, n: number, out: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled = new Map<string, WebAssembly.Module | null>();
 
-/** The compiled kernel, or null when WebAssembly is off or unavailable (checked once). */
-function kernelModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    compiled = null;
+/**
+ * The compiled kernel — for a private memory, or for a shared one (`shared`) — or null when
+ * WebAssembly is off or unavailable (checked once each).
+ */
+function kernelModule(shared = false): WebAssembly.Module | null {
+  const key = shared ? 'shared' : 'private';
+  let module = compiled.get(key);
+  if (module === undefined) {
+    module = null;
     if (process.env.SPLADEX_WASM !== '0' && typeof WebAssembly === 'object') {
       try {
-        compiled = new WebAssembly.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
+        module = new WebAssembly.Module(Buffer.from(shared ? KERNEL_SHARED_WASM_BASE64 : KERNEL_WASM_BASE64, 'base64'));
       } catch {
         // e.g. node --jitless: the JavaScript kernels serve.
       }
     }
+    compiled.set(key, module);
   }
-  return compiled;
+  return module;
 }
 
 const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 
-/** Byte addresses of the regions of a kernel memory (see `KernelMemory`), and its total size. */
-function layout(fileBytes: number, nTerms: number): { denseAt: number; candidatesAt: number; scoresAt: number; boundsAt: number; bytes: number } {
-  const denseAt = align64(fileBytes);
+/** Bytes of one thread's scratch regions; a multiple of 64, so every slot starts on a cache line. */
+const slotBytes = (nTerms: number): number => align64(4 * nTerms) + 20 * CANDIDATE_BATCH;
+
+/**
+ * Byte addresses of the scratch regions of thread slot `slot` in a kernel memory (see
+ * `KernelMemory`), and the memory's total size with `slots` slots.
+ */
+function layout(fileBytes: number, nTerms: number, slot = 0, slots = 1): { denseAt: number; candidatesAt: number; scoresAt: number; boundsAt: number; bytes: number } {
+  const scratchAt = align64(fileBytes);
+  const denseAt = scratchAt + slot * slotBytes(nTerms);
   const candidatesAt = align64(denseAt + 4 * nTerms);
   const scoresAt = align64(candidatesAt + 4 * CANDIDATE_BATCH);
   const boundsAt = scoresAt + 8 * CANDIDATE_BATCH;
-  return { denseAt, candidatesAt, scoresAt, boundsAt, bytes: boundsAt + 8 * CANDIDATE_BATCH };
+  return { denseAt, candidatesAt, scoresAt, boundsAt, bytes: scratchAt + slots * slotBytes(nTerms) };
+}
+
+/**
+ * What another thread needs to view a segment read into shared memory: structured-cloneable (a
+ * shared `WebAssembly.Memory` or a `SharedArrayBuffer` crosses `postMessage` as a handle to the
+ * same bytes). `slots`: how many threads have scratch regions in it.
+ */
+export interface SharedSegmentBytes {
+  readonly memory: object;
+  readonly fileBytes: number;
+  readonly nTerms: number;
+  readonly slots: number;
+}
+
+/** A segment file in a plain SharedArrayBuffer (no WebAssembly): every thread scores it with the JavaScript kernels. */
+class SharedFileMemory implements SegmentMemory {
+  readonly file: Uint8Array;
+  constructor(readonly shared: SharedSegmentBytes) {
+    this.file = new Uint8Array(shared.memory as SharedArrayBuffer, 0, shared.fileBytes);
+  }
 }
 
 /**
  * One linear memory per segment (addresses are bytes):
  *
  *     [0, fileBytes)       the segment file, read in place: its sections are views of this memory
+ *     then, per thread slot (one in a private memory; one per pool thread in a shared one):
  *     denseAt              f32 × nTerms           the query, term id → weight; zero outside a search
  *     candidatesAt         u32 × CANDIDATE_BATCH  documents to score
  *     scoresAt             f64 × CANDIDATE_BATCH  their scores
  *     boundsAt             f64 × CANDIDATE_BATCH  summary bounds of a run of blocks
  *
- * Each region starts on a 64-byte (cache line) boundary. The scratch regions are shared by every
- * searcher of the segment: searches are synchronous and each zeroes `dense` before returning, so
- * two searches on one segment never interleave.
+ * Each region starts on a 64-byte (cache line) boundary. A slot's scratch regions are shared by
+ * every searcher of the segment on that thread: searches are synchronous and each zeroes `dense`
+ * before returning, so two searches on one slot never interleave; threads never share a slot.
  */
 export class KernelMemory {
   readonly file: Uint8Array;
@@ -93,16 +134,21 @@ export class KernelMemory {
   readonly scores: Float64Array;
   readonly bounds: Float64Array;
   readonly kernel: KernelExports;
+  /** The memory's buffer, read once: the identity `scorerFor` checks views against. */
+  private readonly buffer: ArrayBuffer | SharedArrayBuffer;
 
   private constructor(
     readonly memory: WebAssembly.Memory,
     module: WebAssembly.Module,
     fileBytes: number,
     nTerms: number,
+    /** Set for a shared memory: what other threads attach to. */
+    readonly shared?: SharedSegmentBytes,
+    slot = 0,
   ) {
-    const buffer = memory.buffer;
+    const buffer = (this.buffer = memory.buffer);
     this.file = new Uint8Array(buffer, 0, fileBytes);
-    const { denseAt, candidatesAt, scoresAt, boundsAt } = layout(fileBytes, nTerms);
+    const { denseAt, candidatesAt, scoresAt, boundsAt } = layout(fileBytes, nTerms, slot);
     this.dense = new Float32Array(buffer, denseAt, nTerms);
     this.candidates = new Uint32Array(buffer, candidatesAt, CANDIDATE_BATCH);
     this.scores = new Float64Array(buffer, scoresAt, CANDIDATE_BATCH);
@@ -124,11 +170,34 @@ export class KernelMemory {
   }
 
   /**
+   * A shared memory for a file of `fileBytes` with scratch slots for `slots` threads (this
+   * thread takes slot 0), or undefined when WebAssembly cannot take it.
+   */
+  static allocateShared(fileBytes: number, nTerms: number, slots: number): KernelMemory | undefined {
+    const module = kernelModule(true);
+    if (module === null) return undefined;
+    const pages = Math.ceil(layout(fileBytes, nTerms, 0, slots).bytes / PAGE_BYTES);
+    if (pages > MAX_PAGES) return undefined;
+    try {
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+      return new KernelMemory(memory, module, fileBytes, nTerms, { memory, fileBytes, nTerms, slots });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Slot `slot` of a shared memory another thread allocated, or undefined when this thread cannot run the kernel. */
+  static attach(memory: WebAssembly.Memory, shared: SharedSegmentBytes, slot: number): KernelMemory | undefined {
+    const module = kernelModule(true);
+    return module === null ? undefined : new KernelMemory(memory, module, shared.fileBytes, shared.nTerms, shared, slot);
+  }
+
+  /**
    * A scorer over `forward` (and `inverted`'s block summaries, when given) when they live in this
    * memory in the kernel's layout (f16 values, 16-bit term ids); else undefined.
    */
   scorerFor(forward: ForwardIndex, nTerms: number, inverted?: InvertedIndex): CandidateScorer | undefined {
-    const buffer = this.memory.buffer;
+    const buffer = this.buffer;
     const inMemory = (array: ArrayBufferView): boolean => array.buffer === buffer;
     const { offsets, terms, values } = forward;
     const forwardFits = forward.valueType === 'f16' && terms instanceof Uint16Array && values instanceof Uint16Array && inMemory(offsets) && inMemory(terms) && inMemory(values);
@@ -138,6 +207,30 @@ export class KernelMemory {
     if (!forwardFits || !summariesFit || this.dense.length < nTerms) return undefined;
     return new WasmCandidateScorer(this, forward, inverted);
   }
+}
+
+/**
+ * The allocator (`ReadSegmentOptions.memory`) of segments shared by `slots` threads: a shared
+ * kernel memory where WebAssembly takes the file, else a SharedArrayBuffer — never private memory,
+ * so every segment it reads can be shared.
+ */
+export function sharedSegmentAllocator(slots: number): (fileBytes: number, nTerms: number) => SegmentMemory {
+  return (fileBytes, nTerms) => KernelMemory.allocateShared(fileBytes, nTerms, slots) ?? new SharedFileMemory({ memory: new SharedArrayBuffer(fileBytes), fileBytes, nTerms, slots });
+}
+
+/** The handle other threads attach to, for memory `sharedSegmentAllocator` returned; undefined for private memory. */
+export function sharedSegmentBytes(memory: SegmentMemory | undefined): SharedSegmentBytes | undefined {
+  return memory instanceof KernelMemory || memory instanceof SharedFileMemory ? memory.shared : undefined;
+}
+
+/**
+ * This thread's view of a shared segment, scratch slot `slot`: the kernel instantiated over the
+ * same memory (or the JavaScript kernels when this thread cannot run it). Nothing is copied.
+ */
+export function attachSharedSegment(shared: SharedSegmentBytes, slot: number): SegmentMemory {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= shared.slots) throw new Error(`scratch slot ${slot} outside the ${shared.slots} of a shared segment`);
+  if (!(typeof WebAssembly === 'object' && shared.memory instanceof WebAssembly.Memory)) return new SharedFileMemory(shared);
+  return KernelMemory.attach(shared.memory, shared, slot) ?? { file: new Uint8Array(shared.memory.buffer, 0, shared.fileBytes) };
 }
 
 /** `CandidateScorer` over the kernel: same scores and bounds, bit for bit, as the JavaScript kernels. */

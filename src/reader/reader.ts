@@ -19,7 +19,7 @@ import type { Manifest } from '../store/manifest.js';
 import { writeSegment } from '../segment/segment.js';
 import type { CommittedState } from '../store/state.js';
 import { DocumentStore, STORE_FILE, type StoredDocument } from '../store/store.js';
-import { searchSegments } from '../query/fan-out.js';
+import { searchSegments, type SegmentPlan } from '../query/fan-out.js';
 import { resolveSearchOptions, type ResolvedSearchOptions } from '../query/options.js';
 import { publishDirectory, temporarySibling } from '../store/directory.js';
 import type { SearchHit, SparseVectorInput } from '../types.js';
@@ -27,7 +27,7 @@ import { fsyncPath } from '../util/fs.js';
 import { GrowableUint32Array } from '../util/growable.js';
 import { ioFailure, isIoFailure } from '../util/io-failure.js';
 import { indexFlops, indexInfo } from './info.js';
-import { loadSegments, loadSnapshot, type LoadedSegment } from './snapshot.js';
+import { loadSegments, loadSnapshot, type LoadedSegment, type SegmentAllocator } from './snapshot.js';
 import { withCalibratedDefaults } from './search-defaults.js';
 import { CALIBRATION_QUERIES_KEY } from '../store/calibration.js';
 import { FILTER_SEARCH_OPTIONS, type FlopsReport, type IndexInfo, type IndexSearchOptions, type ReaderOptions } from './types.js';
@@ -43,6 +43,16 @@ export function checkIndexDirectory(path: string): string {
 
 const FILTER_CACHE_SIZE = 16;
 
+/** Identifies the stored encoder of a state: its spec and its IDF table. */
+const encoderKey = (manifest: Manifest): string => `${manifest.encoder?.crc ?? 'none'}:${manifest.idf?.crc ?? 'none'}`;
+
+/** What a search runs (`IndexReader.planSearch`). */
+export interface SearchPlan {
+  segments: LoadedSegment[];
+  plans: SegmentPlan[];
+  settings: ResolvedSearchOptions;
+}
+
 export class IndexReader {
   protected closed = false;
   /** Set by the writer while a write runs: reads of document rows then would see its uncommitted rows. */
@@ -52,6 +62,10 @@ export class IndexReader {
   private readonly filterCache = new Map<string, Bitmap[]>();
   /** The stored encoder, opened on first use; keyed by the manifest's encoder and IDF checksums. */
   private openedEncoder: { key: string; encoder: Promise<Encoder> } | undefined;
+  /** Per filter (and `filterExactBelow`), the plan of each segment; cleared with the filter cache. */
+  private readonly planCache = new Map<string, SegmentPlan[]>();
+  /** Where segments are read to (undefined: private kernel memory); the search pool's readers share them. */
+  private allocate: SegmentAllocator | undefined;
 
   protected constructor(
     readonly path: string,
@@ -77,18 +91,53 @@ export class IndexReader {
   /**
    * Opens an index directory as a reader, verifying every checksum it loads: every segment in
    * memory and one consistent snapshot until `refresh()` or `close()`; never blocks writers.
-   * `removeOnClose` (internal): a private directory to delete on `close()`.
+   * Internal: `removeOnClose`, a private directory to delete on `close()`; `allocate`, where
+   * segments are read to (the search pool's shared memory).
    */
-  static open(path: string, options: ReaderOptions = {}, removeOnClose?: string): IndexReader {
+  static open(path: string, options: ReaderOptions = {}, internal: { removeOnClose?: string; allocate?: SegmentAllocator } = {}): IndexReader {
     path = resolve(path);
     const store = DocumentStore.open(checkIndexDirectory(path), true);
     try {
-      const { state, segments } = loadSnapshot(path, store);
-      return new IndexReader(path, store, state, segments, options.encoder, removeOnClose);
+      const { state, segments } = loadSnapshot(path, store, [], internal.allocate);
+      const reader = new IndexReader(path, store, state, segments, options.encoder, internal.removeOnClose);
+      reader.allocate = internal.allocate;
+      return reader;
     } catch (error) {
       store.close();
       throw error;
     }
+  }
+
+  /**
+   * The latest committed state as a new reader that reuses this one's segments (and its stored
+   * encoder while unchanged), leaving this reader open on its own snapshot: so a state that fails
+   * to load leaves this one serving, and queries planned on this one finish on it (the search
+   * pool's `refresh`). Undefined when nothing was committed since this reader's snapshot.
+   * `refresh()` is the in-place form.
+   */
+  openLatest(): IndexReader | undefined {
+    this.assertOpen();
+    this.assertIdle();
+    const store = DocumentStore.open(checkIndexDirectory(this.path), true);
+    let next: IndexReader;
+    try {
+      const { state, segments } = loadSnapshot(this.path, store, this.loadedSegments(), this.allocate);
+      if (state.manifest.generation === this.state.manifest.generation) {
+        store.close();
+        return undefined;
+      }
+      next = new IndexReader(this.path, store, state, segments, this.encoderOverrides);
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    next.allocate = this.allocate;
+    // The encoder moves to the new reader when the stored encoder did not change (reopening a model costs seconds).
+    if (this.openedEncoder !== undefined && this.openedEncoder.key === encoderKey(next.state.manifest)) {
+      next.openedEncoder = this.openedEncoder;
+      this.openedEncoder = undefined;
+    }
+    return next;
   }
 
   /**
@@ -102,7 +151,7 @@ export class IndexReader {
     const before = this.state.manifest.generation;
     this.store.endSnapshot();
     try {
-      const { state, segments } = loadSnapshot(this.path, this.store, this.segments);
+      const { state, segments } = loadSnapshot(this.path, this.store, this.segments, this.allocate);
       this.setState(state, segments);
     } catch (error) {
       this.close();
@@ -172,24 +221,40 @@ export class IndexReader {
 
   /** Searches many queries with the same options; scratch memory and the filter are shared across them. */
   searchBatch(queries: readonly SparseVectorInput[], options: IndexSearchOptions = {}): SearchHit[][] {
+    const { segments, plans, settings } = this.planSearch(options);
+    return searchSegments(segments, plans, queries, settings);
+  }
+
+  /**
+   * What a search with `options` runs, checked (`E_OPTION`, filter errors) before any query:
+   * the loaded segments, per segment a plan (deletes, filter) and the resolved setting. Plans of a
+   * filter are cached per state. The search pool plans on this reader and searches on its workers.
+   */
+  planSearch(options: IndexSearchOptions = {}): SearchPlan {
     this.assertOpen();
     const { filter, filterExactBelow } = options;
-    const o = this.searchSettings(options);
+    const settings = this.searchSettings(options);
     const exactBelow = FILTER_SEARCH_OPTIONS.resolve({ filterExactBelow }).filterExactBelow!;
     const segments = this.loadedSegments();
-    const allowed = filter === undefined ? undefined : this.allowLists(filter);
-    // Per segment: the documents to score one by one (small allow-lists), or the mask to search with.
-    const plans = segments.map((s, i) => {
-      const allow = allowed?.[i];
-      if (allow === undefined) return { docs: undefined, excluded: s.excluded, skip: false };
-      if (allow.size === 0) return { docs: undefined, excluded: undefined, skip: true };
-      const docs = allow.toUint32Array();
-      if (allow.size <= exactBelow) return { docs, excluded: undefined, skip: false };
-      const mask = new Uint8Array(s.segment.meta.nDocs).fill(1);
-      for (let j = 0; j < docs.length; j++) mask[docs[j]] = 0;
-      return { docs: undefined, excluded: mask, skip: false };
-    });
-    return searchSegments(segments, plans, queries, o);
+    if (filter === undefined) return { segments, plans: segments.map((s) => ({ docs: undefined, excluded: s.excluded, skip: false })), settings };
+    const allowed = this.allowLists(filter);
+    const key = `${compileFilter(normaliseFilter(filter)).key}\0${exactBelow}`;
+    let plans = this.planCache.get(key);
+    if (plans === undefined) {
+      // Per segment: the documents to score one by one (small allow-lists), or the mask to search with.
+      plans = segments.map((s, i) => {
+        const allow = allowed[i];
+        if (allow.size === 0) return { docs: undefined, excluded: undefined, skip: true };
+        const docs = allow.toUint32Array();
+        if (allow.size <= exactBelow) return { docs, excluded: undefined, skip: false };
+        const mask = new Uint8Array(s.segment.meta.nDocs).fill(1);
+        for (let j = 0; j < docs.length; j++) mask[docs[j]] = 0;
+        return { docs: undefined, excluded: mask, skip: false };
+      });
+      if (this.planCache.size >= FILTER_CACHE_SIZE) this.planCache.delete(this.planCache.keys().next().value as string);
+      this.planCache.set(key, plans);
+    }
+    return { segments, plans, settings };
   }
 
   /**
@@ -231,7 +296,7 @@ export class IndexReader {
   encoder(): Promise<Encoder> {
     this.assertOpen();
     const { manifest } = this.state;
-    const key = `${manifest.encoder?.crc ?? 'none'}:${manifest.idf?.crc ?? 'none'}`;
+    const key = encoderKey(manifest);
     if (this.openedEncoder?.key !== key) {
       this.disposeEncoder();
       const spec = readStoredEncoder(this.store, manifest);
@@ -348,12 +413,13 @@ export class IndexReader {
     this.state = state;
     this.segments = segments;
     this.filterCache.clear();
+    this.planCache.clear();
     this.rowsVerified = false;
   }
 
   /** Loaded segments, loading them now for a writer that has not needed them yet. */
   protected loadedSegments(): LoadedSegment[] {
-    if (this.segments === undefined) this.segments = loadSegments(this.path, this.state);
+    if (this.segments === undefined) this.segments = loadSegments(this.path, this.state, [], this.allocate);
     return this.segments;
   }
 

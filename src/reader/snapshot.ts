@@ -10,7 +10,7 @@ import { bitmapMask, type Bitmap } from '../store/deletes.js';
 import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord } from '../store/commit-record.js';
 import type { IdLookup } from './id-lookup.js';
 import { parseManifest, type SegmentEntry } from '../store/manifest.js';
-import type { Segment } from '../segment/segment.js';
+import type { ReadSegmentOptions, Segment } from '../segment/segment.js';
 import { loadSegmentFile, readCommittedState, type CommittedState } from '../store/state.js';
 import type { DocumentStore } from '../store/store.js';
 import { MaxScoreSearcher } from '../query/maxscore.js';
@@ -38,12 +38,19 @@ export function attach(entry: SegmentEntry, segment: Segment, deleted: Bitmap, r
   return loaded;
 }
 
-export function loadSegments(dir: string, state: CommittedState, reuse: readonly LoadedSegment[] = []): LoadedSegment[] {
+/**
+ * Where segment files are read to: the reader's default is private WebAssembly kernel memory; the
+ * search pool passes shared memory (`sharedSegmentAllocator`), so its worker threads search the
+ * same bytes.
+ */
+export type SegmentAllocator = NonNullable<ReadSegmentOptions['memory']>;
+
+export function loadSegments(dir: string, state: CommittedState, reuse: readonly LoadedSegment[] = [], allocate: SegmentAllocator = KernelMemory.allocate): LoadedSegment[] {
   return state.manifest.segments.map((entry) => {
     const deleted = state.deletes.get(entry.number)!;
     // Segment files never change once written, so a segment already in memory is reused as is.
     const previous = reuse.find((s) => s.entry.file === entry.file && s.entry.documents === entry.documents && s.entry.digest === entry.digest);
-    return attach(entry, previous?.segment ?? loadSegmentFile(dir, entry, 'load', KernelMemory.allocate), deleted, previous);
+    return attach(entry, previous?.segment ?? loadSegmentFile(dir, entry, 'load', allocate), deleted, previous);
   });
 }
 
@@ -52,7 +59,7 @@ export function loadSegments(dir: string, state: CommittedState, reuse: readonly
  * only if a writer committed a newer state meanwhile and removed files the new state no longer
  * needs; then the load is simply retried on the newer state.
  */
-export function loadSnapshot(dir: string, store: DocumentStore, reuse: readonly LoadedSegment[] = []): { state: CommittedState; segments: LoadedSegment[] } {
+export function loadSnapshot(dir: string, store: DocumentStore, reuse: readonly LoadedSegment[] = [], allocate?: SegmentAllocator): { state: CommittedState; segments: LoadedSegment[] } {
   for (let attempt = 0; ; attempt++) {
     // The directory and the commit record are read before the snapshot starts, so every file and
     // commit they show is one the snapshot already sees (files appear only after their commit).
@@ -64,7 +71,7 @@ export function loadSnapshot(dir: string, store: DocumentStore, reuse: readonly 
       state = readCommittedState(store);
       const lost = lostCommitError(dir, state.manifest, state.manifestCrc, record, classifyFiles(names, state.manifest));
       if (lost !== undefined) throw lost;
-      return { state, segments: loadSegments(dir, state, reuse) };
+      return { state, segments: loadSegments(dir, state, reuse, allocate) };
     } catch (error) {
       store.endSnapshot();
       const vanished = state !== undefined && state.manifest.segments.some((e) => !existsSync(join(dir, e.file)));

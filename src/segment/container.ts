@@ -174,10 +174,24 @@ export function readContainer(path: string, allocate?: ContainerAllocator): Cont
   } finally {
     closeSync(fd);
   }
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const tableEnd = headerCopy.length;
   // The file may have changed between the two reads: the header must be the one checked above.
-  if (!view.subarray(0, tableEnd).equals(headerCopy)) throw corrupt(path, 'file changed while it was read', 0);
+  if (!Buffer.from(bytes.buffer, bytes.byteOffset, headerCopy.length).equals(headerCopy)) throw corrupt(path, 'file changed while it was read', 0);
+  return parseContainer(bytes, path, true);
+}
+
+/**
+ * The sections of container bytes already in memory, as views of `bytes` (no copy). `checksums`
+ * false skips the payload CRCs and the padding check — only for bytes that passed them once and
+ * cannot have changed since (a segment read into shared memory, viewed again by a worker thread
+ * of the search pool); the structure is always checked.
+ */
+export function parseContainer(bytes: Uint8Array, path: string, checksums: boolean): Container {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = bytes.byteLength;
+  if (size < HEADER_BYTES || view.toString('ascii', 0, 8) !== CONTAINER_MAGIC) throw new SpladexError('E_NOT_AN_INDEX', 'not a spladex index file (bad magic number)', { file: path });
+  const count = view.readUInt32LE(12);
+  const tableEnd = HEADER_BYTES + ENTRY_BYTES * count;
+  if (count > 4096 || tableEnd > size) throw corrupt(path, 'section table is out of range', 12);
   const version = view.readUInt32LE(8);
   if (version !== CONTAINER_VERSION) {
     throw new SpladexError('E_FORMAT_VERSION', `index part has format version ${version}, this spladex reads version ${CONTAINER_VERSION}; rebuild the index with this version or use a matching spladex`, { file: path });
@@ -189,7 +203,7 @@ export function readContainer(path: string, allocate?: ContainerAllocator): Cont
   let expected = align8(tableEnd);
   let paddingStart = tableEnd;
   const checkPadding = (from: number, to: number): void => {
-    for (let i = from; i < to; i++) if (bytes[i] !== 0) throw corrupt(path, 'non-zero padding byte', i);
+    if (checksums) for (let i = from; i < to; i++) if (bytes[i] !== 0) throw corrupt(path, 'non-zero padding byte', i);
   };
   for (let i = 0; i < count; i++) {
     const at = HEADER_BYTES + ENTRY_BYTES * i;
@@ -204,7 +218,7 @@ export function readContainer(path: string, allocate?: ContainerAllocator): Cont
     }
     checkPadding(paddingStart, offset);
     const payload = bytes.subarray(offset, offset + length);
-    if (crc32(payload) !== crc) throw corrupt(path, `checksum mismatch in part "${name}"`, offset);
+    if (checksums && crc32(payload) !== crc) throw corrupt(path, `checksum mismatch in part "${name}"`, offset);
     sections.set(name, new ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset + offset, length / ctor.BYTES_PER_ELEMENT));
     infos.push({ name, bytes: length, offset, crc });
     paddingStart = offset + length;
@@ -225,7 +239,8 @@ export function encodeStrings(strings: readonly string[]): { offsets: Uint32Arra
 export function decodeStrings(offsets: Uint32Array, text: Uint8Array, path: string): string[] {
   let joined: string;
   try {
-    joined = new TextDecoder('utf-8', { fatal: true }).decode(text);
+    // TextDecoder may refuse views of a SharedArrayBuffer (segments the search pool shares): those decode from a private copy.
+    joined = new TextDecoder('utf-8', { fatal: true }).decode(text.buffer instanceof SharedArrayBuffer ? text.slice() : text);
   } catch {
     throw corrupt(path, 'string table is not valid UTF-8');
   }

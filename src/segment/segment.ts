@@ -5,7 +5,7 @@
  */
 import { HALF_TO_FLOAT } from '../util/f16.js';
 import { SpladexError } from '../errors.js';
-import { decodeJson, decodeStrings, encodeJson, encodeStrings, readContainer, writeContainer, type SectionArray, type SectionInfo } from './container.js';
+import { decodeJson, decodeStrings, encodeJson, encodeStrings, parseContainer, readContainer, writeContainer, type Container, type SectionArray, type SectionInfo } from './container.js';
 import type { ForwardIndex, TermIdArray } from './forward.js';
 import type { InvertedIndex } from './inverted.js';
 import type { ForwardValueType, ResolvedBuildOptions } from './options.js';
@@ -115,7 +115,7 @@ export interface ReadSegmentOptions {
 export function readSegment(path: string, options: ReadSegmentOptions = {}): Segment {
   let memory: SegmentMemory | undefined;
   const allocate = options.memory;
-  const { sections, infos } = readContainer(
+  const container = readContainer(
     path,
     allocate === undefined
       ? undefined
@@ -126,6 +126,20 @@ export function readSegment(path: string, options: ReadSegmentOptions = {}): Seg
           return memory?.file;
         },
   );
+  return segmentOf(container, memory, false);
+}
+
+/**
+ * A segment over memory that already holds a segment file checked by `readSegment` — a worker
+ * thread's view of a segment the search pool read once into shared memory: no file read, no
+ * checksums again, no copy. Its external ids are decoded on first use only (the pool's workers
+ * return local ids, which the thread that read the segment turns into external ids).
+ */
+export function viewSegment(memory: SegmentMemory, path: string): Segment {
+  return segmentOf(parseContainer(memory.file, path, false), memory, true);
+}
+
+function segmentOf({ path, sections, infos }: Container, memory: SegmentMemory | undefined, lazyIds: boolean): Segment {
   const bad = (message: string): SpladexError => new SpladexError('E_CORRUPT', `${message}; rebuild the index`, { file: path });
   const get = <T extends SectionArray>(name: string, ...types: Array<new (...args: never[]) => T>): T => {
     const section = sections.get(name);
@@ -140,7 +154,9 @@ export function readSegment(path: string, options: ReadSegmentOptions = {}): Seg
   if (!['f16', 'u8', 'f32'].includes(meta.valueType)) throw bad(`unknown value type ${JSON.stringify(meta.valueType)}`);
   if (meta.layout !== undefined && meta.layout !== 'blocked' && meta.layout !== 'flat') throw bad(`unknown segment layout ${JSON.stringify(meta.layout)}`);
   const vocabulary = decodeStrings(get('vocab.off', Uint32Array), get('vocab.txt', Uint8Array), path);
-  const docIds = decodeStrings(get('ids.off', Uint32Array), get('ids.txt', Uint8Array), path);
+  const idOffsets = get('ids.off', Uint32Array);
+  const idText = get('ids.txt', Uint8Array);
+  const docIds = lazyIds ? undefined : decodeStrings(idOffsets, idText, path);
   const valueType = meta.valueType;
   const values = get<ForwardIndex['values']>('fwd.values', valueType === 'f32' ? Float32Array : valueType === 'f16' ? Uint16Array : Uint8Array);
   const forward: ForwardIndex = {
@@ -167,7 +183,8 @@ export function readSegment(path: string, options: ReadSegmentOptions = {}): Seg
   const nTerms = meta.nTerms;
   const ok =
     vocabulary.length === nTerms &&
-    docIds.length === meta.nDocs &&
+    idOffsets.length === meta.nDocs + 1 &&
+    (docIds === undefined || docIds.length === meta.nDocs) &&
     forward.offsets.length === meta.nDocs + 1 &&
     forward.offsets[meta.nDocs] === forward.terms.length &&
     forward.values.length === forward.terms.length &&
@@ -183,7 +200,12 @@ export function readSegment(path: string, options: ReadSegmentOptions = {}): Seg
     (valueType !== 'u8' || forward.codebook.length === 256) &&
     (neighbors.length === 0 || (Number.isInteger(knn) && knn > 0 && neighbors.length === meta.nDocs * knn));
   if (!ok) throw bad('parts have inconsistent sizes');
-  const segment: Segment = { meta, vocabulary, termIds: makeTermIndex(vocabulary), docIds, forward, inverted, neighbors, parts: infos };
+  const segment = { meta, vocabulary, termIds: makeTermIndex(vocabulary), forward, inverted, neighbors, parts: infos } as Segment;
+  if (docIds !== undefined) segment.docIds = docIds;
+  else {
+    let decoded: string[] | undefined;
+    Object.defineProperty(segment, 'docIds', { enumerable: true, get: () => (decoded ??= decodeStrings(idOffsets, idText, path)) });
+  }
   if (memory !== undefined) segment.memory = memory;
   return segment;
 }
