@@ -11,8 +11,8 @@
  *       [--data bench-data/encoding] [--shared ../shared/data] [--json out.json]
  *
  * The checkpoint (440 MB) and its conversion are cached under --data. Texts: the first --docs
- * SciFact documents of <shared>/collections/scifact/corpus.jsonl (title + abstract, ~300 tokens),
- * else the texts of test/fixtures/models/texts.jsonl.
+ * SciFact documents of <shared>/collections/scifact/corpus.jsonl (title + abstract, ~300 tokens);
+ * the vocabulary: <shared>/vocab/bert-base-uncased.vocab.txt.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -26,7 +26,6 @@ import { writeRandomBertCheckpoint } from '../src/testing/index.js';
 import { spliceSection, type SectionMarkers } from './report-sections.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const FIXTURES = join(ROOT, 'test/fixtures/models');
 const MAX_LENGTH = 512;
 
 /** Options of one run; the CLI flags below and the suite's `encoding` part (scripts/bench-suite.ts) fill them. */
@@ -49,15 +48,20 @@ type Args = EncodingBenchOptions;
 
 const MARKERS: SectionMarkers = { start: '<!-- encoding:start -->', end: '<!-- encoding:end -->' };
 
+/** A file of the shared data, which this benchmark needs (the vocabulary and the SciFact texts). */
+function sharedFile(args: Args, path: string): string {
+  const file = join(args.shared, path);
+  if (!existsSync(file)) throw new Error(`${file} is missing: the encoding benchmark needs the shared data (--shared <dir>)`);
+  return file;
+}
+
 function loadTexts(args: Args): { texts: string[]; source: string } {
-  const corpus = join(args.shared, 'collections/scifact/corpus.jsonl');
-  const file = existsSync(corpus) ? corpus : join(FIXTURES, 'texts.jsonl');
-  const records = readFileSync(file, 'utf8')
+  const records = readFileSync(sharedFile(args, 'collections/scifact/corpus.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as { title?: string; text: string });
   const texts = records.slice(0, args.docs).map((r) => (r.title ? `${r.title} ${r.text}` : r.text));
-  return { texts, source: file === corpus ? `the first ${texts.length} SciFact documents` : `${texts.length} texts of test/fixtures/models/texts.jsonl` };
+  return { texts, source: `the first ${texts.length} SciFact documents` };
 }
 
 interface Row {
@@ -131,7 +135,7 @@ export async function runEncodingBench(args: EncodingBenchOptions): Promise<void
   const machine = describeMachine();
   const loadBefore = loadavg();
   const checkpoint = join(args.data, 'bert-base-random');
-  const vocabulary = readFileSync(join(FIXTURES, 'distilbert-tiny/vocab.txt'), 'utf8').split('\n').slice(0, -1);
+  const vocabulary = readFileSync(sharedFile(args, 'vocab/bert-base-uncased.vocab.txt'), 'utf8').split('\n').slice(0, -1);
   let t = performance.now();
   if (!existsSync(join(checkpoint, 'model.safetensors'))) {
     const bytes = await writeRandomBertCheckpoint(checkpoint, { vocabulary, seed: 1 });

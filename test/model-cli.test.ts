@@ -15,6 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hasBuild, runCliAsync, type CliResult } from './helpers/cli.js';
 import { seededHub, tinyModelFiles, type HubEmulator } from './helpers/hub-emulator.js';
 import { fill, mountSmallTmpfs } from './helpers/full-disk.js';
+import { fixtureModelDir, fixtureTexts, hasFixtureSharedData, MODEL_FIXTURES } from './helpers/model-fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'spladex-model-cli-'));
 let hub: HubEmulator;
@@ -163,16 +164,18 @@ describe.skipIf(!mounted)('a full disk under the Hub cache (4 MiB tmpfs)', () =>
   });
 });
 
-describe.skipIf(!hasBuild)('a safetensors SPLADE checkpoint on the Hub', () => {
-  const FIXTURES = fileURLToPath(new URL('./fixtures/models', import.meta.url));
-  const texts = readFileSync(join(FIXTURES, 'texts.jsonl'), 'utf8').trim().split('\n').slice(0, 12).map((l) => JSON.parse(l) as { id: string; text: string });
+describe.skipIf(!hasBuild || !hasFixtureSharedData)('a safetensors SPLADE checkpoint on the Hub', () => {
+  const FIXTURES = MODEL_FIXTURES;
   const textCorpus = join(root, 'fixture-texts.jsonl');
-  writeFileSync(textCorpus, texts.map((t) => JSON.stringify({ _id: t.id, text: t.text })).join('\n') + '\n');
+  const bertDir = join(root, 'bert-tiny-fixture');
   let commit: string;
   beforeAll(() => {
+    const texts = fixtureTexts().slice(0, 12);
+    writeFileSync(textCorpus, texts.map((t) => JSON.stringify({ _id: t.id, text: t.text })).join('\n') + '\n');
+    fixtureModelDir('bert-tiny', bertDir);
     hub.addRepo('org/bert-tiny');
     const files: Record<string, Buffer> = {};
-    for (const file of readdirSync(join(FIXTURES, 'bert-tiny'))) files[file] = readFileSync(join(FIXTURES, 'bert-tiny', file));
+    for (const file of readdirSync(bertDir)) files[file] = readFileSync(join(bertDir, file));
     commit = hub.commit('org/bert-tiny', files);
   });
 
@@ -190,7 +193,7 @@ describe.skipIf(!hasBuild)('a safetensors SPLADE checkpoint on the Hub', () => {
     const vectorsFile = join(root, 'bert-tiny-vectors.jsonl');
     const encoded = await spladex(['encode', textCorpus, '--out', vectorsFile, '--model', 'org/bert-tiny', '--no-content', '--quiet', '--overwrite']);
     expect(encoded.status, encoded.stderr).toBe(0);
-    const vocab = (JSON.parse(readFileSync(join(FIXTURES, 'bert-tiny', 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab;
+    const vocab = (JSON.parse(readFileSync(join(bertDir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab;
     const idOf = new Map(Object.entries(vocab));
     const expected = new Map(
       readFileSync(join(FIXTURES, 'bert-tiny.vectors.jsonl'), 'utf8').trim().split('\n').map((l) => {
@@ -217,7 +220,7 @@ describe.skipIf(!hasBuild)('a safetensors SPLADE checkpoint on the Hub', () => {
     const fromHub = join(root, 'bert-hub-index');
     expect((await spladex(['index', textCorpus, '--out', fromHub, '--input', 'text', '--model', 'org/bert-tiny', '--quiet', ...LOSSLESS])).status).toBe(0);
     const local = join(root, 'bert-local');
-    const convert = await spladex(['model', 'convert', join(FIXTURES, 'bert-tiny'), '--out', local, '--json']);
+    const convert = await spladex(['model', 'convert', bertDir, '--out', local, '--json']);
     expect(convert.status, convert.stderr).toBe(0);
     expect(JSON.parse(convert.stdout)).toMatchObject({ dir: local, architecture: 'BertForMaskedLM', reused: false });
     const fromLocal = join(root, 'bert-local-index');

@@ -4,16 +4,21 @@
 What it writes (test/fixtures/models/, committed; the tests never need torch):
 
   bert-tiny/          BertForMaskedLM, save_pretrained: config.json, model.safetensors (F32, the
-                      decoder tied to the word embeddings and therefore absent), tokenizer.json,
-                      tokenizer_config.json, special_tokens_map.json (no vocab.txt: this directory
-                      tests the tokenizer.json path)
+                      decoder tied to the word embeddings and therefore absent),
+                      tokenizer_config.json, and tokenizer.template.json: its tokenizer.json with
+                      the WordPiece vocabulary emptied (no vocab.txt: this directory tests the
+                      tokenizer.json path)
   distilbert-tiny/    DistilBertForMaskedLM as a plain state dict: pytorch_model.bin written by
                       torch.save(model.state_dict()) with F16 tensors (HalfStorage; the tied
                       vocab_projector.weight shares the word embeddings' storage), config.json,
-                      vocab.txt, tokenizer_config.json (no tokenizer.json: the vocab.txt path)
-  texts.jsonl         {"id", "source", "text"}: real texts of the shared collections (SciFact,
-                      CACM, Vaswani; SciFact's longest abstracts are longer than 512 tokens and get
-                      truncated) plus a few tokenizer edge cases
+                      tokenizer_config.json (no tokenizer.json: the vocab.txt path)
+  texts.jsonl         {"id", "source"} of real texts of the shared collections (SciFact, CACM,
+                      Vaswani; SciFact's longest abstracts are longer than 512 tokens and get
+                      truncated), and {"id", "source", "text"} of a few tokenizer edge cases
+
+The shared data is never copied into the repository: the bert-base-uncased vocabulary (the
+tokenizer.json vocabulary, distilbert-tiny's vocab.txt) and the collections' texts are put back
+from ../shared/data at test time (test/helpers/model-fixtures.ts).
   tokens.json         what the `tokenizers` package makes of them with truncation at 512: per text
                       the ids with [CLS]/[SEP]; per reference batch (mixed lengths, padded to the
                       longest) the members and the attention masks
@@ -156,6 +161,20 @@ def write_vectors(path, texts, vectors):
             f.write(json.dumps({"id": t["id"], "terms": terms, "weights": weights}, separators=(",", ":")) + "\n")
 
 
+def strip_shared_data(out, bert_dir, distil_dir, texts):
+    """Leaves out of the fixtures what is the shared data's: the vocabulary and the collections' texts."""
+    with open(os.path.join(bert_dir, "tokenizer.json"), encoding="utf-8") as f:
+        template = json.load(f)
+    template["model"]["vocab"] = {}
+    with open(os.path.join(bert_dir, "tokenizer.template.json"), "w", encoding="utf-8") as f:
+        json.dump(template, f, ensure_ascii=False, indent=2)
+    os.remove(os.path.join(bert_dir, "tokenizer.json"))
+    os.remove(os.path.join(distil_dir, "vocab.txt"))
+    with open(os.path.join(out, "texts.jsonl"), "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(json.dumps(t if t["source"] == "edge-case" else {"id": t["id"], "source": t["source"]}, ensure_ascii=False) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shared", default="../shared/data", help="the shared data directory (collections/, vocab/)")
@@ -261,6 +280,7 @@ def main():
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
+    strip_shared_data(out, bert_dir, distil_dir, texts)
     print(json.dumps(manifest["models"], indent=2))
     print("truncated texts:", manifest["truncatedTexts"], "texts:", len(texts))
 

@@ -10,7 +10,6 @@
 import { cp, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpladexError } from '../../errors.js';
 import type { SparseVectorInput } from '../../types.js';
@@ -18,10 +17,12 @@ import { BatchPacker, planSequences } from '../batching.js';
 import { openEncoder } from '../encoder.js';
 import { loadTokenizerJson, loadVocabTxtTokenizer, type TextTokenizer } from '../tokenizer.js';
 import { convertCheckpoint, type ConversionResult } from './convert.js';
+import { fixtureModelDir, fixtureTexts, fixtureVocabulary, hasFixtureSharedData, MODEL_FIXTURES, type FixtureText } from '../../../test/helpers/model-fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/models/', import.meta.url));
-const BERT = join(FIXTURES, 'bert-tiny');
-const DISTILBERT = join(FIXTURES, 'distilbert-tiny');
+const FIXTURES = MODEL_FIXTURES;
+/** The fixture models completed with the shared vocabulary (test/helpers/model-fixtures.ts), in `work`. */
+let BERT: string;
+let DISTILBERT: string;
 /** What the issue asks of a converted model. */
 const MAX_ABS = 1e-4;
 const TERM_THRESHOLD = 1e-3;
@@ -32,11 +33,6 @@ const TERM_THRESHOLD = 1e-3;
  */
 const THRESHOLD_BAND = 1e-5;
 
-interface FixtureText {
-  id: string;
-  source: string;
-  text: string;
-}
 interface FixtureVector {
   id: string;
   terms: number[];
@@ -65,12 +61,16 @@ let vocabulary: string[];
 let work: string;
 
 beforeAll(async () => {
-  texts = await readJsonl<FixtureText>(join(FIXTURES, 'texts.jsonl'));
+  work = await mkdtemp(join(tmpdir(), 'spladex-convert-'));
+  if (!hasFixtureSharedData) return;
+  BERT = fixtureModelDir('bert-tiny', join(work, 'bert-tiny'));
+  DISTILBERT = fixtureModelDir('distilbert-tiny', join(work, 'distilbert-tiny'));
+  texts = fixtureTexts();
   tokens = JSON.parse(await readFile(join(FIXTURES, 'tokens.json'), 'utf8')) as FixtureTokens;
   manifest = JSON.parse(await readFile(join(FIXTURES, 'manifest.json'), 'utf8')) as Manifest;
-  vocabulary = (await readFile(join(DISTILBERT, 'vocab.txt'), 'utf8')).split('\n').slice(0, -1);
-  work = await mkdtemp(join(tmpdir(), 'spladex-convert-'));
+  vocabulary = fixtureVocabulary();
 });
+if (!hasFixtureSharedData) console.log('converter tests against PyTorch skipped: they need ../shared/data (the bert-base-uncased vocabulary and the collections the fixture texts come from)');
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
@@ -114,7 +114,7 @@ async function encodeWith(model: string, specialTokenPositions: 'exclude' | 'inc
   }
 }
 
-describe('converted checkpoints agree with PyTorch', () => {
+describe.skipIf(!hasFixtureSharedData)('converted checkpoints agree with PyTorch', () => {
   it('BertForMaskedLM from model.safetensors (tied decoder), content tokens pooled', async () => {
     const converted = await convertCheckpoint(BERT, { outDir: join(work, 'bert') });
     expect(converted).toMatchObject({ architecture: 'BertForMaskedLM', reused: false, files: ['config.json', 'tokenizer.json', 'tokenizer_config.json'] });
@@ -137,7 +137,7 @@ describe('converted checkpoints agree with PyTorch', () => {
   });
 });
 
-describe('tokenizers agree with the tokenizers package', () => {
+describe.skipIf(!hasFixtureSharedData)('tokenizers agree with the tokenizers package', () => {
   const check = (tokenizer: TextTokenizer): void => {
     const contents = texts.map((t) => tokenizer.encode(t.text));
     const specials = tokenizer.prefixIds.length + tokenizer.suffixIds.length;
@@ -181,7 +181,7 @@ describe('tokenizers agree with the tokenizers package', () => {
   });
 });
 
-describe('conversion cache', () => {
+describe.skipIf(!hasFixtureSharedData)('conversion cache', () => {
   it('reuses a conversion of the same bytes and converts a changed checkpoint or config again', async () => {
     const dir = join(work, 'cache-bert');
     await cp(BERT, dir, { recursive: true });
@@ -217,7 +217,7 @@ describe('conversion cache', () => {
   });
 });
 
-describe('bad checkpoints are E_MODEL errors that say what to do', () => {
+describe.skipIf(!hasFixtureSharedData)('bad checkpoints are E_MODEL errors that say what to do', () => {
   async function failure(dir: string, setup: (dir: string) => Promise<void>): Promise<SpladexError> {
     const copy = join(work, dir);
     await cp(BERT, copy, { recursive: true });
