@@ -4,7 +4,8 @@
  * expects it, that a model Python downloaded is found by spladex offline, and that one spladex
  * pulled is found by Python offline, with the same blob names, links and refs.
  *
- * Run with a Python that has huggingface_hub (not needed in CI):
+ * Run with a Python that has huggingface_hub (.ci/run installs huggingface_hub 2.4.0 into
+ * bench-data/hub-venv and sets SPLADEX_HF_PYTHON):
  *   python3 -m venv /tmp/hf && /tmp/hf/bin/pip install huggingface_hub
  *   SPLADEX_HF_PYTHON=/tmp/hf/bin/python npx vitest run test/hub-python-compat.test.ts
  */
