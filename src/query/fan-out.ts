@@ -61,8 +61,8 @@ export interface RankedKeys {
   scores: Float64Array;
 }
 
-/** Searches every query over every segment; results as document keys, best first. */
-export function searchSegmentKeys(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions): RankedKeys[] {
+/** Runs every query over every segment into one reused heap and returns `take(heap)` of each. */
+function eachQuery<T>(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions, take: (heap: TopK) => T): T[] {
   const heap = new TopK(o.k);
   return queries.map((query) => {
     searchPreparedInto(
@@ -72,6 +72,19 @@ export function searchSegmentKeys(segments: readonly SearchableSegment[], plans:
       o,
       heap,
     );
+    return take(heap);
+  });
+}
+
+/** The hit of a document key (segment ordinal × 2^32 + local id) over the segments it was searched in. */
+function hitOf(segments: readonly SearchableSegment[], key: number, score: number): SearchHit {
+  const ordinal = Math.floor(key / SEGMENT_KEY_STRIDE);
+  return { id: segments[ordinal].segment.docIds[key - ordinal * SEGMENT_KEY_STRIDE], score };
+}
+
+/** Searches every query over every segment; results as document keys, best first (what the pool's workers send). */
+export function searchSegmentKeys(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions): RankedKeys[] {
+  return eachQuery(segments, plans, queries, o, (heap) => {
     const sorted = heap.sorted();
     const ranked: RankedKeys = { keys: new Float64Array(sorted.length), scores: new Float64Array(sorted.length) };
     sorted.forEach(({ key, score }, i) => {
@@ -85,14 +98,15 @@ export function searchSegmentKeys(segments: readonly SearchableSegment[], plans:
 /** Hits (external id, score) of ranked keys over the segments they were searched in. */
 export function hitsOf(segments: readonly SearchableSegment[], { keys, scores }: RankedKeys): SearchHit[] {
   const hits = new Array<SearchHit>(keys.length);
-  for (let i = 0; i < keys.length; i++) {
-    const ordinal = Math.floor(keys[i] / SEGMENT_KEY_STRIDE);
-    hits[i] = { id: segments[ordinal].segment.docIds[keys[i] - ordinal * SEGMENT_KEY_STRIDE], score: scores[i] };
-  }
+  for (let i = 0; i < keys.length; i++) hits[i] = hitOf(segments, keys[i], scores[i]);
   return hits;
 }
 
-/** Searches every query over every segment; hits are (external id, score), best first. */
+/**
+ * Searches every query over every segment; hits are (external id, score), best first. Straight
+ * from the heap: the synchronous reader does not pay for the pool's key arrays (two typed arrays
+ * per query, allocated off the V8 heap).
+ */
 export function searchSegments(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions): SearchHit[][] {
-  return searchSegmentKeys(segments, plans, queries, o).map((ranked) => hitsOf(segments, ranked));
+  return eachQuery(segments, plans, queries, o, (heap) => heap.sorted().map(({ key, score }) => hitOf(segments, key, score)));
 }
