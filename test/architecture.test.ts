@@ -83,7 +83,10 @@ const LAYERS: ReadonlyArray<{ name: string; match: (f: string) => boolean }> = [
   { name: 'writer', match: (f) => under(f, 'src/writer') },
   { name: 'pool', match: (f) => under(f, 'src/pool') },
   { name: 'façade', match: (f) => f === 'src/spladex-index.ts' },
-  { name: 'eval, bench, testing', match: (f) => under(f, 'src/eval') || under(f, 'src/bench') || under(f, 'src/testing') },
+  {
+    name: 'eval, bench, testing, fusion, ciff, opensearch',
+    match: (f) => ['src/eval', 'src/bench', 'src/testing', 'src/fusion', 'src/ciff', 'src/opensearch'].some((dir) => under(f, dir)),
+  },
   { name: 'server', match: (f) => under(f, 'src/server') },
 ];
 const ENTRY_LAYER = LAYERS.length; // 13
