@@ -130,6 +130,10 @@ describe.skipIf(!hasWorker)('search pool', () => {
       const pool = await openSearchPool(dir, { threads: 1 });
       try {
         expect(await pool.refresh()).toEqual({ generation: before.manifest.generation, changed: false });
+        // info and stored documents come from the state new requests search, without a second copy.
+        expect(await pool.info()).toEqual(before.info());
+        const deletedLater = documents[0].id;
+        expect(await pool.getDocuments([deletedLater, 'no such id', documents[1999].id])).toEqual([before.getDocument(deletedLater), undefined, before.getDocument(documents[1999].id)]);
         // A commit that replaces every segment file: the pool does not see it before refresh().
         const writer = SpladexIndex.openWriter(dir);
         try {
@@ -154,6 +158,9 @@ describe.skipIf(!hasWorker)('search pool', () => {
           expect(await pool.searchBatch(fresh, { mode: 'exhaustive', k: 5 })).toEqual(after.searchBatch(fresh, { mode: 'exhaustive', k: 5 }));
           expect(await pool.searchBatch(fresh, { filter: { even: false } })).toEqual(after.searchBatch(fresh, { filter: { even: false } }));
           expect(pool.stats().generation).toBe(after.manifest.generation);
+          expect(await pool.info()).toEqual(after.info());
+          expect(await pool.getDocuments([deletedLater, documents[2999].id])).toEqual([undefined, after.getDocument(documents[2999].id)]);
+          expect(after.getDocument(documents[2999].id)).toBeDefined();
           // The old state's segments (compacted away) were released: its thread was replaced so that they are freed.
           expect((pool as unknown as { workers: { restarts: number } }).workers.restarts).toBe(1);
         } finally {

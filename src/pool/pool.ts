@@ -22,8 +22,9 @@ import { hitsOf, type RankedKeys, type SegmentPlan } from '../query/fan-out.js';
 import { sharedSegmentAllocator, sharedSegmentBytes } from '../query/wasm-kernel.js';
 import { IndexReader } from '../reader/reader.js';
 import type { LoadedSegment } from '../reader/snapshot.js';
-import type { IndexSearchOptions } from '../reader/types.js';
+import type { IndexInfo, IndexSearchOptions } from '../reader/types.js';
 import type { Segment } from '../segment/segment.js';
+import type { StoredDocument } from '../store/store.js';
 import type { SearchHit, SparseVectorInput } from '../types.js';
 import { compiledWorker } from '../util/worker.js';
 import { POOL_REQUEST_OPTIONS, SEARCH_POOL_OPTIONS, type PoolRequestOptions, type PoolTableOptions, type SearchPoolOptions } from './options.js';
@@ -61,6 +62,10 @@ export interface SearchPool {
    */
   refresh(): Promise<{ generation: number; changed: boolean }>;
   stats(): SearchPoolStats;
+  /** The reader's `info()` of the current state (on the calling thread, from the same copy of the index the threads search). */
+  info(): Promise<IndexInfo>;
+  /** Stored text and metadata of live documents of the current state, in the order asked (undefined: no live document with that id). */
+  getDocuments(ids: readonly string[]): Promise<Array<StoredDocument | undefined>>;
   /** Refuses new requests (`E_CLOSED`), answers every accepted one, then stops the threads. */
   close(): Promise<void>;
 }
@@ -211,6 +216,17 @@ class Pool implements SearchPool {
 
   stats(): SearchPoolStats {
     return { threads: this.threads, queueDepth: this.queue.length, inFlight: this.workers.busy(), generation: this.current.generation, completed: this.completed };
+  }
+
+  async info(): Promise<IndexInfo> {
+    if (this.closed) throw closedError();
+    return this.current.reader.info();
+  }
+
+  async getDocuments(ids: readonly string[]): Promise<Array<StoredDocument | undefined>> {
+    if (this.closed) throw closedError();
+    const reader = this.current.reader;
+    return ids.map((id) => reader.getDocument(id));
   }
 
   close(): Promise<void> {

@@ -1,8 +1,7 @@
 /**
- * The index as the server uses it: the search pool's API (promises, timeouts, cancellation,
- * `refresh`, `stats`) plus the two reads the HTTP API needs besides searching — `info` and stored
- * documents by id. `openServedIndex` gives the worker pool (`openSearchPool`) or, for `threads: 0`,
- * one reader on the calling thread behind the same interface.
+ * The index as the server uses it: a `SearchPool` — the worker pool (`openSearchPool`), whose main
+ * thread also answers `info` and stored documents from the one copy of the index its threads
+ * search, or, for `threads: 0`, one reader on the calling thread behind the same interface.
  */
 import { SpladexError } from '../errors.js';
 import { openSearchPool, type SearchPool, type SearchPoolStats } from '../pool/pool.js';
@@ -15,21 +14,8 @@ import type { SearchHit, SparseVectorInput } from '../types.js';
 
 export type RequestSearchOptions = IndexSearchOptions & PoolRequestOptions;
 
-/** What the server needs of an index. */
-export interface ServedIndex {
-  /** Search threads (0: the calling thread). */
-  readonly threads: number;
-  search(query: SparseVectorInput, options?: RequestSearchOptions): Promise<SearchHit[]>;
-  searchBatch(queries: readonly SparseVectorInput[], options?: RequestSearchOptions): Promise<SearchHit[][]>;
-  searchText(text: string, options?: RequestSearchOptions): Promise<SearchHit[]>;
-  /** Moves new requests to the latest commit; on failure the old state keeps being served. */
-  refresh(): Promise<{ generation: number; changed: boolean }>;
-  stats(): SearchPoolStats;
-  info(): Promise<IndexInfo>;
-  /** Stored text and metadata of live documents, in the order asked (undefined: no live document). */
-  getDocuments(ids: readonly string[]): Promise<Array<StoredDocument | undefined>>;
-  close(): Promise<void>;
-}
+/** What the server needs of an index: the search pool's API. */
+export type ServedIndex = SearchPool;
 
 /** Drops the pool's request options, which a synchronous reader has no use for. */
 function readerOptions(options: RequestSearchOptions = {}): IndexSearchOptions {
@@ -44,7 +30,7 @@ function readerOptions(options: RequestSearchOptions = {}): IndexSearchOptions {
  * the loaded segments) and closes the old one once the requests using it are done — a text query
  * waits for its encoder between planning and searching.
  */
-class InProcessIndex implements ServedIndex {
+class InProcessIndex implements SearchPool {
   readonly threads = 0;
   private inFlight = 0;
   private completed = 0;
@@ -118,64 +104,8 @@ class InProcessIndex implements ServedIndex {
   }
 }
 
-/**
- * The pool's searches, and the reads of info and documents from a reader on this thread. The pool
- * keeps its own copy of the index to itself, so that reader is a second copy: it is opened on the
- * first `GET /info`, `GET /documents/{id}` or search asking for stored fields, and never for plain
- * searches.
- */
-class PooledIndex implements ServedIndex {
-  private reads: InProcessIndex | undefined;
-
-  constructor(
-    private readonly pool: SearchPool,
-    private readonly dir: string,
-  ) {}
-
-  get threads(): number {
-    return this.pool.threads;
-  }
-
-  search(query: SparseVectorInput, options?: RequestSearchOptions): Promise<SearchHit[]> {
-    return this.pool.search(query, options);
-  }
-
-  searchBatch(queries: readonly SparseVectorInput[], options?: RequestSearchOptions): Promise<SearchHit[][]> {
-    return this.pool.searchBatch(queries, options);
-  }
-
-  searchText(text: string, options?: RequestSearchOptions): Promise<SearchHit[]> {
-    return this.pool.searchText(text, options);
-  }
-
-  async refresh(): Promise<{ generation: number; changed: boolean }> {
-    const [result] = await Promise.all([this.pool.refresh(), this.reads?.refresh()]);
-    return result;
-  }
-
-  stats(): SearchPoolStats {
-    return this.pool.stats();
-  }
-
-  private reader(): InProcessIndex {
-    return (this.reads ??= new InProcessIndex(SpladexIndex.open(this.dir)));
-  }
-
-  info(): Promise<IndexInfo> {
-    return this.reader().info();
-  }
-
-  getDocuments(ids: readonly string[]): Promise<Array<StoredDocument | undefined>> {
-    return this.reader().getDocuments(ids);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([this.pool.close(), this.reads?.close()]);
-  }
-}
-
 /** Opens `dir` for serving: on `threads` worker threads sharing one copy of the index, or on the calling thread when `threads` is 0. */
 export async function openServedIndex(dir: string, options: { threads: number; queueLimit: number; timeoutMs: number }): Promise<ServedIndex> {
   if (options.threads === 0) return new InProcessIndex(SpladexIndex.open(dir));
-  return new PooledIndex(await openSearchPool(dir, options), dir);
+  return openSearchPool(dir, options);
 }
