@@ -19,7 +19,10 @@
  *      recall, side by side in one run; skipped with a note where Python is absent;
  *  (g) encoding (scripts/bench-encoding.ts): throughput of a converted BERT-base-sized SPLADE model
  *      (random weights) at 1 and 2 threads, its tokenize / model / pool split and spladex's
- *      overhead over raw ONNX Runtime, spliced into its own section.
+ *      overhead over raw ONNX Runtime, spliced into its own section;
+ *  (h) serving (scripts/bench-sections.ts → bench-pool.ts, bench-serve.ts): the search pool's
+ *      QPS and memory at 1 and 2 threads against the reader, and `spladex serve` under HTTP load
+ *      at concurrency 1, 8 and 64 plus a 60 s soak, on the index of (a), spliced into its section.
  *
  * Every measurement runs in its own CLI child process, as a user would run it, so that peak RSS
  * and timings of one step are not polluted by another. Generated data is cached under
@@ -38,7 +41,7 @@ import { type EvalReport } from '../src/eval/index.js';
 import type { BuildSummary, IndexInfo } from '../src/index.js';
 import { runGeneralisationSuite } from './bench-generalisation.js';
 import { runEncodingBench } from './bench-encoding.js';
-import { seismicPart } from './bench-sections.js';
+import { seismicPart, servingPart } from './bench-sections.js';
 import { keepSplicedSections } from './report-sections.js';
 import { longSection, runLongCase, spliceLongSection, type LongResult } from './bench-long.js';
 
@@ -51,10 +54,10 @@ const BERT_VOCAB = join(SHARED, 'vocab/bert-base-uncased.vocab.txt');
 const MSMARCO_WEIGHT_SCALE = 0.1;
 const TEXT_COLLECTIONS = ['scifact', 'cacm', 'vaswani'] as const;
 
-type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation' | 'seismic' | 'encoding';
-const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long', 'generalisation', 'seismic', 'encoding'];
+type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation' | 'seismic' | 'encoding' | 'serving';
+const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long', 'generalisation', 'seismic', 'encoding', 'serving'];
 /** Parts that write their own section of the report (between markers) instead of the report's body. */
-const SECTION_PARTS: readonly Part[] = ['generalisation', 'seismic', 'encoding'];
+const SECTION_PARTS: readonly Part[] = ['generalisation', 'seismic', 'encoding', 'serving'];
 
 
 interface SuiteOptions {
@@ -570,6 +573,8 @@ async function main(): Promise<void> {
     await runEncodingBench({ docs: 64, threads: [1, 2], data: join(dataDir, 'encoding'), shared: join(ROOT, '../shared/data'), out: outFile });
     log(`updated the encoding section of ${shown(outFile)}`);
   }
+  // The search pool and `spladex serve` under load, on the synthetic index (last: it needs the index built).
+  if (parts.includes('serving')) servingPart({ docs: o.docs }, dataDir, outFile, log);
 }
 
 
