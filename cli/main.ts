@@ -13,7 +13,10 @@ import { register as registerAdd } from './commands/add.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerCompact } from './commands/compact.js';
 import { register as registerVerify } from './commands/verify.js';
+import { register as registerGet } from './commands/get.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerCiff } from './commands/ciff.js';
+import { register as registerExport } from './commands/export.js';
 import { register as registerModel } from './commands/model.js';
 import { registerConvert } from './commands/model-convert.js';
 import { exitStatusHelp } from './exit-codes.js';
@@ -44,11 +47,13 @@ const program = new Command()
   .configureHelp(HELP_SETTINGS)
   .addHelpText('after', `\n${exitStatusHelp()}`);
 
-for (const register of [registerEncode, registerIndex, registerSearch, registerInfo, registerSynth]) register(program);
+for (const register of [registerEncode, registerIndex, registerSearch, registerGet, registerInfo, registerSynth]) register(program);
 for (const register of [registerAdd, registerDelete, registerCompact, registerVerify]) register(program);
 registerBench(program);
 registerEval(program);
 registerServe(program);
+registerCiff(program);
+registerExport(program);
 // Returns the `model` command: its further subcommands (e.g. `model convert`) register on it.
 registerConvert(registerModel(program));
 

@@ -1,7 +1,7 @@
 /** Shared CLI plumbing: number parsing, error reporting, progress bars, output. */
 import { createReadStream, statSync } from 'node:fs';
 import { pipeline, Transform, type Readable } from 'node:stream';
-import { InvalidArgumentError, type Command, type CommanderError } from 'commander';
+import { Command, InvalidArgumentError, type CommanderError } from 'commander';
 import cliProgress from 'cli-progress';
 import { SpladexError, ioFailure, isIoFailure } from '../src/index.js';
 export { formatBytes } from '../src/bench/index.js';
@@ -87,9 +87,27 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
     try {
       await fn(...args);
     } catch (error) {
-      reportError(error);
+      // Commander passes the command last: the flags it registered name what the library calls options.
+      const command = args[args.length - 1];
+      reportError(command instanceof Command ? withFlagNames(error, command) : error);
     }
   };
+}
+
+/**
+ * An option error of the library names its option as the library does (`maxLength must be …`,
+ * `option heapFactor …`); on the command line the user typed a flag, so the message names the
+ * flag (`--max-length must be …`). Only a leading option name is replaced, and only when the
+ * command has a flag for it.
+ */
+function withFlagNames(error: unknown, command: Command): unknown {
+  // An error with a file names its place first; its option, if any, is not at the start.
+  if (!(error instanceof SpladexError) || error.code !== 'E_OPTION' || error.file !== undefined) return error;
+  const match = /^(option )?([a-z][A-Za-z0-9]*)\b/.exec(error.message);
+  if (match === null) return error;
+  const flag = command.options.find((o) => o.long !== undefined && o.attributeName() === match[2])?.long;
+  if (flag === undefined) return error;
+  return new SpladexError(error.code, `${flag}${error.message.slice(match[0].length)}`, { cause: error });
 }
 
 /** Opens a file for streaming and counts the bytes read, for progress bars. */

@@ -22,7 +22,9 @@
  *      overhead over raw ONNX Runtime, spliced into its own section;
  *  (h) serving (scripts/bench-sections.ts → bench-pool.ts, bench-serve.ts): the search pool's
  *      QPS and memory at 1 and 2 threads against the reader, and `spladex serve` under HTTP load
- *      at concurrency 1, 8 and 64 plus a 60 s soak, on the index of (a), spliced into its section.
+ *      at concurrency 1, 8 and 64 plus a 60 s soak, on the index of (a), spliced into its section;
+ *  (i) opensearch (scripts/bench-opensearch.ts): spladex against OpenSearch's exact rank_features
+ *      on a real node (scripts/opensearch/), latency, recall and export throughput, in its section.
  *
  * Every measurement runs in its own CLI child process, as a user would run it, so that peak RSS
  * and timings of one step are not polluted by another. Generated data is cached under
@@ -42,6 +44,7 @@ import type { BuildSummary, IndexInfo } from '../src/index.js';
 import { runGeneralisationSuite } from './bench-generalisation.js';
 import { runEncodingBench } from './bench-encoding.js';
 import { seismicPart, servingPart } from './bench-sections.js';
+import { openSearchPart } from './bench-opensearch.js';
 import { keepSplicedSections } from './report-sections.js';
 import { longSection, runLongCase, spliceLongSection, type LongResult } from './bench-long.js';
 
@@ -54,10 +57,10 @@ const BERT_VOCAB = join(SHARED, 'vocab/bert-base-uncased.vocab.txt');
 const MSMARCO_WEIGHT_SCALE = 0.1;
 const TEXT_COLLECTIONS = ['scifact', 'cacm', 'vaswani'] as const;
 
-type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation' | 'seismic' | 'encoding' | 'serving';
-const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long', 'generalisation', 'seismic', 'encoding', 'serving'];
+type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation' | 'seismic' | 'encoding' | 'serving' | 'opensearch';
+const PARTS: readonly Part[] = ['synthetic', 'msmarco', 'text', 'long', 'generalisation', 'seismic', 'encoding', 'serving', 'opensearch'];
 /** Parts that write their own section of the report (between markers) instead of the report's body. */
-const SECTION_PARTS: readonly Part[] = ['generalisation', 'seismic', 'encoding', 'serving'];
+const SECTION_PARTS: readonly Part[] = ['generalisation', 'seismic', 'encoding', 'serving', 'opensearch'];
 
 
 interface SuiteOptions {
@@ -575,6 +578,11 @@ async function main(): Promise<void> {
   }
   // The search pool and `spladex serve` under load, on the synthetic index (last: it needs the index built).
   if (parts.includes('serving')) servingPart({ docs: o.docs }, dataDir, outFile, log);
+  // spladex beside OpenSearch's exact rank_features on a real node (scripts/bench-opensearch.ts).
+  if (parts.includes('opensearch')) {
+    await ensureSynthetic(join(dataDir, `synthetic-${o.docs}`), { docs: o.docs, queries: o.queries, seed: o.seed });
+    await openSearchPart({ docs: o.docs, queries: Math.min(o.queries, 200) }, dataDir, outFile, log);
+  }
 }
 
 

@@ -31,7 +31,7 @@ export function spliceSection(report: string, markers: SectionMarkers, block: st
 }
 
 /** Sections other scripts splice into the report; a rewrite of its body keeps them. */
-const SPLICED_SECTIONS: readonly SectionMarkers[] = ['generalisation', 'seismic', 'encoding', 'serving'].map((name) => ({ start: `<!-- ${name}:start -->`, end: `<!-- ${name}:end -->` }));
+const SPLICED_SECTIONS: readonly SectionMarkers[] = ['generalisation', 'seismic', 'encoding', 'serving', 'opensearch'].map((name) => ({ start: `<!-- ${name}:start -->`, end: `<!-- ${name}:end -->` }));
 
 /** `fresh` (a rewritten report) with every spliced section of `previous` that `fresh` lacks appended. */
 export function keepSplicedSections(previous: string, fresh: string): string {

@@ -52,7 +52,17 @@ export type SpladexErrorCode =
   /** A request was cancelled through its AbortSignal before it was answered. */
   | 'E_ABORTED'
   /** A request was refused because the queue in front of the search pool's threads is full. */
-  | 'E_BUSY';
+  | 'E_BUSY'
+  /** A CIFF file is truncated or not valid CIFF v1 (the message names the byte offset and the message); export it again. */
+  | 'E_CIFF'
+  /** No live document has the id asked for (`spladex get`): check the id, or whether it was deleted or replaced. */
+  | 'E_NOT_FOUND'
+  /** Query vectors or added documents are in another term space (tokenizer, analyzer) than the index's; encode them with the index's encoder, or pass allowTermSpaceMismatch. */
+  | 'E_TERM_SPACE'
+  /** The qrels judge no document of the index (the wrong collection or qrels): every metric would be 0. */
+  | 'E_QRELS_MISMATCH'
+  /** An OpenSearch cluster refused a request or did not answer after the retries (the message has its reason and what to check: the URL, credentials, the index). */
+  | 'E_OPENSEARCH';
 
 export interface SpladexErrorDetails {
   /** File the problem is in, when there is one. */

@@ -105,38 +105,75 @@ describe('JSONL input (fuzz, seeded)', () => {
     expect(accepted.length).toBeGreaterThan(300);
     for (const code of codes.keys()) expect(code).toMatch(/^E_INPUT_/);
     expect(codes.get('E_INPUT_ENCODING')).toBeGreaterThan(0);
-    await typedOnlyAsync('build', async () => {
-      const index = await SpladexIndex.build(accepted, { skipInvalid: true, forwardValues: 'f32' });
-      try {
-        for (const doc of accepted.slice(0, 50)) {
-          const query = Object.fromEntries(doc.entries.tokens.map((t, j) => [t, doc.entries.weights[j]]));
-          index.search(query, { k: 3 });
-          index.search(query, { k: 3, mode: 'exhaustive', filter: { tags: 'a' } });
+    // The accepted documents must build (skipInvalid only for what the build checks beyond a
+    // line: metadata depth and keys) and be found: each is its own best match in exact search.
+    const skipped: string[] = [];
+    const index = await SpladexIndex.build(accepted, { skipInvalid: true, forwardValues: 'f32', onSkip: (s) => skipped.push(s.code) });
+    try {
+      expect(index.info().documents + skipped.length).toBe(accepted.length);
+      expect(index.info().documents).toBeGreaterThan(300);
+      for (const code of skipped) expect(code).toMatch(/^E_INPUT_/);
+      const kept = accepted.filter((doc) => index.getDocument(doc.id) !== undefined);
+      expect(kept.length).toBe(index.info().documents);
+      let searched = 0;
+      for (const doc of kept.slice(0, 50)) {
+        const query = Object.fromEntries(doc.entries.tokens.map((t, j) => [t, doc.entries.weights[j]]));
+        const self = doc.entries.weights.reduce((sum, w) => sum + w * w, 0);
+        const hits = index.search(query, { k: 3, mode: 'exhaustive' });
+        if (self === 0) {
+          expect(hits).toEqual([]);
+          continue;
         }
-      } finally {
-        index.close();
+        searched++;
+        // f32 forward values: the document scores its own squared norm (to float32 precision), and nothing ranks above the top.
+        expect(hits.length).toBeGreaterThan(0);
+        expect(hits[0].score).toBeGreaterThanOrEqual(self * (1 - 1e-5));
+        expect(index.search(query, { k: 3 })[0]?.score).toBeLessThanOrEqual(hits[0].score * (1 + 1e-6));
+        for (const hit of index.search(query, { k: 3, mode: 'exhaustive', filter: { tags: 'a' } })) {
+          expect(index.getDocument(hit.id)?.metadata?.tags).toContain('a');
+        }
       }
-    });
+      expect(searched).toBeGreaterThan(20);
+    } finally {
+      index.close();
+    }
   });
 
   it('query lines and inline vectors: a query or a typed error', async () => {
     const rng = new Rng(62);
     const seeds = ['{"id": "q1", "vector": {"x": 1}}', '{"qid": 3, "text": "hello"}', '{"query_id": "z", "query": "a b"}'];
+    const lines = { accepted: 0, refused: 0 };
+    const inline = { accepted: 0, refused: 0 };
     for (let i = 0; i < 3000; i++) {
       const line = mutate(rng, seeds[rng.int(seeds.length)]);
-      await typedOnlyAsync(line, async () => {
-        for await (const query of readQueries(Readable.from([Buffer.from(line)]))) expect(typeof query.id).toBe('string');
-      });
-      typedOnly(line, () => {
-        let value: unknown;
-        try {
-          value = JSON.parse(line);
-        } catch {
-          return;
+      let read = 0;
+      const code = await typedOnlyAsync(line, async () => {
+        for await (const query of readQueries(Readable.from([Buffer.from(line)]))) {
+          expect(typeof query.id).toBe('string');
+          read++;
         }
-        validateVector(value, { file: '<inline>' });
       });
+      if (code === undefined) lines.accepted += read;
+      else {
+        expect(code).toMatch(/^E_INPUT_/);
+        lines.refused++;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      // The vector of a vector line, as an inline query argument would give it (else the whole value).
+      const vector = value !== null && typeof value === 'object' && 'vector' in value ? (value as { vector: unknown }).vector : value;
+      const vectorCode = typedOnly(line, () => void validateVector(vector, { file: '<inline>' }));
+      inline[vectorCode === undefined ? 'accepted' : 'refused']++;
     }
+    // Both outcomes must occur, or the mutations no longer exercise one of them.
+    expect(lines.accepted).toBeGreaterThan(100);
+    expect(lines.refused).toBeGreaterThan(100);
+    expect(inline.accepted).toBeGreaterThan(10);
+    expect(inline.refused).toBeGreaterThan(10);
   });
 
   it('limits give clear typed errors', async () => {

@@ -9,13 +9,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_OPTIONS, SYNTH_OPTIONS } from '../src/bench/index.js';
 import { ENCODER_OPTIONS } from '../src/encode/index.js';
 import { EVAL_OPTIONS, LOAD_QUERIES_OPTIONS } from '../src/eval/index.js';
-import { BUILD_OPTIONS, POSTING_PRUNING_OPTIONS, SEARCH_OPTIONS, WRITE_OPTIONS, type OptionsTable } from '../src/index.js';
+import { BUILD_OPTIONS, CIFF_EXPORT_OPTIONS, CIFF_IMPORT_OPTIONS, FUSION_OPTIONS, POSTING_PRUNING_OPTIONS, SEARCH_OPTIONS, WRITE_OPTIONS, type OptionsTable } from '../src/index.js';
 import { formatInterval } from '../src/util/options-table.js';
+import { OPENSEARCH_CONNECTION_OPTIONS, OPENSEARCH_EXPORT_OPTIONS } from '../src/opensearch/index.js';
 import { CLI, hasBuild, runCli } from './helpers/cli.js';
 
 /** The option entries of a command's help: flags (with placeholder) → description, whitespace collapsed. */
 function helpEntries(command: string): Map<string, string> {
-  const result = runCli([command, '--help']);
+  // A subcommand is given as its words: 'export opensearch'.
+  const result = runCli([...command.split(' '), '--help']);
   expect(result.status, result.stderr).toBe(0);
   const lines = result.stdout.split('\n');
   const entries = new Map<string, string>();
@@ -77,7 +79,12 @@ describe.skipIf(!hasBuild)(`--help shows each table flag's default and range (${
     expect(search.get('--heap-factor <f>')).toContain("score, in (0, 1] (default: the index's calibrated setting, else 0.9)");
     expect(search.get('--query-mass <f>')).toContain("at most --query-cut of them (1 = exactly --query-cut), in (0, 1] (default: the index's calibrated setting, else 1)");
     expect(search.get('--graph-neighbors <n>')).toContain("in [0, 64] (default: the index's calibrated setting, else 8) (formerly --knn)");
-    expect(expectTableHelp('eval', helpEntries('eval'), EVAL_OPTIONS)).toBe(5);
+    // eval's table adds --no-exact-figures to the search flags.
+    expect(expectTableHelp('eval', helpEntries('eval'), EVAL_OPTIONS)).toBe(6);
+    // Hybrid retrieval (--fuse): the fusion table on both.
+    expect(expectTableHelp('search', search, FUSION_OPTIONS)).toBe(4);
+    expect(expectTableHelp('eval', helpEntries('eval'), FUSION_OPTIONS)).toBe(4);
+    expect(search.get('--fusion-depth <n>')).toContain('(default: max(--k, 100))');
     expect(helpEntries('eval').get('--k <n>')).toContain('retrieval depth per query, in [1, 100000] (default: 1000)');
     const bench = helpEntries('bench');
     expect(expectTableHelp('bench', bench, BENCH_OPTIONS)).toBe(11);
@@ -90,6 +97,25 @@ describe.skipIf(!hasBuild)(`--help shows each table flag's default and range (${
     expect(add.get('--small-segment-docs <n>')).toContain('(default: 5000) (formerly --small-segment)');
     expect(expectTableHelp('add', add, ENCODER_OPTIONS, ENCODER_OPTIONS.keys.filter((k) => k !== 'model' && k !== 'batchSize'))).toBe(2);
     expect(expectTableHelp('compact', helpEntries('compact'), WRITE_OPTIONS)).toBe(2);
+  });
+
+  it('export-ciff and import-ciff: the CIFF tables (import also the build flags)', () => {
+    expect(expectTableHelp('export-ciff', helpEntries('export-ciff'), CIFF_EXPORT_OPTIONS)).toBe(3);
+    const imports = helpEntries('import-ciff');
+    expect(expectTableHelp('import-ciff', imports, CIFF_IMPORT_OPTIONS)).toBe(2);
+    expect(imports.get('--scale <s>')).toContain("(default: the header's impact-scale, else 1)");
+    expect(expectTableHelp('import-ciff', imports, BUILD_OPTIONS)).toBe(16);
+  });
+
+  it('export opensearch: the export and connection tables; search, eval and bench: the connection table', () => {
+    const entries = helpEntries('export opensearch');
+    expect(expectTableHelp('export opensearch', entries, OPENSEARCH_EXPORT_OPTIONS)).toBe(6);
+    expect(expectTableHelp('export opensearch', entries, OPENSEARCH_CONNECTION_OPTIONS)).toBe(11);
+    for (const command of ['search', 'eval', 'bench']) {
+      const help = helpEntries(command);
+      expect(help.get('--engine <engine>'), `${command} --engine`).toContain('opensearch');
+      expect(expectTableHelp(command, help, OPENSEARCH_CONNECTION_OPTIONS)).toBe(11);
+    }
   });
 
   it('encode and synth', () => {

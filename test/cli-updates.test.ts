@@ -102,7 +102,7 @@ describe.skipIf(!hasBuild)(`CLI writes (${CLI})`, () => {
   it('verify passes a sound index and names the file and location of damage, with exit status 1', () => {
     const ok = runCli(['verify', index]);
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/^ok: .* 1 segments, 494 live documents/);
+    expect(ok.stdout).toMatch(/^ok: .* 1 segment, 494 live documents/);
     const damaged = join(dir, 'damaged');
     expect(runCli(['index', firstPath, '--out', damaged, '--quiet']).status).toBe(0);
     const segment = join(damaged, 'seg-000001.spx');

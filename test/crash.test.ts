@@ -6,7 +6,7 @@
  * must keep answering from its snapshot throughout. Bounded: runs stop starting after a time budget.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,23 @@ function runKilled(args: string[], killAfterMs: number): Promise<{ killed: boole
     child.on('exit', (status, signal) => {
       clearTimeout(timer);
       resolve({ killed: killed && signal === 'SIGKILL', status, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+/** Runs the CLI and kills it with SIGKILL as soon as `condition` holds (polled every 2 ms), unless it exits first. */
+function runKilledWhen(args: string[], condition: () => boolean): Promise<{ killed: boolean; status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    let killed = false;
+    const poll = setInterval(() => {
+      if (!killed && condition()) killed = child.kill('SIGKILL');
+    }, 2);
+    child.on('exit', (status, signal) => {
+      clearInterval(poll);
+      resolve({ killed: killed && signal === 'SIGKILL', status, stderr });
     });
   });
 }
@@ -178,32 +195,51 @@ describe.skipIf(!hasBuild)('crash safety (SIGKILL at random moments)', () => {
     const docs = makeDocuments(rng, Array.from({ length: 3000 }, (_, i) => `f${i}`));
     const input = join(scratch, 'fresh.jsonl');
     writeJsonl(input, docs);
-    const started = performance.now();
-    const first = await runKilled(['index', input, '--out', join(scratch, 'fresh-0'), '--quiet'], 600_000);
+    const build = (out: string): string[] => ['index', input, '--out', join(scratch, out), '--quiet'];
+    const first = await runKilled(build('fresh-0'), 600_000);
     expect(first.status, first.stderr).toBe(0);
     const outcomes = { none: 0, complete: 0 };
-    for (let run = 1; run <= 8 && performance.now() - started < 5_000; run++) {
-      const out = join(scratch, `fresh-${run}`);
-      await runKilled(['index', input, '--out', out, '--quiet'], rng.next() * first.ms);
+    /** The state a (possibly killed) build of `out` left: no index at all, or the complete one. */
+    const expectNoneOrComplete = (out: string): 'none' | 'complete' => {
       let opened: SpladexIndex | undefined;
       try {
-        opened = SpladexIndex.open(out);
+        opened = SpladexIndex.open(join(scratch, out));
       } catch (error) {
-        expect((error as { code?: string }).code).toBe('E_NOT_AN_INDEX');
+        expect((error as { code?: string }).code, `${out}: ${String(error)}`).toBe('E_NOT_AN_INDEX');
         outcomes.none++;
-        continue;
+        return 'none';
       }
       expect(opened.info().documents).toBe(docs.length);
+      expect(opened.getDocument(String(docs[7].id))?.content).toBe(docs[7].content);
       opened.close();
       outcomes.complete++;
+      return 'complete';
+    };
+    // Kills at random moments of the build.
+    const started = performance.now();
+    for (let run = 1; run <= 6 && performance.now() - started < 5_000; run++) {
+      await runKilled(build(`fresh-${run}`), rng.next() * first.ms);
+      expectNoneOrComplete(`fresh-${run}`);
     }
+    // Two kills placed on purpose, so that both outcomes are checked on every run of this test:
+    // while the build works in its temporary directory (no index, a leftover to clean up) …
+    const temporaries = (target: string): string[] => readdirSync(scratch).filter((f) => f.startsWith(`${target}.tmp-`));
+    const midway = await runKilledWhen(build('fresh-mid'), () => temporaries('fresh-mid').length > 0);
+    expect(midway.killed, midway.stderr).toBe(true);
+    expect(expectNoneOrComplete('fresh-mid')).toBe('none');
+    // … and as soon as the index appears under its name (killed then, or just finished: complete either way).
+    await runKilledWhen(build('fresh-late'), () => existsSync(join(scratch, 'fresh-late')));
+    expect(expectNoneOrComplete('fresh-late')).toBe('complete');
     console.log(`fresh builds killed: ${JSON.stringify(outcomes)}`);
-    // The next build of a target removes the temporary directories its killed builds left.
-    const leftovers = readdirSync(scratch).filter((f) => /^fresh-\d+\.tmp-/.test(f));
-    for (const target of [...new Set(leftovers.map((f) => f.replace(/\.tmp-.*$/, '')))].slice(0, 1)) {
-      const rebuilt = await runKilled(['index', input, '--out', join(scratch, target), '--overwrite', '--quiet'], 600_000);
-      expect(rebuilt.status, rebuilt.stderr).toBe(0);
-      expect(readdirSync(scratch).filter((f) => f.startsWith(`${target}.tmp-`))).toEqual([]);
-    }
+    expect(outcomes.none).toBeGreaterThanOrEqual(1);
+    expect(outcomes.complete).toBeGreaterThanOrEqual(1);
+
+    // The next build of a target removes the temporary directory its killed build left.
+    const leftovers = temporaries('fresh-mid');
+    expect(leftovers.length).toBeGreaterThan(0);
+    const rebuilt = await runKilled(['index', input, '--out', join(scratch, 'fresh-mid'), '--overwrite', '--quiet'], 600_000);
+    expect(rebuilt.status, rebuilt.stderr).toBe(0);
+    expect(temporaries('fresh-mid')).toEqual([]);
+    expect(expectNoneOrComplete('fresh-mid')).toBe('complete');
   });
 });

@@ -95,6 +95,12 @@ describe.skipIf(!hasBuild)('spladex encode (tiny masked-LM)', () => {
     });
   });
 
+  it("names the flag, not the library's option, in an error found once the model is loaded", () => {
+    const result = runCli(['encode', corpusPath, '--out', join(dir, 'overlap.jsonl'), '--model', modelDir, '--long-documents', 'window', '--window-overlap', '5000']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^spladex: error \[E_OPTION\]: --window-overlap must be smaller than maxLength/m);
+  });
+
   it('applies --top-k / --min-weight and --no-content, reads stdin, and refuses to overwrite', () => {
     const out = join(dir, 'pruned.jsonl');
     const input = readFileSync(corpusPath, 'utf8');

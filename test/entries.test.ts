@@ -19,7 +19,7 @@ function load(entry: string): { names: string[]; heavy: string[] } {
     import { createRequire } from 'node:module';
     const require = createRequire(import.meta.url);
     const m = await import(${JSON.stringify(entry)});
-    const heavy = [...new Set(Object.keys(require.cache).map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(k)?.[1]).filter((n) => /^(onnx-proto|protobufjs|vega|vega-lite|onnxruntime-node|fastify|prom-client)$/.test(n ?? '')))];
+    const heavy = [...new Set(Object.keys(require.cache).map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(k)?.[1]).filter((n) => /^(onnx-proto|protobufjs|vega|vega-lite|onnxruntime-node|fastify|prom-client|@opensearch-project\\/opensearch)$/.test(n ?? '')))];
     console.log(JSON.stringify({ names: Object.keys(m), heavy }));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
   expect(run.status, run.stderr).toBe(0);
@@ -46,6 +46,13 @@ describe.skipIf(!hasBuild)('public entries', () => {
     const bench = load(entry('./bench'));
     expect(bench.names).toContain('writeSynthetic');
     expect(bench.heavy).toEqual([]);
+  });
+
+  it('spladex/opensearch: export, search and the options tables, without loading the OpenSearch client before a connection', () => {
+    const { names, heavy } = load(entry('./opensearch'));
+    for (const name of ['exportToOpenSearch', 'OpenSearchSearcher', 'OPENSEARCH_CONNECTION_OPTIONS', 'OPENSEARCH_EXPORT_OPTIONS']) expect(names).toContain(name);
+    expect(heavy).toEqual([]);
+    expect(load(entry('.')).names).not.toContain('exportToOpenSearch');
   });
 
   it('spladex/server: createServer and the serve options, without loading Fastify before a server is created', () => {

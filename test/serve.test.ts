@@ -96,8 +96,9 @@ describe.skipIf(!hasBuild)('spladex serve: search', () => {
     expect(Object.keys(contentOnly.body.hits[0]).sort()).toEqual(['content', 'id', 'score']);
   });
 
-  it('text queries on an index built from text equal `spladex search "<text>"`; on a vector index they are E_INPUT_VECTOR', async () => {
-    const text = await startServe(textDir, ['--threads', '0']);
+  it('text queries on an index built from text equal `spladex search "<text>"`; on a vector index they are E_INPUT_VECTOR; WordPiece vectors on its analyzer are E_TERM_SPACE', async () => {
+    // On the search pool (one thread): text is encoded on the main thread, vectors checked there.
+    const text = await startServe(textDir, ['--threads', '1']);
     try {
       for (const q of ['heart blood sleep', 'sparse retrieval', 'cancer genes']) {
         const answer = await text.request('POST', '/search', { query: { text: q }, k: 3 });
@@ -106,6 +107,9 @@ describe.skipIf(!hasBuild)('spladex serve: search', () => {
       }
       const batch = await text.request('POST', '/search/batch', { queries: [{ text: 'brain' }, { id: 'b', text: 'cancer' }], k: 2 });
       expect(batch.body.results[1]).toEqual({ id: 'b', hits: cliHits(textDir, 'cancer', '--k', '2') });
+      const foreign = await text.request('POST', '/search', { query: { vector: { heart: 1.2, '##ing': 0.8 } } });
+      expect(foreign.status, foreign.text).toBe(400);
+      expect(foreign.body.error.code).toBe('E_TERM_SPACE');
     } finally {
       await text.stop();
     }
@@ -230,7 +234,7 @@ describe.skipIf(!hasBuild)('spladex serve: API key, read-only, body limit', () =
     const guarded = await startServe(vectorDir, ['--threads', '0', '--read-only', '--body-limit', '4096'], { SPLADEX_API_KEY: 's3cret' });
     try {
       const search = { query: { vector: queries[0] }, k: 3 };
-      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 's3cret' }]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 's3cret' }] as Array<Record<string, string>>) {
         const refused = await guarded.request('POST', '/search', search, headers);
         expect([refused.status, refused.body.error.code]).toEqual([401, 'E_UNAUTHORIZED']);
         expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);

@@ -4,12 +4,13 @@
  * encoder.
  */
 import type { Command } from 'commander';
-import { SpladexError, readDocuments, type SkippedLine, SpladexIndex, WRITE_OPTIONS, type AddSummary, type EncoderOverrides } from '../../src/index.js';
+import { SpladexError, readDocuments, type SkippedLine, SpladexIndex, WRITE_OPTIONS, TERM_SPACE_OPTIONS, type AddSummary, type EncoderOverrides } from '../../src/index.js';
 import { readCorpusStream, type CorpusRecord, ENCODER_OPTIONS } from '../../src/encode/index.js';
 import { encoderStatsLines } from '../encoder-options.js';
 import { addTableOptions, tableFlagsGiven, tableOptionsFrom } from '../table-options.js';
 import { recalibrationLine } from '../calibration-lines.js';
 import { action, choice, countingStream, formatCount as fmt, formatRate, progressBar, writeLine } from '../util.js';
+import { plural } from '../plural.js';
 
 function printAddSummary(summary: AddSummary, skippedLines: SkippedLine[], json: boolean): void {
   if (json) {
@@ -23,7 +24,7 @@ function printAddSummary(summary: AddSummary, skippedLines: SkippedLine[], json:
     return;
   }
   const layout = summary.segment.layout === 'flat' ? 'small, searched exhaustively' : 'Seismic index';
-  writeLine(`added ${summary.documents} documents (${summary.replaced} replaced, ${summary.emptyDocuments} empty, ${summary.skipped} skipped) to ${summary.path} as ${summary.segment.file} (${layout})`);
+  writeLine(`added ${plural(summary.documents, 'document')} (${summary.replaced} replaced, ${summary.emptyDocuments} empty, ${summary.skipped} skipped) to ${summary.path} as ${summary.segment.file} (${layout})`);
   const e = summary.encoder;
   if (e !== undefined) {
     writeLine(`  encoder    ${e.label}: ${fmt(Math.round(e.stats.documentsPerSecond))} documents/s in the encoder`);
@@ -31,8 +32,8 @@ function printAddSummary(summary: AddSummary, skippedLines: SkippedLine[], json:
   }
   const p = summary.postingPruning;
   if (p !== undefined) writeLine(`  pruning    the index's per-document cuts: postings ${fmt(p.postingsBefore)} → ${fmt(p.postingsAfter)}`);
-  if (summary.idfTermsAdded !== undefined) writeLine(`  idf        ${fmt(summary.idfTermsAdded)} new terms added to the corpus IDF table (N and existing IDFs unchanged)`);
-  writeLine(`  the index now holds ${summary.liveDocuments} live documents; time ${summary.seconds.total.toFixed(2)} s`);
+  if (summary.idfTermsAdded !== undefined) writeLine(`  idf        ${fmt(summary.idfTermsAdded)} new term${summary.idfTermsAdded === 1 ? '' : 's'} added to the corpus IDF table (N and existing IDFs unchanged)`);
+  writeLine(`  the index now holds ${plural(summary.liveDocuments, 'live document')}; time ${summary.seconds.total.toFixed(2)} s`);
   const recalibrated = recalibrationLine(summary.recalibrated);
   if (recalibrated !== undefined) writeLine(recalibrated);
 }
@@ -48,6 +49,10 @@ export function register(program: Command): void {
     .argument('<input>', 'JSONL file of documents, same format as "spladex index" (vectors, or text with --input text)')
     .option('--input <kind>', "what the input holds: vectors | text (encoded with the index's stored encoder)", choice(['vectors', 'text'] as const), 'vectors');
   addTableOptions(command, ENCODER_OPTIONS, { only: ['model', 'batchSize'], prefix: '(--input text) ', help: { model: "where the index's model directory is now (its checksum must match the build)" } });
+  addTableOptions(command, TERM_SPACE_OPTIONS, {
+    prefix: '(vectors) ',
+    help: { termSpace: "term space of the documents' vectors, e.g. wordpiece:bert-base-uncased; refused when the index's differs (default: judged by content)", allowTermSpaceMismatch: "add vectors of another term space than the index's anyway" },
+  });
   addTableOptions(command, WRITE_OPTIONS, { help: { threads: 'build threads (and, with --input text when given, onnxruntime threads)' } })
     .option('--skip-invalid', 'skip invalid lines and report them instead of stopping at the first', false)
     .option('--json', 'print the summary as one JSON object', false)
@@ -57,6 +62,8 @@ export function register(program: Command): void {
       const text = opts.input === 'text';
       const textOnly = tableFlagsGiven(command, ENCODER_OPTIONS);
       if (!text && textOnly.length > 0) throw new SpladexError('E_OPTION', `${textOnly[0]} applies to --input text (the input here is vectors)`);
+      const vectorsOnly = tableFlagsGiven(command, TERM_SPACE_OPTIONS);
+      if (text && vectorsOnly.length > 0) throw new SpladexError('E_OPTION', `${vectorsOnly[0]} applies to vectors: text is encoded by the index's own encoder, in its term space`);
       const write = tableOptionsFrom(command, WRITE_OPTIONS);
       const encoder: EncoderOverrides = tableOptionsFrom(command, ENCODER_OPTIONS);
       if (write.threads !== undefined) encoder.threads = write.threads;
@@ -74,6 +81,7 @@ export function register(program: Command): void {
       try {
         const options = {
           ...write,
+          ...tableOptionsFrom(command, TERM_SPACE_OPTIONS),
           skipInvalid: Boolean(opts.skipInvalid),
           onSkip,
           sourceLabel: input,

@@ -11,8 +11,10 @@ import { CALIBRATED_SEARCH_OPTIONS, SpladexError } from '../../src/index.js';
 import { LOAD_QUERIES_OPTIONS, loadQueries } from '../../src/eval/index.js';
 import { action, formatBytes, writeLine } from '../util.js';
 import { textQueryEncoder } from '../query-encoder.js';
+import { addQueryInputOptions, QUERY_FILE_HELP, queryInputFrom } from '../query-input.js';
 import { addSearchOptions } from '../search-options.js';
 import { addTableOptions, tableOptionsFrom } from '../table-options.js';
+import { addEngineOptions, benchCluster, engineFrom } from '../engine-options.js';
 
 /** Default plot file of `--sweep` when `--plot` is not given (in the working directory). */
 export const DEFAULT_PLOT_FILE = 'spladex-bench-pareto.svg';
@@ -62,22 +64,28 @@ export function formatBenchReport(report: BenchReport): string {
 export function register(program: Command): void {
   const command = addSearchOptions(program.command('bench'), BENCH_OPTIONS, { withExact: false });
   addTableOptions(command, LOAD_QUERIES_OPTIONS);
+  addEngineOptions(command);
+  addQueryInputOptions(command, { format: false });
   command
     .description('measure recall@k against exact search, latency, throughput, memory and size; exact baselines (exhaustive, MaxScore) in the same run')
     .argument('<dir>', 'index directory')
-    .requiredOption('--queries <file>', 'JSONL file of queries: {"id", "vector": {token: weight}} lines, or {"_id"|"id", "text"} lines on an index built from text (encoded once, before timing)')
+    .requiredOption('--queries <file>', `${QUERY_FILE_HELP} (text encoded once, before timing)`)
     .option('--model <dir>', "where the index's model directory is now (text queries; its checksum must match the build)")
     .option('--plot <file.svg>', `write the recall-vs-latency plot here (with --sweep, default ./${DEFAULT_PLOT_FILE})`)
     .option('--json', 'print one JSON object', false)
     .option('--quiet', 'no progress messages on stderr', false)
     .action(
       action(async (dir: string, opts: BenchCliOptions) => {
+        const cluster = engineFrom(command);
+        if (cluster !== undefined) return benchCluster(cluster, { dir, queries: opts.queries, model: opts.model, searchOptions: tableOptionsFrom(command, BENCH_OPTIONS), json: opts.json });
         const encoder = textQueryEncoder(dir, opts.model);
-        const queries = await loadQueries(opts.queries, { ...tableOptionsFrom(command, LOAD_QUERIES_OPTIONS), encoder: encoder.open }).finally(encoder.dispose);
+        const input = queryInputFrom(command, dir, opts.model);
+        const queries = await loadQueries(opts.queries, { ...tableOptionsFrom(command, LOAD_QUERIES_OPTIONS), encoder: encoder.open, vocabulary: input.vocabulary }).finally(encoder.dispose);
         if (queries.length === 0) throw new SpladexError('E_OPTION', `${opts.queries} holds no queries; a benchmark needs at least one`);
         const options = { ...tableOptionsFrom(command, BENCH_OPTIONS), ...tableOptionsFrom(command, CALIBRATED_SEARCH_OPTIONS) };
         const report: BenchReport & { plot?: string } = await runBench(dir, queries, {
           ...options,
+          ...input.termSpace(),
           onProgress: opts.quiet ? undefined : (message) => process.stderr.write(`bench: ${message}\n`),
         });
         const plotFile = opts.plot ?? (options.sweep === true ? DEFAULT_PLOT_FILE : undefined);

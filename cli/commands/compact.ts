@@ -4,6 +4,7 @@ import { SpladexIndex, WRITE_OPTIONS } from '../../src/index.js';
 import { addTableOptions, tableOptionsFrom } from '../table-options.js';
 import { recalibrationLine } from '../calibration-lines.js';
 import { action, writeLine } from '../util.js';
+import { plural } from '../plural.js';
 
 export function register(program: Command): void {
   const command = program
@@ -24,11 +25,11 @@ export function register(program: Command): void {
           return;
         }
         if (summary.segmentsBefore === summary.segmentsAfter && summary.dropped === 0) {
-          writeLine(`${summary.path} is already compact (${summary.segmentsAfter} segment, no deleted documents)`);
+          writeLine(`${summary.path} is already compact (${plural(summary.segmentsAfter, 'segment')}, no deleted documents)`);
           return;
         }
         writeLine(
-          `compacted ${summary.path}: ${summary.segmentsBefore} segments → ${summary.segmentsAfter}, ${summary.documents} documents kept, ${summary.dropped} deleted documents dropped (${summary.seconds.total.toFixed(2)} s)`,
+          `compacted ${summary.path}: ${plural(summary.segmentsBefore, 'segment')} → ${summary.segmentsAfter}, ${plural(summary.documents, 'document')} kept, ${plural(summary.dropped, 'deleted document')} dropped (${summary.seconds.total.toFixed(2)} s)`,
         );
           const recalibrated = recalibrationLine(summary.recalibrated);
           if (recalibrated !== undefined) writeLine(recalibrated);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { SpladexError, readLines, SpladexIndex } from '../../src/index.js';
 import { recalibrationLine } from '../calibration-lines.js';
 import { action, writeLine } from '../util.js';
+import { plural } from '../plural.js';
 
 /**
  * `--ids` is a file of one id per line when it names an existing file ("-": stdin), otherwise a
@@ -48,12 +49,12 @@ export function register(program: Command): void {
             writeLine(JSON.stringify(summary));
             return;
           }
-          writeLine(`deleted ${summary.deleted} documents from ${summary.path}; ${summary.liveDocuments} live documents remain`);
+          writeLine(`deleted ${plural(summary.deleted, 'document')} from ${summary.path}; ${plural(summary.liveDocuments, 'live document')} remain${summary.liveDocuments === 1 ? 's' : ''}`);
           const recalibrated = recalibrationLine(summary.recalibrated);
           if (recalibrated !== undefined) writeLine(recalibrated);
           if (summary.notFound.length > 0) {
             const shown = summary.notFound.slice(0, 10).map((id) => JSON.stringify(id)).join(', ');
-            writeLine(`  ${summary.notFound.length} ids not found (unknown or already deleted): ${shown}${summary.notFound.length > 10 ? ', …' : ''}`);
+            writeLine(`  ${plural(summary.notFound.length, 'id')} not found (unknown or already deleted): ${shown}${summary.notFound.length > 10 ? ', …' : ''}`);
           }
         } finally {
           index.close();

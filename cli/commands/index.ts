@@ -7,11 +7,12 @@
 import type { Command } from 'commander';
 import { readCorpusStream, type CorpusRecord, type EncoderKind } from '../../src/encode/index.js';
 import { ENCODER_OPTIONS } from '../../src/encode/index.js';
-import { SpladexError, BUILD_OPTIONS, POSTING_PRUNING_OPTIONS, readDocuments, type SkippedLine, buildTextIndex, type TextCorpusSource, buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/index.js';
+import { SpladexError, BUILD_OPTIONS, POSTING_PRUNING_OPTIONS, TERM_SPACE_OPTIONS, readDocuments, type SkippedLine, buildTextIndex, type TextCorpusSource, buildIndex, type BuildSummary, type IndexBuildOptions } from '../../src/index.js';
 import { addEncoderOptions, encoderOptionsFrom, encoderStatsLines, KINDS_HELP, LEXICAL_LABEL } from '../encoder-options.js';
 import { addTableOptions, tableFlagsGiven, tableOptionsFrom } from '../table-options.js';
 import { calibrationLines } from '../calibration-lines.js';
 import { action, choice, countingStream, formatBytes, formatCount as fmt, formatRate, formatSeconds as sec, progressBar, writeLine } from '../util.js';
+import { plural } from '../plural.js';
 
 /** `index` has its own --threads (build) and posting pruning flags instead of encode's --top-k / --min-weight. */
 const ENCODER_FLAGS = { threads: false, documentPruning: false } as const;
@@ -23,7 +24,7 @@ export function printBuildSummary(summary: BuildSummary, skippedLines: SkippedLi
   }
   for (const s of skippedLines.slice(0, 20)) process.stderr.write(`skipped line ${s.line}: [${s.code}] ${s.message}\n`);
   if (skippedLines.length > 20) process.stderr.write(`… and ${skippedLines.length - 20} more skipped lines\n`);
-  writeLine(`indexed ${summary.documents} documents (${summary.emptyDocuments} empty, ${summary.skipped} skipped) into ${summary.path}`);
+  writeLine(`indexed ${plural(summary.documents, 'document')} (${summary.emptyDocuments} empty, ${summary.skipped} skipped) into ${summary.path}`);
   const e = summary.encoder;
   if (e !== undefined) {
     writeLine(`  encoder    ${e.label}${e.model === null ? '' : ` (${e.model.dir}/${e.model.file}, sha256 ${e.model.sha256.slice(0, 12)}…)`}`);
@@ -42,7 +43,7 @@ export function printBuildSummary(summary: BuildSummary, skippedLines: SkippedLi
     writeLine(`  FLOPS      ${p.flopsBefore.toFixed(3)} → ${p.flopsAfter.toFixed(3)} expected multiply-adds per query (p_q = p_d)`);
     writeLine(`  postings   ${fmt(p.postingsBefore)} → ${fmt(p.postingsAfter)} (${p.postingsPerDocumentBefore.toFixed(1)} → ${p.postingsPerDocumentAfter.toFixed(1)} per document)`);
   }
-  writeLine(`  vocabulary ${summary.vocabularySize} terms, ${summary.postings} postings, ${summary.keptPostings} kept after static pruning, ${summary.blocks} blocks`);
+  writeLine(`  vocabulary ${plural(summary.vocabularySize, 'term')}, ${plural(summary.postings, 'posting')}, ${summary.keptPostings} kept after static pruning, ${plural(summary.blocks, 'block')}`);
   writeLine(`  size ${formatBytes(summary.bytes.total)} on disk`);
   if (summary.calibration !== undefined) for (const line of calibrationLines(summary.calibration)) writeLine(`  ${line}`);
   const s = summary.seconds;
@@ -85,6 +86,14 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress bar', false);
   addTableOptions(command, POSTING_PRUNING_OPTIONS);
   addTableOptions(command, BUILD_OPTIONS);
+  addTableOptions(command, TERM_SPACE_OPTIONS, {
+    only: ['termSpace'],
+    defaultText: { termSpace: 'custom' },
+    help: {
+      termSpace:
+        "(vectors) the vectors' term space, recorded so that queries and added documents of another space are refused, e.g. wordpiece:bert-base-uncased for a BERT-vocabulary SPLADE model (custom: never checked); --input text records its encoder's",
+    },
+  });
   addEncoderOptions(command, {
     ...ENCODER_FLAGS,
     idf:
@@ -119,6 +128,7 @@ async function runIndex(input: string, opts: IndexCliOptions, command: Command):
   const options: IndexBuildOptions = {
     ...tableOptionsFrom(command, BUILD_OPTIONS),
     ...tableOptionsFrom(command, POSTING_PRUNING_OPTIONS),
+    ...tableOptionsFrom(command, TERM_SPACE_OPTIONS),
     overwrite: opts.overwrite,
     skipInvalid: opts.skipInvalid,
     ...(opts.calibrationQueries === undefined ? {} : { calibrationQueries: opts.calibrationQueries }),

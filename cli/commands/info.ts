@@ -5,6 +5,7 @@ import { SpladexIndex } from '../../src/index.js';
 import { textQueryEncoder } from '../query-encoder.js';
 import { calibrationLines } from '../calibration-lines.js';
 import { action, formatBytes, writeLine } from '../util.js';
+import { plural } from '../plural.js';
 
 interface InfoCliOptions {
   json: boolean;
@@ -38,22 +39,23 @@ export function register(program: Command): void {
             writeLine(JSON.stringify({ ...info, flops: { ...flops, ...(opts.queries === undefined ? {} : { queriesFile: opts.queries }) } }));
             return;
           }
-          writeLine(`index        ${info.path} (format ${info.formatVersion}, ${info.segments.length} segment${info.segments.length === 1 ? '' : 's'})`);
+          writeLine(`index        ${info.path} (format ${info.formatVersion}, ${plural(info.segments.length, 'segment')})`);
           writeLine(`documents    ${info.documents}`);
           writeLine(`encoder      ${info.encoder === null ? 'none: built from sparse vectors (search with query vectors)' : info.encoder.label}`);
-          if (info.idf !== null) writeLine(`idf          ${info.idf.terms} terms, from ${info.idf.source === 'corpus' ? 'the corpus (BM25)' : info.idf.source === 'file' ? 'an idf.json' : 'a table'}`);
-          writeLine(`vocabulary   ${info.vocabularySize} terms`);
+          writeLine(`term space   ${info.termSpace}${info.termSpace === 'custom' ? ' (not checked: queries and added vectors of any space are accepted)' : ' (query vectors and added documents of another space are refused)'}`);
+          if (info.idf !== null) writeLine(`idf          ${plural(info.idf.terms, 'term')}, from ${info.idf.source === 'corpus' ? 'the corpus (BM25)' : info.idf.source === 'file' ? 'an idf.json' : 'a table'}`);
+          writeLine(`vocabulary   ${plural(info.vocabularySize, 'term')}`);
           writeLine(`postings     ${info.postings} in the forward index (${(info.postings / Math.max(1, info.documents)).toFixed(1)} per document)`);
           const p = flops.postingsPerDocument;
-          writeLine(`per document mean ${p.mean.toFixed(1)}, p50 ${p.p50}, p99 ${p.p99}, max ${p.max} postings`);
-          const sample = flops.distribution === 'queries' ? `with the ${flops.queries} queries of ${opts.queries} as p_q` : "with the documents' own distribution as p_q (p_q = p_d)";
+          writeLine(`per document mean ${p.mean.toFixed(1)}, p50 ${p.p50}, p99 ${p.p99}, max ${plural(p.max, 'posting')}`);
+          const sample = flops.distribution === 'queries' ? `with the ${plural(flops.queries, 'query', 'queries')} of ${opts.queries} as p_q` : "with the documents' own distribution as p_q (p_q = p_d)";
           writeLine(`FLOPS        ${flops.flops.toFixed(4)} expected multiply-adds per query ${sample}`);
           if (flops.distribution === 'queries') writeLine(`             ${flops.documentFlops.toFixed(4)} with p_q = p_d`);
           if (info.postingPruning !== null) {
             const o = info.postingPruning;
             writeLine(`pruned       at build: FLOPS budget ${o.flopsBudget || 'none'}, max terms per document ${o.maxTermsPerDoc || 'none'}, min weight ${o.minWeight || 'none'}`);
           }
-          writeLine(`kept         ${info.keptPostings} postings after static pruning, in ${info.blocks} blocks (${info.summaryEntries} summary entries)`);
+          writeLine(`kept         ${plural(info.keptPostings, 'posting')} after static pruning, in ${plural(info.blocks, 'block')} (${plural(info.summaryEntries, 'summary entry', 'summary entries')})`);
           writeLine(`scoring      ${info.scoringKernel} kernel`);
           if (info.calibration === null) writeLine('calibration  none: search uses the fixed defaults (rebuild to calibrate)');
           else for (const line of calibrationLines(info.calibration, { frontier: true })) writeLine(line.startsWith('calibration ') ? `calibration  ${line.slice(12)}` : `             ${line.trimStart()}`);

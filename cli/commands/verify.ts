@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { verifyIndex } from '../../src/index.js';import { EXIT } from '../exit-codes.js';
 import { action, formatBytes, writeLine } from '../util.js';
+import { plural } from '../plural.js';
 
 export function register(program: Command): void {
   program
@@ -21,7 +22,7 @@ export function register(program: Command): void {
           writeLine(JSON.stringify(report));
         } else if (report.ok) {
           const c = report.checked;
-          writeLine(`ok: ${report.path}: ${c.segments} segments, ${c.documents} live documents (${c.deletedDocuments} deleted), ${c.rows} document rows, ${formatBytes(c.bytes)} checked in ${report.seconds.toFixed(2)} s`);
+          writeLine(`ok: ${report.path}: ${plural(c.segments, 'segment')}, ${plural(c.documents, 'live document')} (${c.deletedDocuments} deleted), ${plural(c.rows, 'document row')}, ${formatBytes(c.bytes)} checked in ${report.seconds.toFixed(2)} s`);
         } else {
           const p = report.problem!;
           writeLine(`damaged: ${p.file} (${p.location}): [${p.code}] ${p.message}`);

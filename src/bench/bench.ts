@@ -12,6 +12,7 @@
  *     builds the unpruned inverted index, which is reported and kept out of the timings).
  * Recall is computed at the end, against the exhaustive results.
  */
+import { CUSTOM_TERM_SPACE, type TermSpaceOptions } from '../io/term-space.js';
 import { availableParallelism } from 'node:os';
 import { exactRecallAtK, tieAwareRecallAtK } from '../eval/metrics.js';
 import type { VectorQuery } from '../io/queries.js';
@@ -25,7 +26,8 @@ import { describeMachine, latencyStats, peakRssBytes, timeQueries, type LatencyS
 import { measureThroughput, throughputWorkersAvailable } from './throughput.js';
 import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
-export interface BenchOptions {
+/** Options of `runBench`; `termSpace` / `allowTermSpaceMismatch` are those of the queries (src/io/term-space.ts). */
+export interface BenchOptions extends TermSpaceOptions {
   /** Results per query; recall is recall@k. Default SEARCH_DEFAULTS.k. */
   k?: number;
   /** Approximate-search setting measured in detail. Default SEARCH_DEFAULTS.queryCut. */
@@ -69,7 +71,7 @@ export interface BenchOptions {
   onProgress?: (message: string) => void;
 }
 
-export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'onProgress' | 'knn' | 'targetRecall'>>;
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'onProgress' | 'knn' | 'targetRecall' | keyof TermSpaceOptions>>;
 
 const search = SEARCH_OPTIONS.specs;
 
@@ -197,6 +199,10 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
   const n = vectors.length;
   const index = SpladexIndex.open(dir, { readonly: true });
   try {
+    // The queries' term space is checked once, for the whole set (E_TERM_SPACE before any
+    // measurement); the timed searches then declare the index's own space, so it costs nothing there.
+    index.searchBatch(vectors, { k: 1, ...(options.termSpace === undefined ? {} : { termSpace: options.termSpace }), ...(options.allowTermSpaceMismatch === undefined ? {} : { allowTermSpaceMismatch: options.allowTermSpaceMismatch }) });
+    const inSpace = { termSpace: index.manifest.termSpace ?? CUSTOM_TERM_SPACE };
     // The setting measured in detail: the arguments given, else what `search` would run (the
     // calibrated setting of a calibrated index, possibly exact search), else the fixed defaults.
     const given = (['queryCut', 'queryMass', 'heapFactor', 'graphNeighbors', 'knn'] as const).some((key) => options[key] !== undefined);
@@ -212,7 +218,8 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
     if (o.sweep) for (const traversal of traversals) for (const heapFactor of o.sweepHeapFactors) index.search({}, { ...sweepBase, ...traversal, heapFactor });
     const info = index.info();
     const timed = async (searchOptions: SearchOptions, warmup: number): Promise<{ hits: SearchHit[][]; stats: LatencyStats }> => {
-      const run = await timeQueries(n, (i) => index.search(vectors[i], searchOptions), { warmup });
+      const declared = { ...searchOptions, ...inSpace };
+      const run = await timeQueries(n, (i) => index.search(vectors[i], declared), { warmup });
       return { hits: run.results, stats: latencyStats(run.latencies) };
     };
 
@@ -238,7 +245,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
       const shareMs = (approximate.stats.mean * n) / o.threads;
       const passes = Math.max(1, Math.min(1000, Math.ceil((o.throughputSeconds * 1000) / Math.max(shareMs, 1e-6))));
       progress(`throughput on ${o.threads} threads (${passes} pass${passes === 1 ? '' : 'es'})`);
-      const throughput = await measureThroughput(index.path, vectors, chosen, o.threads, Math.min(o.warmup, n), passes);
+      const throughput = await measureThroughput(index.path, vectors, { ...chosen, ...inSpace } as SearchOptions, o.threads, Math.min(o.warmup, n), passes);
       qps = throughput.qps;
       threads = throughput.threads;
     }
@@ -248,7 +255,7 @@ export async function runBench(dir: string, queries: readonly VectorQuery[], opt
 
     progress('MaxScore: building the unpruned inverted index');
     const firstStarted = performance.now();
-    if (n > 0) index.search(vectors[0], { k: o.k, mode: 'maxscore' });
+    if (n > 0) index.search(vectors[0], { k: o.k, mode: 'maxscore', ...inSpace });
     const firstQueryMs = performance.now() - firstStarted;
     progress(`MaxScore search on ${n} queries`);
     const maxscore = await timed({ k: o.k, mode: 'maxscore' }, o.warmup);

@@ -5,4 +5,4 @@
 export { METRIC_LABELS, evaluateRun } from './metrics.js';
 export { DEFAULT_RUN_TAG, readQrels, writeRun, type Qrels } from './trec.js';
 export { loadQueries, LOAD_QUERIES_OPTIONS, LOAD_QUERIES_DEFAULTS, type LoadQueriesOptions, type QueryTextEncoder, type VectorQuery } from '../io/queries.js';
-export { EVAL_OPTIONS, EVAL_DEFAULTS, evaluateIndex, type EvalReport } from './run-eval.js';
+export { EVAL_OPTIONS, EVAL_DEFAULTS, evaluateIndex, type EvalReport, type EvalMetrics } from './run-eval.js';

@@ -8,6 +8,7 @@ import { SpladexError } from '../errors.js';
 import type { DocumentInput, SparseVectorInput } from '../types.js';
 import { parseJsonObject, readLines, sourceName, type ReadLinesOptions } from './jsonl.js';
 import { parseDocumentLineFast, type SparseEntries } from './sparse-line.js';
+import { vectorFromIndices, type Vocabulary } from './vocabulary.js';
 
 
 /** Hard limits on input, chosen far above real SPLADE output and far below what breaks the engine. */
@@ -207,14 +208,65 @@ export interface QueryRecord {
   vector?: SparseVectorInput;
   text?: string;
   line: number;
+  /** The term space of a vector mapped from token ids through a vocabulary (`indices`/`values` lines). */
+  termSpace?: string;
 }
 
-/** Streams queries: `{"id"|"_id", "vector": {...}}` or `{"id"|"_id", "text"|"query"|"contents": "..."}`. */
-export async function* readQueries(source: string | Readable, options: ReadLinesOptions = {}): AsyncGenerator<QueryRecord> {
+/**
+ * Query file formats: `jsonl` (one JSON object a line), `tsv` (TREC/Anserini topics, `qid<TAB>text`),
+ * `pretokenized` (Anserini/Pyserini impact topics, `qid<TAB>tok tok tok`: each occurrence of a token
+ * adds 1 to its weight, so integer impacts are written as repeats), or `auto`: `tsv` for a file
+ * named `*.tsv`, else per line — a line starting with "{" is JSON, one with a tab is TSV.
+ */
+export type QueryFileFormat = 'auto' | 'jsonl' | 'tsv' | 'pretokenized';
+export const QUERY_FILE_FORMATS: readonly QueryFileFormat[] = ['auto', 'jsonl', 'tsv', 'pretokenized'];
+
+export interface ReadQueriesOptions extends ReadLinesOptions {
+  /** Default `auto`. */
+  format?: QueryFileFormat;
+  /**
+   * The vocabulary of `{"indices", "values"}` lines (token id → token), loaded at the first such
+   * line. Without it such a line is an `E_INPUT_VECTOR` error asking for one (`--vocab`).
+   */
+  vocabulary?: () => Promise<Vocabulary>;
+}
+
+/**
+ * Streams queries, each checked and named by file and line:
+ *  - JSON `{"id"|"_id"|"qid"|"query_id", "vector": {token: weight}}` (Seismic, Pyserini; integer
+ *    impacts are weights too), `{"id"?, "indices": [...], "values": [...]}` (fastembed, Qdrant,
+ *    Milvus; also as the value of "vector"; without an id the line number is the id), or
+ *    `{"id", "text"|"query"|"contents"}` (BEIR);
+ *  - TSV `qid<TAB>text` (TREC/Anserini topics) and pretokenized impact topics (see `QueryFileFormat`).
+ */
+export async function* readQueries(source: string | Readable, options: ReadQueriesOptions = {}): AsyncGenerator<QueryRecord> {
   const file = sourceName(source, options.label);
+  const format = options.format ?? 'auto';
+  if (!QUERY_FILE_FORMATS.includes(format)) throw new SpladexError('E_OPTION', `query format must be one of ${QUERY_FILE_FORMATS.join(', ')}, got ${String(format)}`);
+  const tsvByName = format === 'auto' && typeof source === 'string' && /\.tsv$/i.test(source);
+  let vocabulary: Vocabulary | undefined;
   for await (const line of readLines(source, options)) {
     const where = { file, line: line.line };
+    const json = format === 'jsonl' || (format === 'auto' && !tsvByName && line.text.trimStart().startsWith('{'));
+    if (!json) {
+      if (format === 'auto' && !tsvByName && !line.text.includes('\t')) {
+        throw new SpladexError('E_INPUT_JSON', 'a query line must be a JSON object or a TSV line "qid<TAB>text"', where);
+      }
+      yield tsvQuery(line.text, format === 'pretokenized', where);
+      continue;
+    }
     const raw = parseJsonObject(line, file);
+    const pair = indicesPair(raw);
+    if (pair !== undefined) {
+      if (options.vocabulary === undefined) {
+        throw new SpladexError('E_INPUT_VECTOR', 'this query is token ids ({"indices", "values"}) and no vocabulary maps them to tokens; give the model\'s vocab.txt or tokenizer.json with --vocab', where);
+      }
+      vocabulary ??= await options.vocabulary();
+      const id = raw.id ?? raw._id ?? raw.qid ?? raw.query_id ?? line.line;
+      const vector = validateVector(vectorFromIndices(pair.indices, pair.values, vocabulary, where), where);
+      yield { id: normaliseId(id, where), vector, line: line.line, termSpace: vocabulary.termSpace };
+      continue;
+    }
     const id = normaliseId(raw.id ?? raw._id ?? raw.qid ?? raw.query_id, where);
     if (raw.vector !== undefined) {
       yield { id, vector: validateVector(raw.vector, where), line: line.line };
@@ -222,8 +274,30 @@ export async function* readQueries(source: string | Readable, options: ReadLines
     }
     const text = raw.text ?? raw.query ?? raw.contents ?? raw.content;
     if (typeof text !== 'string') {
-      throw new SpladexError('E_INPUT_VECTOR', 'a query line needs a "vector" object or a "text" string', where);
+      throw new SpladexError('E_INPUT_VECTOR', 'a query line needs a "vector" object, "indices" and "values" arrays, or a "text" string', where);
     }
     yield { id, text: checkStorableString(text, 'query text', where), line: line.line };
   }
+}
+
+/** The `indices`/`values` arrays of a line, top level or as the value of "vector"; undefined otherwise. */
+function indicesPair(raw: Record<string, unknown>): { indices: unknown; values: unknown } | undefined {
+  if (Array.isArray(raw.indices) || Array.isArray(raw.values)) return { indices: raw.indices, values: raw.values };
+  const v = raw.vector as Record<string, unknown> | undefined;
+  if (v !== null && typeof v === 'object' && (Array.isArray(v.indices) || Array.isArray(v.values))) return { indices: v.indices, values: v.values };
+  return undefined;
+}
+
+function tsvQuery(text: string, pretokenized: boolean, where: Where & { line: number }): QueryRecord {
+  const tab = text.indexOf('\t');
+  if (tab < 0) throw new SpladexError('E_INPUT_JSON', 'a TSV query line must be "qid<TAB>text"', where);
+  const id = normaliseId(text.slice(0, tab).trim(), where);
+  const body = text.slice(tab + 1).trim();
+  if (!pretokenized) {
+    if (body.length === 0) throw new SpladexError('E_INPUT_VECTOR', `query ${JSON.stringify(id)} has no text after the tab`, where);
+    return { id, text: checkStorableString(body, 'query text', where), line: where.line };
+  }
+  const vector: Record<string, number> = {};
+  for (const token of body.split(/\s+/)) if (token.length > 0) vector[token] = (vector[token] ?? 0) + 1;
+  return { id, vector: validateVector(vector, where), line: where.line };
 }

@@ -5,7 +5,8 @@
  * (`LoadQueriesOptions.encoder`, opened only when the file holds a text line), in order, in batches.
  */
 import { SpladexError } from '../errors.js';
-import { readQueries, type QueryRecord } from './documents.js';
+import { QUERY_FILE_FORMATS, readQueries, type QueryFileFormat, type QueryRecord } from './documents.js';
+import type { Vocabulary } from './vocabulary.js';
 import type { SparseVectorInput } from '../types.js';
 import { defineOptions, type OptionsTable } from '../util/options-table.js';
 
@@ -13,6 +14,8 @@ import { defineOptions, type OptionsTable } from '../util/options-table.js';
 export interface VectorQuery {
   id: string;
   vector: SparseVectorInput;
+  /** The term space of a vector mapped from token ids through a vocabulary; undefined otherwise. */
+  termSpace?: string;
 }
 
 /** What text queries are encoded with: an `Encoder` (e.g. `openIndexEncoder(dir)`), or anything with `encodeQueries`. */
@@ -35,20 +38,35 @@ export interface LoadQueriesOptions {
   encoder?: () => Promise<QueryTextEncoder>;
   /** Texts per `encodeQueries` call. Default 256; range 1 – 1,000,000. */
   batchSize?: number;
+  /** The file's format (see `QueryFileFormat`). Default `auto`: TSV for `*.tsv`, else JSONL or TSV by each line's content. */
+  format?: QueryFileFormat;
+  /** The vocabulary of `{"indices", "values"}` lines (e.g. `readVocabulary(file)`), loaded at the first such line. */
+  vocabulary?: () => Promise<Vocabulary>;
 }
 
+type TabledLoadOptions = Required<Omit<LoadQueriesOptions, 'encoder' | 'vocabulary'>>;
+
 /** The options of `loadQueries` but the encoder: default, range, flag and help of each (see src/util/options-table.ts). */
-export const LOAD_QUERIES_OPTIONS: OptionsTable<Required<Omit<LoadQueriesOptions, 'encoder'>>> = defineOptions<Required<Omit<LoadQueriesOptions, 'encoder'>>>({
+export const LOAD_QUERIES_OPTIONS: OptionsTable<TabledLoadOptions> = defineOptions<TabledLoadOptions>({
   limit: { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, help: 'use only the first n queries (0 = all)' },
   weightScale: { type: 'number', min: 0, minOpen: true, max: 1e6, default: 1, flag: false, help: 'multiplies every query weight' },
   batchSize: { type: 'integer', min: 1, max: 1_000_000, default: 256, flag: false, help: 'texts per encodeQueries call' },
+  format: {
+    type: 'enum',
+    values: QUERY_FILE_FORMATS,
+    default: 'auto',
+    flag: 'query-format',
+    placeholder: 'format',
+    help: 'query file format: jsonl, tsv (TREC/Anserini topics qid<TAB>text), pretokenized (Anserini impact topics qid<TAB>tok tok …, a repeat adds 1), auto (tsv for *.tsv, else by line)',
+  },
 });
 
-export const LOAD_QUERIES_DEFAULTS: Required<Omit<LoadQueriesOptions, 'encoder'>> = LOAD_QUERIES_OPTIONS.defaults;
+export const LOAD_QUERIES_DEFAULTS: TabledLoadOptions = LOAD_QUERIES_OPTIONS.defaults;
 
 /** Reads `{"id", "vector"}` and (with an encoder) `{"id", "text"}` JSONL queries, in file order. */
 export async function loadQueries(file: string, options: LoadQueriesOptions = {}): Promise<VectorQuery[]> {
-  const { limit, weightScale, batchSize } = LOAD_QUERIES_OPTIONS.resolve(options);
+  const { vocabulary, encoder: _encoder, ...tabled } = options;
+  const { limit, weightScale, batchSize, format } = LOAD_QUERIES_OPTIONS.resolve(tabled);
   const queries: VectorQuery[] = [];
   let encoder: QueryTextEncoder | undefined;
   // Text queries waiting for their batch: their slots in `queries` are filled when it is encoded.
@@ -62,9 +80,11 @@ export async function loadQueries(file: string, options: LoadQueriesOptions = {}
       queries[slot].vector = weightScale === 1 ? vectors[i] : scaleVector(vectors[i], weightScale);
     });
   };
-  for await (const record of readQueries(file)) {
+  for await (const record of readQueries(file, { format, ...(vocabulary === undefined ? {} : { vocabulary }) })) {
     if (record.vector !== undefined) {
-      queries.push({ id: record.id, vector: weightScale === 1 ? record.vector : scaleVector(record.vector, weightScale) });
+      const query: VectorQuery = { id: record.id, vector: weightScale === 1 ? record.vector : scaleVector(record.vector, weightScale) };
+      if (record.termSpace !== undefined) query.termSpace = record.termSpace;
+      queries.push(query);
     } else {
       if (options.encoder === undefined) throw textQueryError(file, record);
       try {

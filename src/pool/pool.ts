@@ -21,6 +21,7 @@ import { SpladexError } from '../errors.js';
 import { hitsOf, type RankedKeys, type SegmentPlan } from '../query/fan-out.js';
 import { sharedSegmentAllocator, sharedSegmentBytes } from '../query/wasm-kernel.js';
 import { IndexReader } from '../reader/reader.js';
+import { checkQueryVector, checkQueryVectors } from '../reader/query-input.js';
 import type { LoadedSegment } from '../reader/snapshot.js';
 import type { IndexInfo, IndexSearchOptions } from '../reader/types.js';
 import type { Segment } from '../segment/segment.js';
@@ -185,11 +186,20 @@ class Pool implements SearchPool {
   }
 
   search(query: SparseVectorInput, options: PoolSearchOptions = {}): Promise<SearchHit[]> {
+    try {
+      checkQueryVector(query, 'search');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.submit(options, [query]).then((hits) => hits[0]);
   }
 
   searchBatch(queries: readonly SparseVectorInput[], options: PoolSearchOptions = {}): Promise<SearchHit[][]> {
-    if (!Array.isArray(queries)) return Promise.reject(new SpladexError('E_INPUT_VECTOR', `searchBatch takes an array of vectors, got ${typeof queries}`));
+    try {
+      checkQueryVectors(queries);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.submit(options, queries);
   }
 
@@ -252,6 +262,8 @@ class Pool implements SearchPool {
       if (signal !== undefined && signal.aborted) throw abortError(signal.reason);
       const state = this.current;
       const { segments, plans, settings } = state.reader.planSearch(search);
+      // Text is encoded by the index's own encoder, so only given vectors can be of another term space.
+      if (queries !== undefined) state.reader.checkQueryTermSpace(queries, search, segments);
       if (queries !== undefined && queries.length === 0) return resolve([]);
       const request: Request = {
         // Ids stay below 2^31 (the threads' cancellation slots are 32-bit).

@@ -3,6 +3,7 @@
  * encoder and scoring kernels (`indexInfo`), and its FLOPS over the live documents (`indexFlops`,
  * with the formulas of encode/flops.ts).
  */
+import { CUSTOM_TERM_SPACE } from '../io/term-space.js';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { flopsOfFrequencies, lengthDistribution } from '../encode/flops.js';
@@ -52,6 +53,7 @@ export function indexInfo(path: string, manifest: Manifest, loaded: readonly Loa
     memory: { forward, inverted, graph, total: forward + inverted + graph },
     build: manifest.build,
     encoder: manifest.encoder === undefined ? null : { kind: manifest.encoder.kind, label: manifest.encoder.label },
+    termSpace: manifest.termSpace ?? CUSTOM_TERM_SPACE,
     idf: manifest.idf === undefined ? null : { source: manifest.idf.source, terms: manifest.idf.terms },
     postingPruning: manifest.postingPruning ?? null,
     calibration: manifest.calibration ?? null,

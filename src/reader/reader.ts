@@ -5,8 +5,8 @@
  * the files it was loaded from — until `refresh()`. `IndexWriter` (src/writer/) extends it with
  * `add`, `delete` and `compact`.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Encoder } from '../encode/encoder.js';
 import type { EncoderSpec } from '../encode/spec.js';
 import { SpladexError } from '../errors.js';
@@ -30,15 +30,33 @@ import { indexFlops, indexInfo } from './info.js';
 import { loadSegments, loadSnapshot, type LoadedSegment, type SegmentAllocator } from './snapshot.js';
 import { withCalibratedDefaults } from './search-defaults.js';
 import { CALIBRATION_QUERIES_KEY } from '../store/calibration.js';
+import { checkVectorsTermSpace } from '../io/term-space.js';
+import { checkQueryVector, checkQueryVectors } from './query-input.js';
+import { explainDocument, type Explanation } from '../query/explain.js';
 import { FILTER_SEARCH_OPTIONS, type FlopsReport, type IndexInfo, type IndexSearchOptions, type ReaderOptions } from './types.js';
 
-/** The store of the index directory `path`; `E_NOT_AN_INDEX` when there is none. */
+/** Files an index directory holds besides its store: the commit record, the lock, segments (also under temporary names), SQLite's WAL. */
+const INDEX_FILE = /^(spladex\.(db(-wal|-shm|-journal)?|commit|lock)|seg-\d+\.spx(\.tmp-.*)?)$/;
+
+/**
+ * The store of the index directory `path`; `E_NOT_AN_INDEX` when there is none. A file of an
+ * index (`…/spladex.db`, `…/seg-000001.spx`) is the most common slip: the error names the
+ * directory to give instead.
+ */
 export function checkIndexDirectory(path: string): string {
   const storePath = join(path, STORE_FILE);
-  if (!existsSync(storePath)) {
-    throw new SpladexError('E_NOT_AN_INDEX', `${path} is not a spladex index (no ${STORE_FILE}); build one with "spladex index"`, { file: path });
+  if (existsSync(storePath)) return storePath;
+  let isFile = false;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    // Missing or unreadable: reported as not an index below.
   }
-  return storePath;
+  if (isFile && INDEX_FILE.test(basename(path)) && existsSync(join(dirname(path), STORE_FILE))) {
+    throw new SpladexError('E_NOT_AN_INDEX', `this is a file of the index, not the index: an index is its directory; give ${dirname(path)} instead`, { file: path });
+  }
+  const what = isFile ? 'a file, not an index directory' : existsSync(path) ? `not a spladex index (no ${STORE_FILE} in it)` : 'no such directory';
+  throw new SpladexError('E_NOT_AN_INDEX', `${what}; give the directory an index was built into ("spladex index … --out <dir>")`, { file: path });
 }
 
 const FILTER_CACHE_SIZE = 16;
@@ -214,15 +232,27 @@ export class IndexReader {
     return resolveSearchOptions(withCalibratedDefaults(search, this.state.manifest.calibration, targetRecall));
   }
 
-  /** Searches one query (token → weight). */
+  /** Searches one query (token → weight). `E_INPUT_VECTOR` for a string or an array (free text is `searchText`). */
   search(query: SparseVectorInput, options: IndexSearchOptions = {}): SearchHit[] {
+    checkQueryVector(query, 'search');
     return this.searchBatch([query], options)[0];
   }
 
   /** Searches many queries with the same options; scratch memory and the filter are shared across them. */
   searchBatch(queries: readonly SparseVectorInput[], options: IndexSearchOptions = {}): SearchHit[][] {
+    checkQueryVectors(queries);
     const { segments, plans, settings } = this.planSearch(options);
+    this.checkQueryTermSpace(queries, options, segments);
     return searchSegments(segments, plans, queries, settings);
+  }
+
+  /**
+   * Refuses query vectors of another term space than the index's (`E_TERM_SPACE`;
+   * src/io/term-space.ts); `segments` are those of `planSearch` (the search pool checks here too).
+   */
+  checkQueryTermSpace(queries: readonly SparseVectorInput[], options: IndexSearchOptions, segments: readonly LoadedSegment[]): void {
+    const has = (token: string): boolean => segments.some((s) => s.segment.termIds.has(token));
+    checkVectorsTermSpace(this.state.manifest.termSpace, queries, options, has, 'query', this.path);
   }
 
   /**
@@ -301,7 +331,7 @@ export class IndexReader {
       this.disposeEncoder();
       const spec = readStoredEncoder(this.store, manifest);
       if (spec === null) return Promise.reject(noEncoderError(this.path));
-      const encoder = openStoredEncoder(spec, readStoredIdf(this.store, manifest), this.encoderOverrides);
+      const encoder = openStoredEncoder(spec, readStoredIdf(this.store, manifest), this.encoderOverrides, manifest.termSpace);
       // A failed open is not cached: the next call tries again (e.g. after the model was restored).
       encoder.catch(() => {
         if (this.openedEncoder?.encoder === encoder) this.openedEncoder = undefined;
@@ -384,16 +414,46 @@ export class IndexReader {
   getDocument(id: string): StoredDocument | undefined {
     this.assertOpen();
     this.assertIdle();
+    const found = this.liveDocument(id);
+    if (found === undefined) return undefined;
+    const doc = this.store.getDocument(found.segment.entry.number, found.local);
+    if (doc === undefined || doc.id !== String(id)) throw this.store.corrupt(`the stored row of document ${JSON.stringify(id)} is missing or does not match segment ${found.segment.entry.number}`);
+    return doc;
+  }
+
+  /** The segment and local id of the live document `id`. */
+  private liveDocument(id: string): { segment: LoadedSegment; local: number } | undefined {
     for (const s of this.loadedSegments()) {
       const locals = (s.ids ??= IdLookup.build(s.segment.docIds)).find(String(id));
-      for (const local of locals) {
-        if (s.deleted.has(local)) continue;
-        const doc = this.store.getDocument(s.entry.number, local);
-        if (doc === undefined || doc.id !== String(id)) throw this.store.corrupt(`the stored row of document ${JSON.stringify(id)} is missing or does not match segment ${s.entry.number}`);
-        return doc;
-      }
+      for (const local of locals) if (!s.deleted.has(local)) return { segment: s, local };
     }
     return undefined;
+  }
+
+  /**
+   * Why the live document `id` scores what it does for `query` (a vector; encode text first with
+   * `encoder()`): the terms they share with query weight, stored document weight and product,
+   * largest product first, and the score — the products added in forward-index order, which is the
+   * score every search mode reports for the document, bit for bit. Undefined when no live document
+   * has the id.
+   */
+  explain(query: SparseVectorInput, id: string): Explanation | undefined {
+    this.assertOpen();
+    checkQueryVector(query, 'explain');
+    const found = this.liveDocument(id);
+    return found === undefined ? undefined : explainDocument(found.segment.segment, found.local, query);
+  }
+
+  /** Stored text and metadata of every live document, in store order (checksums verified). */
+  *documents(): Generator<StoredDocument> {
+    this.assertOpen();
+    this.assertIdle();
+    const byNumber = new Map(this.loadedSegments().map((s) => [s.entry.number, s]));
+    for (const row of this.store.allRows()) {
+      const s = byNumber.get(row.segment);
+      if (s === undefined || s.deleted.has(row.local)) continue;
+      yield this.store.decodeRow(row);
+    }
   }
 
   /** External ids of all live documents, in index order (the order ties are broken in). */

@@ -14,7 +14,7 @@ const APPROXIMATE_ARGUMENTS = ['queryCut', 'queryMass', 'heapFactor', 'graphNeig
 /** `explicit` with the calibrated setting for `target` (default: the build's) filled in. */
 export function withCalibratedDefaults(explicit: SearchOptions, calibration: Calibration | undefined, target: number | undefined): SearchOptions {
   if (calibration === undefined) {
-    if (target !== undefined) throw new SpladexError('E_OPTION', 'this index has no recall calibration, so targetRecall cannot choose a setting; rebuild it (calibration is on by default) or give queryCut and heapFactor');
+    if (target !== undefined) throw new SpladexError('E_OPTION', 'this index has no recall calibration, so a recall target (targetRecall, --target-recall) cannot choose a setting; rebuild it (calibration is on by default) or give the setting itself (queryCut and heapFactor: --query-cut, --heap-factor; or --exact)');
     return explicit;
   }
   if (target !== undefined && !(target > 0 && target <= 1)) throw new SpladexError('E_OPTION', `targetRecall must be in (0, 1], got ${String(target)}`);

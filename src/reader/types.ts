@@ -10,9 +10,13 @@ import type { EncoderOverrides } from '../text/encoder-store.js';
 import type { ScoringKernel } from '../query/candidate-scorer.js';
 import type { SearchOptions } from '../query/options.js';
 import { defineOptions } from '../util/options-table.js';
+import type { TermSpaceOptions } from '../io/term-space.js';
 
-/** Search options of `SpladexIndex.search`: the query-time arguments plus a metadata filter. */
-export interface IndexSearchOptions extends SearchOptions {
+/**
+ * Search options of `SpladexIndex.search`: the query-time arguments plus a metadata filter, and the
+ * term space of the query vectors (`termSpace`, `allowTermSpaceMismatch`: src/io/term-space.ts).
+ */
+export interface IndexSearchOptions extends SearchOptions, TermSpaceOptions {
   /** Only documents whose metadata matches (see `Filter`); an array means all must match. */
   filter?: Filter | readonly Filter[];
   /**
@@ -109,6 +113,8 @@ export interface IndexInfo {
   build: ResolvedBuildOptions;
   /** The encoder of an index built from text (null: built from vectors). */
   encoder: { kind: EncoderSpec['kind']; label: string } | null;
+  /** What the index's tokens mean (`wordpiece:bert-base-uncased`, `analyzer:english-porter`, `custom`: src/io/term-space.ts); `custom` for indexes written before it was recorded. */
+  termSpace: string;
   /** The stored IDF table (null: none): where it came from and its size. */
   idf: { source: 'file' | 'corpus' | 'table'; terms: number } | null;
   /** Index-time posting pruning the index was built with (null: none). */

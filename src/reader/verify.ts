@@ -17,7 +17,7 @@
  * writer removes them. An I/O failure (full disk, permissions) is not a finding: it is thrown as
  * `E_IO`, since it says nothing about the index.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SpladexError, type SpladexErrorCode } from '../errors.js';
 import { ENCODER_META_KEY, IDF_META_KEY, readStoredEncoder, readStoredIdf } from '../text/encoder-store.js';
@@ -28,6 +28,7 @@ import { parseManifest } from '../store/manifest.js';
 import type { Segment } from '../segment/segment.js';
 import type { SegmentCheckLevel } from '../segment/segment-check.js';
 import { loadSegmentFile, readCommittedState, segmentSource } from '../store/state.js';
+import { checkIndexDirectory } from './reader.js';
 import { DocumentStore, STORE_FILE } from '../store/store.js';
 
 export interface VerifyProblem {
@@ -98,8 +99,7 @@ export function verifyIndex(dir: string, options: VerifyOptions = {}): VerifyRep
   if (level !== 'full' && level !== 'quick') throw new SpladexError('E_OPTION', `option level must be full or quick, got ${String(level)}`);
   const started = performance.now();
   const path = resolve(dir);
-  const storePath = join(path, STORE_FILE);
-  if (!existsSync(storePath)) throw new SpladexError('E_NOT_AN_INDEX', `${path} is not a spladex index (no ${STORE_FILE})`, { file: path });
+  const storePath = checkIndexDirectory(path);
   const report: VerifyReport = { path, ok: true, checked: { segments: 0, documents: 0, deletedDocuments: 0, rows: 0, bytes: 0 }, notes: [], seconds: 0 };
   let store: DocumentStore | undefined;
   try {

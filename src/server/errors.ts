@@ -14,8 +14,6 @@ export type ServerErrorCode =
   | 'E_UNAUTHORIZED'
   /** A write route on a server started with `--read-only` (403). */
   | 'E_READ_ONLY'
-  /** No such route, or no live document with that id (404). */
-  | 'E_NOT_FOUND'
   /** A bug in spladex (500); the server logs the stack trace. */
   | 'E_INTERNAL';
 
@@ -46,6 +44,8 @@ const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   E_INPUT_VECTOR: 400,
   E_INPUT_LIMIT: 400,
   E_INPUT_ENCODING: 400,
+  E_TERM_SPACE: 400,
+  E_NOT_FOUND: 404,
   E_LOCKED: 409,
   E_BUSY: 503,
   E_CLOSED: 503,

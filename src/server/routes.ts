@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SearchMode } from '../query/options.js';
 import { parseFilterCondition, type Filter } from '../store/filter.js';
 import { validateVector } from '../io/documents.js';
+import { hitsWithFields, parseFields, type HitWithFields } from '../reader/fields.js';
 import type { DocumentInput, SearchHit, SparseVectorInput } from '../types.js';
 import type { TextDocumentInput } from '../text/text-source.js';
 import { SpladexError } from '../errors.js';
@@ -58,8 +59,7 @@ interface SearchOptionsBody {
   fields?: Array<'content' | 'metadata'>;
 }
 
-/** A hit with the stored fields asked for. */
-type Hit = SearchHit & { content?: string; metadata?: Record<string, unknown> };
+type Hit = HitWithFields;
 
 /** Aborted when the client goes away before its answer, so the pool drops its queued searches. */
 function abortOnDisconnect(reply: FastifyReply): AbortSignal {
@@ -82,20 +82,14 @@ function searchOptionsOf(body: SearchOptionsBody, context: RouteContext, reply: 
 /** Checks a query vector with the library's rules (token length, weight limit, UTF-8), naming where it is. */
 const checkedVector = (vector: SparseVectorInput, where: string): SparseVectorInput => validateVector(vector, { file: where });
 
-/** Adds the stored fields asked for to every hit (one lookup per distinct id). */
+/** Adds the stored fields asked for to every hit (one lookup per distinct id), as `spladex search --fields` does. */
 async function withFields(results: SearchHit[][], fields: SearchOptionsBody['fields'], index: ServedIndex): Promise<Hit[][]> {
   if (fields === undefined || fields.length === 0) return results;
   const ids = [...new Set(results.flatMap((hits) => hits.map((h) => h.id)))];
   const documents = await index.getDocuments(ids);
   const byId = new Map(ids.map((id, i) => [id, documents[i]]));
-  const content = fields.includes('content');
-  const metadata = fields.includes('metadata');
-  return results.map((hits) =>
-    hits.map((h) => {
-      const doc = byId.get(h.id);
-      return { ...h, ...(content && doc?.content !== undefined ? { content: doc.content } : {}), ...(metadata && doc?.metadata !== undefined ? { metadata: doc.metadata } : {}) };
-    }),
-  );
+  const selected = parseFields(fields);
+  return results.map((hits) => hitsWithFields(hits, byId, selected));
 }
 
 async function search(context: RouteContext, request: FastifyRequest, reply: FastifyReply): Promise<{ hits: Hit[] }> {

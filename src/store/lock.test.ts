@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,10 +21,18 @@ describe('writer lock', () => {
   });
 
   it('breaks locks of dead processes, including an earlier process that had our pid', () => {
-    plant({ pid: DEAD_PID, host: hostname() });
-    WriterLock.acquire(dir, 'after a crash').release();
-    plant({ pid: process.pid, host: hostname() });
-    WriterLock.acquire(dir, 'pid reused').release();
+    for (const [owner, command] of [
+      [{ pid: DEAD_PID, host: hostname() }, 'after a crash'],
+      [{ pid: process.pid, host: hostname() }, 'pid reused'],
+    ] as const) {
+      plant(owner);
+      const lock = WriterLock.acquire(dir, command);
+      // The lock file now names the new holder, not the planted one.
+      expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname(), command });
+      expect(lock.owner.command).toBe(command);
+      lock.release();
+      expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+    }
   });
 
   it('respects live holders, other hosts and unreadable lock files', () => {
@@ -37,7 +45,13 @@ describe('writer lock', () => {
 
   it('removes staging files of writers that died while taking the lock', () => {
     writeFileSync(join(dir, `${LOCK_FILE}.${DEAD_PID}`), '{}');
-    WriterLock.acquire(dir, 'cleaner').release();
+    // A live writer's staging file (this process's parent) is not touched.
+    const live = `${LOCK_FILE}.${process.ppid}`;
+    writeFileSync(join(dir, live), '{}');
+    const lock = WriterLock.acquire(dir, 'cleaner');
+    expect(readdirSync(dir).sort()).toEqual([LOCK_FILE, live].sort());
+    lock.release();
+    rmSync(join(dir, live));
     expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -18,6 +18,7 @@ import { ENCODER_KINDS, type EncoderKind } from '../encode/spec.js';
 import { BUILD_DEFAULTS, resolveBuildOptions, type ResolvedBuildOptions } from '../segment/options.js';
 import { POSTING_PRUNING_KEYS, resolvePostingPruning, type ResolvedPostingPruning } from '../segment/posting-pruning.js';
 import { parseCalibration, type Calibration } from './calibration.js';
+import { termSpaceNameProblem } from '../io/term-space.js';
 
 /** Version of the index directory layout and manifest. Bumped on any incompatible change. */
 export const INDEX_FORMAT_VERSION = 1;
@@ -78,6 +79,12 @@ export interface Manifest {
    * before it existed); search then uses the fixed defaults.
    */
   calibration?: Calibration;
+  /**
+   * What the index's token strings mean (src/io/term-space.ts): `wordpiece:bert-base-uncased`,
+   * `analyzer:english-porter`, `custom`, … Queries and added documents of another space are
+   * refused. Absent in indexes written before it existed: they behave as `custom` (never checked).
+   */
+  termSpace?: string;
 }
 
 export interface ManifestEncoderRef {
@@ -202,6 +209,10 @@ export function parseManifest(value: unknown, file: string): Manifest {
       if (typeof name !== 'string' || !SEGMENT_FILE_PATTERN.test(name) || seenFiles.has(name)) throw bad(`invalid obsolete segment file ${JSON.stringify(name)}`);
     }
     manifest.obsolete = raw.obsolete as string[];
+  }
+  if (raw.termSpace !== undefined) {
+    if (typeof raw.termSpace !== 'string' || termSpaceNameProblem(raw.termSpace) !== undefined) throw bad('invalid term space');
+    manifest.termSpace = raw.termSpace;
   }
   if (raw.calibration !== undefined) {
     const parsed = parseCalibration(raw.calibration);

@@ -16,6 +16,9 @@ import type { IdfTable } from '../encode/idf.js';
 import { parseEncoderSpec, type EncoderSpec } from '../encode/spec.js';
 import type { Manifest, ManifestEncoderRef, ManifestIdfRef } from '../store/manifest.js';
 import type { DocumentStore } from '../store/store.js';
+import { analyzerTermSpace, tagEncodedVectors } from '../io/term-space.js';
+import { readVocabulary, type Vocabulary } from '../io/vocabulary.js';
+import { isAbsolute, join, relative } from 'node:path';
 
 export const ENCODER_META_KEY = 'encoder';
 export const IDF_META_KEY = 'idf';
@@ -138,13 +141,46 @@ export type EncoderOverrides = Pick<EncoderOptions, 'model' | 'tokenizer' | 'voc
 
 /**
  * Reopens the encoder an index was built with, with the IDF table stored in the index (so no
- * idf.json is needed at query time). `overrides.model` relocates the model directory; the model and
+ * idf.json is needed at query time); `termSpace`, the index's, tags its query vectors (term-space.ts). `overrides.model` relocates the model directory; the model and
  * tokenizer must still have the checksums of the build (`E_MODEL` otherwise).
  */
-export async function openStoredEncoder(spec: EncoderSpec, idf: StoredIdf | null, overrides: EncoderOverrides = {}): Promise<Encoder> {
+export async function openStoredEncoder(spec: EncoderSpec, idf: StoredIdf | null, overrides: EncoderOverrides = {}, termSpace?: string): Promise<Encoder> {
   const options: EncoderOptions = { ...overrides };
   if (spec.kind !== 'splade' && idf !== null) options.idf = idf.table;
-  return openEncoderFromSpec(spec, options);
+  const encoder = await openEncoderFromSpec(spec, options);
+  if (termSpace === undefined) return encoder;
+  // Its query vectors are in the index's term space by construction: tagged so no search judges them by content.
+  const encodeQueries = encoder.encodeQueries.bind(encoder);
+  return Object.assign(encoder, { encodeQueries: async (texts: readonly string[]) => tagEncodedVectors(await encodeQueries(texts), termSpace) });
+}
+
+/**
+ * The term space of an encoder's terms (src/io/term-space.ts): the English analyzer's, or the
+ * tokenizer's vocabulary (read from its file, so a vocab.txt and a tokenizer.json holding the same
+ * tokens name the same space).
+ */
+export async function encoderTermSpace(spec: EncoderSpec): Promise<string> {
+  const tokenizer = spec.tokenizer;
+  if (tokenizer.type === 'english-analyzer') return analyzerTermSpace(tokenizer.stemmer);
+  return (await readVocabulary(tokenizer.file)).termSpace;
+}
+
+/**
+ * The vocabulary of an encoder's tokenizer (token id → token), for `{"indices", "values"}` query
+ * vectors; `modelDir` relocates a tokenizer that lived in the model directory. `E_OPTION` for the
+ * English analyzer, which has no ids.
+ */
+export async function encoderVocabulary(spec: EncoderSpec, modelDir?: string): Promise<Vocabulary> {
+  const tokenizer = spec.tokenizer;
+  if (tokenizer.type === 'english-analyzer') {
+    throw new SpladexError('E_OPTION', 'this index is lexical over the English analyzer, whose terms have no token ids; give the vocabulary of the ids with --vocab');
+  }
+  let file = tokenizer.file;
+  if (modelDir !== undefined && spec.model !== null) {
+    const rel = relative(spec.model.dir, file);
+    if (!rel.startsWith('..') && !isAbsolute(rel)) file = join(modelDir, rel);
+  }
+  return readVocabulary(file);
 }
 
 /** The error for text given to an index that stores no encoder. */

@@ -30,6 +30,7 @@ import {
 import { STORE_FILE, type DocumentStore } from '../store/store.js';
 import type { EncoderBuildReport } from '../text/text-source.js';
 import { loadQueries, type QueryTextEncoder } from '../io/queries.js';
+import { CUSTOM_TERM_SPACE, termSpaceNameProblem } from '../io/term-space.js';
 import type { SparseVectorInput } from '../types.js';
 import { BuildCalibrator } from './calibration.js';
 import type { QueryTermWeight } from './calibration-queries.js';
@@ -52,6 +53,13 @@ export interface IndexBuildOptions extends BuildOptions, IngestOptions, PostingP
    * from the collection.
    */
   calibrationQueries?: string | readonly SparseVectorInput[];
+  /**
+   * The term space of the documents' vectors (src/io/term-space.ts), recorded with the index so
+   * that queries and added documents of another space are refused: e.g. `wordpiece:bert-base-uncased`
+   * for vectors of a BERT-vocabulary SPLADE model. Default `custom` (never checked). An index built
+   * from text records its encoder's space instead.
+   */
+  termSpace?: string;
 }
 
 export interface BuildSummary extends SegmentBuildStats {
@@ -106,6 +114,8 @@ export interface BuildExtras {
   idf?: StoredIdf;
   /** Encodes text calibration queries with the index's encoder (an index built from text). */
   encodeQueries?: (texts: readonly string[]) => Promise<SparseVectorInput[]>;
+  /** The encoder's term space (an index built from text). */
+  termSpace?: string;
 }
 
 /** Everything a build decides before reading the first document. */
@@ -119,6 +129,8 @@ export interface BuildPlan {
   text: () => TextMeta;
   /** The recall calibration of this build (undefined: `calibrationSample` 0). */
   calibrator: BuildCalibrator | undefined;
+  /** The term space recorded in the manifest. */
+  termSpace: string;
 }
 
 /** Build options that fix static pruning: given any of them, calibration leaves pruning alone. */
@@ -149,6 +161,7 @@ export async function planBuild(options: IndexBuildOptions, extras: BuildExtras)
   if (options.idf !== undefined && extras.idf !== undefined) {
     throw new SpladexError('E_OPTION', "option idf conflicts with the encoder's IDF table; give the IDF to the encoder (inference-free) or leave it out (lexical uses its corpus IDF)");
   }
+  const termSpace = buildTermSpace(options, extras);
   let idf = extras.idf ?? (options.idf === undefined ? undefined : await loadIdfOption(options.idf));
   let report: PostingPruningReport | undefined;
   const prepare = !postingPruningActive(pruning)
@@ -175,9 +188,23 @@ export async function planBuild(options: IndexBuildOptions, extras: BuildExtras)
     pruning,
     prepare,
     calibrator,
+    termSpace,
     report: () => report,
     text: () => ({ ...(extras.encoder === undefined ? {} : { encoder: extras.encoder }), ...(idf === undefined ? {} : { idf }) }),
   };
+}
+
+/** The term space a build records: the encoder's (text), else the option's, else `custom`. */
+function buildTermSpace(options: IndexBuildOptions, extras: BuildExtras): string {
+  const given = options.termSpace;
+  if (given !== undefined) {
+    const problem = typeof given === 'string' ? termSpaceNameProblem(given) : 'must be a string';
+    if (problem !== undefined) throw new SpladexError('E_OPTION', `termSpace (--term-space) ${problem}, got ${JSON.stringify(given)}`);
+    if (extras.termSpace !== undefined && given !== extras.termSpace) {
+      throw new SpladexError('E_OPTION', `termSpace (--term-space) is for indexes built from vectors; an index built from text records its encoder's space (${extras.termSpace})`);
+    }
+  }
+  return extras.termSpace ?? given ?? CUSTOM_TERM_SPACE;
 }
 
 /**
@@ -194,8 +221,8 @@ export function precheckBuild(out: string, options: IndexBuildOptions): void {
 }
 
 /** Manifest fields of a finished build besides segments: encoder and IDF references, posting pruning. */
-export function textManifestFields(store: DocumentStore, plan: BuildPlan): Pick<Manifest, 'encoder' | 'idf' | 'postingPruning'> {
-  const fields: Pick<Manifest, 'encoder' | 'idf' | 'postingPruning'> = writeTextMeta(store, plan.text());
+export function textManifestFields(store: DocumentStore, plan: BuildPlan): Pick<Manifest, 'encoder' | 'idf' | 'postingPruning' | 'termSpace'> {
+  const fields: Pick<Manifest, 'encoder' | 'idf' | 'postingPruning' | 'termSpace'> = { ...writeTextMeta(store, plan.text()), termSpace: plan.termSpace };
   if (postingPruningActive(plan.pruning)) fields.postingPruning = plan.pruning;
   return fields;
 }

@@ -1,4 +1,5 @@
 /** Options and summaries of the writer's operations (`add`, `addText`, `delete`, `compact`). */
+import type { TermSpaceOptions } from '../io/term-space.js';
 import type { RecalibrationReport } from './recalibrate.js';
 import type { IngestOptions } from '../segment/ingest.js';
 import { BUILD_OPTIONS } from '../segment/options.js';
@@ -37,7 +38,11 @@ export const WRITE_OPTIONS: OptionsTable<Required<WriteOptions>> = defineOptions
 
 export const WRITE_DEFAULTS: Readonly<Required<WriteOptions>> = WRITE_OPTIONS.defaults;
 
-export interface AddOptions extends WriteOptions, IngestOptions {}
+/**
+ * Options of `add`: write and ingest options, and the term space of the added vectors (`termSpace`,
+ * `allowTermSpaceMismatch`; src/io/term-space.ts): vectors of another space than the index's are refused.
+ */
+export interface AddOptions extends WriteOptions, IngestOptions, TermSpaceOptions {}
 
 /** Options of `addText`: those of `add`, plus the encoder chunk size. Encoder run-time settings come from `OpenOptions.encoder`. */
 export interface AddTextOptions extends AddOptions {
@@ -50,7 +55,7 @@ export interface AddSummary {
   /** Per-document posting cuts of the index applied to the new documents (see `Manifest.postingPruning`). */
   postingPruning?: PostingPruningReport;
   /**
-   * Terms added to a corpus IDF table (lexical indexes, and indexes pruned with corpus IDF): the
+   * `addText` only (vectors never change the stored IDF table). Terms added to a corpus IDF table (lexical indexes, and indexes pruned with corpus IDF): the
    * original N and every existing IDF are kept; a term the index never saw gets
    * `ln(1 + (N − df + 0.5)/(df + 0.5))` with its df in the added documents.
    */

@@ -16,6 +16,7 @@ import { openEncoder, type EncoderOptions } from '../encode/encoder.js';
 import { SpladexError } from '../errors.js';
 import { defaultEncoderKind, indexTextCorpus, encoderIdf, type TextCorpusSource } from '../text/text-source.js';
 import { buildIndexWith } from './build.js';
+import { encoderTermSpace } from '../text/encoder-store.js';
 import { precheckBuild, type BuildSummary, type IndexBuildOptions } from './build-plan.js';
 
 export { defaultEncoderKind };
@@ -57,6 +58,7 @@ export async function buildTextIndex(corpus: TextCorpusSource, out: string, opti
 
   const encoder = await openEncoder({ ...encoderOptions, kind });
   try {
+    const termSpace = await encoderTermSpace(encoder.spec);
     const pass = {
       label,
       chunkSize: chunkSize ?? encodeChunkSize(encoderOptions.batchSize),
@@ -67,7 +69,7 @@ export async function buildTextIndex(corpus: TextCorpusSource, out: string, opti
     return await indexTextCorpus(encoder, corpus, pass, started, (documents) => {
       // Read the IDF only now: a two-pass encoder computes it in the statistics pass.
       const idf = encoderIdf(encoder);
-      return buildIndexWith(documents, out, { ...indexOptions, sourceLabel: label }, { encoder: encoder.spec, ...(idf === undefined ? {} : { idf }), encodeQueries: (texts) => encoder.encodeQueries(texts) });
+      return buildIndexWith(documents, out, { ...indexOptions, sourceLabel: label }, { encoder: encoder.spec, ...(idf === undefined ? {} : { idf }), encodeQueries: (texts) => encoder.encodeQueries(texts), termSpace });
     });
   } finally {
     await encoder.dispose();

@@ -18,6 +18,7 @@ import { readCommittedState, type CommittedState } from '../store/state.js';
 import { DocumentStore, STORE_FILE } from '../store/store.js';
 import { indexTextCorpus, type TextCorpusSource } from '../text/text-source.js';
 import { checkStorableString } from '../io/documents.js';
+import { checkTermSpace, isDeclaredTermSpace, termSpaceEvidence, type TermSpaceEvidence, type TermSpaceOptions } from '../io/term-space.js';
 import { checkIndexDirectory, IndexReader } from '../reader/reader.js';
 import { attach, loadSegments } from '../reader/snapshot.js';
 import type { WriterOptions } from '../reader/types.js';
@@ -85,11 +86,16 @@ export class IndexWriter extends IndexReader {
    * nothing: on any error the index is unchanged.
    */
   async add(documents: DocumentSource, options: AddOptions = {}): Promise<AddSummary> {
+    return this.addDocuments(documents, options, false);
+  }
+
+  /** `add`; `encoded`: the documents come from the index's own encoder (`addText`), so they are in its term space. */
+  private async addDocuments(documents: DocumentSource, options: AddOptions, encoded: boolean): Promise<AddSummary> {
     const started = performance.now();
     const o = resolveWriteOptions(options);
     const summary = await this.write(async ({ state, created }): Promise<WritePlan<AddSummary>> => {
       const { manifest, deletes } = state;
-      const plan = this.addPlan(manifest);
+      const plan = this.addPlan(manifest, encoded, options);
       const number = manifest.nextSegment;
       const inManifest = new Set(manifest.segments.map((s) => s.number));
       const changed = new Set<number>();
@@ -138,11 +144,14 @@ export class IndexWriter extends IndexReader {
   }
 
   /**
-   * What `add` does to new documents besides indexing them: the index's per-document posting cuts
+   * What `add` does to new documents besides indexing them: the term-space check of vectors
+   * (`E_TERM_SPACE` before anything is written), the index's per-document posting cuts
    * (`maxTermsPerDoc`, `minWeight`; a FLOPS budget is a property of a whole collection and is not
-   * re-applied — rebuild to re-prune), and new terms entering a corpus IDF table.
+   * re-applied — rebuild to re-prune), and, for text encoded by the index's encoder only, new terms
+   * entering a corpus IDF table (its query weights need them). Vectors never change the stored IDF
+   * table: their new terms get a BM25 IDF for this add's pruning values only.
    */
-  private addPlan(manifest: Manifest): {
+  private addPlan(manifest: Manifest, encoded: boolean, termSpace: TermSpaceOptions): {
     prepare: ((input: ForwardInput) => ForwardInput) | undefined;
     report: () => PostingPruningReport | undefined;
     updatedIdf: () => StoredIdf | undefined;
@@ -152,15 +161,18 @@ export class IndexWriter extends IndexReader {
     const cuts = stored !== undefined && (stored.maxTermsPerDoc > 0 || stored.minWeight > 0) ? { ...stored, flopsBudget: 0 } : undefined;
     let idf = readStoredIdf(this.store, manifest);
     const source = idf?.source;
-    const extend = source?.type === 'corpus';
+    const corpusIdf = source?.type === 'corpus';
+    const extend = encoded && corpusIdf;
+    const checkSpace = !encoded && isDeclaredTermSpace(manifest.termSpace) && termSpace.allowTermSpaceMismatch !== true;
     let report: PostingPruningReport | undefined;
     let updated: StoredIdf | undefined;
     let added = 0;
     const prepare =
-      cuts === undefined && !extend
+      cuts === undefined && !extend && !checkSpace
         ? undefined
         : (input: ForwardInput): ForwardInput => {
-            if (idf !== null && source?.type === 'corpus') {
+            if (checkSpace) this.checkDocumentTermSpace(input, manifest, termSpace);
+            if (idf !== null && source?.type === 'corpus' && (extend || cuts !== undefined)) {
               const df = documentFrequencies(forwardMatrix(input));
               let table: Map<string, number> | undefined;
               for (let t = 0; t < input.vocabulary.length; t++) {
@@ -170,7 +182,12 @@ export class IndexWriter extends IndexReader {
                 table.set(token, bm25Idf(source.documents, df[t]));
                 added++;
               }
-              if (table !== undefined) idf = updated = { source, table };
+              // Only text of the index's encoder extends the stored table; vectors' new terms serve this add's pruning.
+              if (table !== undefined) {
+                idf = { source, table };
+                if (extend) updated = idf;
+                else added = 0;
+              }
             }
             if (cuts === undefined) return input;
             const result = pruneForwardInput(input, idfForVocabulary(input, idf?.table ?? null, 0), cuts, idf?.source.type ?? 'corpus');
@@ -178,6 +195,18 @@ export class IndexWriter extends IndexReader {
             return result.input;
           };
     return { prepare, report: () => report, updatedIdf: () => updated, added: () => added };
+  }
+
+  /** Refuses added vectors of another term space (`E_TERM_SPACE`): declared, or by content (src/io/term-space.ts), weighting each term by its document frequency. */
+  private checkDocumentTermSpace(input: ForwardInput, manifest: Manifest, options: TermSpaceOptions): void {
+    const evidence = (): TermSpaceEvidence => {
+      const df = documentFrequencies(forwardMatrix(input));
+      const counts: Record<string, number> = {};
+      for (let t = 0; t < input.vocabulary.length; t++) if (df[t] > 0) counts[input.vocabulary[t]] = df[t];
+      const segments = this.loadedSegments();
+      return termSpaceEvidence([counts], (token) => segments.some((s) => s.segment.termIds.has(token)));
+    };
+    checkTermSpace(manifest.termSpace, options, evidence, 'documents', this.path);
   }
 
   /**
@@ -205,7 +234,7 @@ export class IndexWriter extends IndexReader {
         ...(options.onSkip === undefined ? {} : { onSkip: options.onSkip }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       };
-      return await indexTextCorpus(encoder, corpus, pass, started, (documents) => this.add(documents, { ...addOptions, sourceLabel: label }));
+      return await indexTextCorpus(encoder, corpus, pass, started, (documents) => this.addDocuments(documents, { ...addOptions, sourceLabel: label }, true));
     } finally {
       await encoder.dispose();
     }

@@ -23,10 +23,13 @@ function randomVector(rng: Rng, vocabulary: number, minTerms: number, maxTerms: 
   return vector;
 }
 
-export function randomCorpus(options: RandomCorpusOptions): { documents: DocumentInput[]; queries: SparseVectorInput[] } {
+/** A generated document: its id is always a string (`d<n>`). */
+export type RandomDocument = DocumentInput & { id: string };
+
+export function randomCorpus(options: RandomCorpusOptions): { documents: RandomDocument[]; queries: SparseVectorInput[] } {
   const rng = new Rng(options.seed);
   const decimals = options.decimals ?? 3;
-  const documents: DocumentInput[] = [];
+  const documents: RandomDocument[] = [];
   for (let i = 0; i < options.docs; i++) {
     const vector = i % 97 === 5 ? {} : randomVector(rng, options.vocabulary, 3, 60, decimals);
     documents.push({ id: `d${i}`, vector, content: `document ${i}`, metadata: { n: i, even: i % 2 === 0 } });
