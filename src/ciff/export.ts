@@ -14,18 +14,12 @@
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SpladexError } from '../errors.js';
-import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord } from '../store/commit-record.js';
-import { segmentSource, readCommittedState } from '../store/state.js';
-import { DocumentStore } from '../store/store.js';
-import type { Bitmap } from '../store/deletes.js';
-import type { SegmentEntry } from '../store/manifest.js';
-import { checkIndexDirectory } from '../reader/reader.js';
 import { ioFailure, isIoFailure, guardIo } from '../util/io-failure.js';
 import { fsyncPath } from '../util/fs.js';
 import { RunWriter } from './runs.js';
-import { ciffCodec, POSTING_DOCID_TAG, POSTING_TF_TAG, POSTINGS_FIELD_TAG, varintBytes, type CiffCodec } from './schema.js';
+import { ciffCodec, POSTING_DOCID_TAG, POSTING_TF_TAG, POSTINGS_FIELD_TAG, varintBytes } from './schema.js';
 import { CIFF_EXPORT_OPTIONS, describeExport, type CiffExportOptions } from './options.js';
-import { readSegmentMeta, readStrings, SegmentFile, StringCursor, valueDecoder } from './segment-stream.js';
+import { closeCommitted, openCommittedSegments, StringCursor, valueDecoder, type CommittedSegment } from './segment-stream.js';
 
 export interface CiffExportProgress {
   phase: 'vocabulary' | 'invert' | 'write';
@@ -48,12 +42,7 @@ export interface CiffExportSummary {
   seconds: number;
 }
 
-interface OpenSegment {
-  entry: SegmentEntry;
-  file: SegmentFile;
-  deleted: Bitmap;
-  nDocs: number;
-  valueType: string;
+interface OpenSegment extends CommittedSegment {
   /** Segment term id → global term rank (UTF-8 byte order). */
   rank: Uint32Array;
 }
@@ -231,40 +220,22 @@ export async function exportCiff(dir: string, out: string, options: CiffExportOp
  * commits are refused as readers refuse them.
  */
 function openSegments(dir: string): { segments: OpenSegment[]; terms: string[] } {
-  const store = DocumentStore.open(checkIndexDirectory(dir), true);
-  const segments: OpenSegment[] = [];
+  // The store is needed only to find the committed state: the export reads ids from the segments.
+  const { store, segments: committed } = openCommittedSegments(dir);
+  store.close();
   try {
-    const names = listIndexDirectory(dir);
-    const record = readCommitRecord(dir);
-    store.beginSnapshot();
-    const state = readCommittedState(store);
-    const lost = lostCommitError(dir, state.manifest, state.manifestCrc, record, classifyFiles(names, state.manifest));
-    if (lost !== undefined) throw lost;
-    const vocabularies: string[][] = [];
     const global = new Map<string, number>();
-    for (const entry of state.manifest.segments) {
-      const file = SegmentFile.open(segmentSource(dir, entry.file), entry);
-      const meta = readSegmentMeta(file);
-      segments.push({ entry, file, deleted: state.deletes.get(entry.number)!, nDocs: meta.nDocs, valueType: meta.valueType, rank: new Uint32Array(0) });
-      if (meta.nDocs !== entry.documents) throw new SpladexError('E_CORRUPT', `segment holds ${meta.nDocs} documents, the manifest says ${entry.documents}; restore or rebuild the index`, { file: file.path });
-      const vocabulary = readStrings(file, 'vocab');
-      for (const term of vocabulary) if (!global.has(term)) global.set(term, global.size);
-      vocabularies.push(vocabulary);
-    }
+    for (const s of committed) for (const term of s.vocabulary) if (!global.has(term)) global.set(term, global.size);
     const encoded = [...global.keys()].map((term) => ({ term, bytes: Buffer.from(term, 'utf8') }));
     encoded.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
     const terms = encoded.map((e) => e.term);
     const rankOf = new Map<string, number>();
     terms.forEach((term, r) => rankOf.set(term, r));
-    segments.forEach((segment, i) => {
-      segment.rank = Uint32Array.from(vocabularies[i], (term) => rankOf.get(term)!);
-    });
+    const segments = committed.map((s) => ({ ...s, rank: Uint32Array.from(s.vocabulary, (term) => rankOf.get(term)!) }));
     return { segments, terms };
   } catch (error) {
-    for (const s of segments) s.file.close();
+    closeCommitted(undefined, committed);
     throw error;
-  } finally {
-    store.close();
   }
 }
 

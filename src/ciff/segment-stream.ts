@@ -8,7 +8,12 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { SpladexError } from '../errors.js';
-import { segmentDigest, type SegmentEntry } from '../store/manifest.js';
+import { segmentDigest, type Manifest, type SegmentEntry } from '../store/manifest.js';
+import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord } from '../store/commit-record.js';
+import type { Bitmap } from '../store/deletes.js';
+import { readCommittedState, segmentSource } from '../store/state.js';
+import { DocumentStore } from '../store/store.js';
+import { checkIndexDirectory } from '../reader/reader.js';
 import { guardIo } from '../util/io-failure.js';
 import { HALF_TO_FLOAT } from '../util/f16.js';
 import { decodeStrings, type SectionInfo } from '../segment/container.js';
@@ -25,7 +30,7 @@ interface Section extends SectionInfo {
 
 const damaged = (path: string, message: string): SpladexError => new SpladexError('E_CORRUPT', `${message}; the file is damaged: rebuild the index or restore it from a backup`, { file: path });
 
-export class SegmentFile {
+class SegmentFile {
   private readonly sections = new Map<string, Section>();
 
   private constructor(
@@ -168,7 +173,7 @@ class SectionCursor {
 }
 
 /** The strings of a `*.off` + `*.txt` section pair, read whole (the vocabulary). */
-export function readStrings(file: SegmentFile, prefix: string): string[] {
+function readStrings(file: SegmentFile, prefix: string): string[] {
   const offsetBytes = file.readWhole(`${prefix}.off`);
   return decodeStrings(new Uint32Array(offsetBytes.buffer, offsetBytes.byteOffset, offsetBytes.byteLength / 4), file.readWhole(`${prefix}.txt`), file.path);
 }
@@ -231,11 +236,57 @@ export function valueDecoder(file: SegmentFile, valueType: string): Float32Array
 }
 
 /** The segment's meta part (JSON), read whole. */
-export function readSegmentMeta(file: SegmentFile): { nDocs: number; nTerms: number; valueType: string } {
+function readSegmentMeta(file: SegmentFile): { nDocs: number; nTerms: number; valueType: string } {
   const text = new TextDecoder().decode(file.readWhole('meta'));
   try {
     return JSON.parse(text) as { nDocs: number; nTerms: number; valueType: string };
   } catch {
     throw damaged(file.path, 'invalid segment metadata');
   }
+}
+
+/** One segment of the committed state, opened for sequential reads. */
+export interface CommittedSegment {
+  entry: SegmentEntry;
+  file: SegmentFile;
+  deleted: Bitmap;
+  nDocs: number;
+  valueType: string;
+  /** Segment term id → token. */
+  vocabulary: string[];
+}
+
+/**
+ * The committed state of the index at `dir` with its segments opened (their files stay readable
+ * while open, even if a compaction removes them meanwhile), the document store in a read
+ * snapshot of that state. Lost commits are refused as readers refuse them. On an error everything
+ * opened is closed; otherwise the caller closes the files and the store (`closeCommitted`).
+ */
+export function openCommittedSegments(dir: string): { store: DocumentStore; manifest: Manifest; manifestCrc: number; segments: CommittedSegment[] } {
+  const store = DocumentStore.open(checkIndexDirectory(dir), true);
+  const segments: CommittedSegment[] = [];
+  try {
+    const names = listIndexDirectory(dir);
+    const record = readCommitRecord(dir);
+    store.beginSnapshot();
+    const state = readCommittedState(store);
+    const lost = lostCommitError(dir, state.manifest, state.manifestCrc, record, classifyFiles(names, state.manifest));
+    if (lost !== undefined) throw lost;
+    for (const entry of state.manifest.segments) {
+      const file = SegmentFile.open(segmentSource(dir, entry.file), entry);
+      const meta = readSegmentMeta(file);
+      segments.push({ entry, file, deleted: state.deletes.get(entry.number)!, nDocs: meta.nDocs, valueType: meta.valueType, vocabulary: readStrings(file, 'vocab') });
+      if (meta.nDocs !== entry.documents) throw new SpladexError('E_CORRUPT', `segment holds ${meta.nDocs} documents, the manifest says ${entry.documents}; restore or rebuild the index`, { file: file.path });
+    }
+    return { store, manifest: state.manifest, manifestCrc: state.manifestCrc, segments };
+  } catch (error) {
+    closeCommitted(store, segments);
+    throw error;
+  }
+}
+
+/** Closes what `openCommittedSegments` opened. */
+export function closeCommitted(store: DocumentStore | undefined, segments: readonly CommittedSegment[]): void {
+  for (const s of segments) s.file.close();
+  store?.close();
 }

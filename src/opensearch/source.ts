@@ -6,14 +6,9 @@
  * the state is identified by its generation and manifest CRC, and a resumed export refuses another.
  */
 import { resolve } from 'node:path';
-import { SpladexError } from '../errors.js';
-import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord } from '../store/commit-record.js';
-import { readCommittedState, segmentSource } from '../store/state.js';
 import { DocumentStore, type StoredDocument } from '../store/store.js';
-import type { Bitmap } from '../store/deletes.js';
-import type { Manifest, SegmentEntry } from '../store/manifest.js';
-import { checkIndexDirectory } from '../reader/reader.js';
-import { readSegmentMeta, readStrings, SegmentFile, StringCursor, valueDecoder } from '../ciff/segment-stream.js';
+import type { Manifest } from '../store/manifest.js';
+import { closeCommitted, openCommittedSegments, StringCursor, valueDecoder, type CommittedSegment } from '../ciff/segment-stream.js';
 
 /** One live document as exported. */
 export interface ExportDocument extends StoredDocument {
@@ -23,21 +18,13 @@ export interface ExportDocument extends StoredDocument {
   weights: number[];
 }
 
-interface OpenSegment {
-  entry: SegmentEntry;
-  file: SegmentFile;
-  deleted: Bitmap;
-  nDocs: number;
-  valueType: string;
-  vocabulary: string[];
-}
 
 /** The committed state's live documents, read once in order. */
 export class LiveDocuments {
   private constructor(
     readonly dir: string,
     private readonly store: DocumentStore,
-    private readonly segments: OpenSegment[],
+    private readonly segments: CommittedSegment[],
     /** Identifies the committed state: `<generation>:<manifest CRC>`. */
     readonly source: string,
     readonly live: number,
@@ -46,30 +33,9 @@ export class LiveDocuments {
 
   static open(dir: string): LiveDocuments {
     dir = resolve(dir);
-    const store = DocumentStore.open(checkIndexDirectory(dir), true);
-    const segments: OpenSegment[] = [];
-    try {
-      const names = listIndexDirectory(dir);
-      const record = readCommitRecord(dir);
-      store.beginSnapshot();
-      const state = readCommittedState(store);
-      const lost = lostCommitError(dir, state.manifest, state.manifestCrc, record, classifyFiles(names, state.manifest));
-      if (lost !== undefined) throw lost;
-      let live = 0;
-      for (const entry of state.manifest.segments) {
-        const file = SegmentFile.open(segmentSource(dir, entry.file), entry);
-        const meta = readSegmentMeta(file);
-        const deleted = state.deletes.get(entry.number)!;
-        segments.push({ entry, file, deleted, nDocs: meta.nDocs, valueType: meta.valueType, vocabulary: readStrings(file, 'vocab') });
-        if (meta.nDocs !== entry.documents) throw new SpladexError('E_CORRUPT', `segment holds ${meta.nDocs} documents, the manifest says ${entry.documents}; restore or rebuild the index`, { file: file.path });
-        live += meta.nDocs - deleted.size;
-      }
-      return new LiveDocuments(dir, store, segments, `${state.manifest.generation}:${state.manifestCrc}`, live, state.manifest);
-    } catch (error) {
-      for (const s of segments) s.file.close();
-      store.close();
-      throw error;
-    }
+    const { store, manifest, manifestCrc, segments } = openCommittedSegments(dir);
+    const live = segments.reduce((sum, s) => sum + s.nDocs - s.deleted.size, 0);
+    return new LiveDocuments(dir, store, segments, `${manifest.generation}:${manifestCrc}`, live, manifest);
   }
 
   /** Stored metadata of every live document, in order (the mapping's type inference reads it). */
@@ -127,7 +93,6 @@ export class LiveDocuments {
   }
 
   close(): void {
-    for (const s of this.segments) s.file.close();
-    this.store.close();
+    closeCommitted(this.store, this.segments);
   }
 }
