@@ -30,6 +30,8 @@ export interface EncodedDocument {
   vector: SparseVectorInput;
   /** The text that was encoded (title and text). */
   content: string;
+  /** The record's title, when it has one (also part of `content`). */
+  title?: string;
   /** The record's metadata, when it has one. */
   metadata?: Record<string, unknown>;
   /** The record's line number, when it came from a file. */
@@ -190,6 +192,7 @@ export async function* encodeCorpus(
     for (let i = 0; i < texts.length; i++) {
       const record = chunk[i];
       const doc: EncodedDocument = { id: String(record.id), vector: vectors[i], content: texts[i] };
+      if (record.title !== undefined) doc.title = record.title;
       if (record.metadata !== undefined) doc.metadata = record.metadata;
       if (record.line !== undefined) doc.line = record.line;
       yield doc;

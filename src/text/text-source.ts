@@ -18,7 +18,7 @@ import type { StoredIdf } from './encoder-store.js';
 /**
  * One text document: BEIR (`_id`, `title`, `text`), Pyserini (`id`, `contents`) or plain JSONL, with
  * an optional `metadata` object stored with the document. The indexed text — and the stored
- * content — is `title + " " + text`.
+ * content — is `title + " " + text`; the title is also stored as metadata `title`.
  */
 export interface TextDocumentInput {
   id?: string | number;
@@ -155,7 +155,10 @@ async function encodeTextCorpus(encoder: Encoder, corpus: TextCorpusSource, opti
       ordinal++;
       const line = doc.line ?? ordinal;
       const raw: Record<string, unknown> = { id: doc.id, vector: doc.vector, content: doc.content };
-      if (doc.metadata !== undefined) raw.metadata = doc.metadata;
+      // A BEIR title is part of the indexed content and is also kept on its own, as metadata
+      // `title` (unless the line's metadata has one), so `--fields title` shows it.
+      const metadata = doc.title === undefined || doc.metadata?.title !== undefined ? doc.metadata : { title: doc.title, ...doc.metadata };
+      if (metadata !== undefined) raw.metadata = metadata;
       // Validated like a vector line (id length, weights), and skipped like one.
       let parsed: ParsedDocument;
       try {

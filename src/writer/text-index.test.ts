@@ -58,7 +58,8 @@ describe('buildTextIndex + searchText', () => {
     expect(summary.encoder!.stats.documents).toBe(6);
     const index = SpladexIndex.open(out);
     try {
-      expect(index.getDocument('d1')).toEqual({ id: 'd1', content: 'Brain development White matter development in the human brain of patients.', metadata: { year: 2010 } });
+      // The title is indexed as part of the content and also kept as metadata (for --fields title).
+      expect(index.getDocument('d1')).toEqual({ id: 'd1', content: 'Brain development White matter development in the human brain of patients.', metadata: { title: 'Brain development', year: 2010 } });
       expect(index.getDocument('3')).toMatchObject({ content: 'Cancer Cancer cells and protein genes in cancer patients.', metadata: { tags: ['onc'] } });
       const info = index.info();
       expect(info.encoder).toEqual({ kind: 'lexical', label: 'lexical (BM25), not a learned model' });
