@@ -79,6 +79,24 @@ describe('query formats', () => {
     expect(trec([lexical, '--queries', ids, '--vocab', tokenizerJson])).toEqual(expected);
   });
 
+  it('calibrates a vector build on a query log of {"indices", "values"} lines mapped by --vocab: the same queries as their token form', () => {
+    const documents = file('vectors.jsonl', Array.from({ length: 40 }, (_, d) => JSON.stringify({ id: `v${d}`, vector: { [WORDS[d % 10]]: 1 + (d % 3), [WORDS[(d * 7) % 10]]: 0.5 } })).join('\n') + '\n');
+    const ids = file('log-ids.jsonl', [JSON.stringify({ id: 'a', indices: [idOf('sleep'), idOf('loss')], values: [1.5, 0.5] }), JSON.stringify({ id: 'b', indices: [idOf('brain')], values: [2] })].join('\n') + '\n');
+    const tokens = file('log-tokens.jsonl', [JSON.stringify({ id: 'a', vector: { sleep: 1.5, loss: 0.5 } }), JSON.stringify({ id: 'b', vector: { brain: 2 } })].join('\n') + '\n');
+    const calibration = (log: string, extra: string[]): { source: string; queries: number; queriesCrc: number } => {
+      const built = runCli(['index', documents, '--out', join(dir, `log-${extra.length}`), '--overwrite', '--calibration-queries', log, ...extra, '--json', '--quiet']);
+      expect(built.status, built.stderr).toBe(0);
+      return JSON.parse(built.stdout).calibration;
+    };
+    const fromIds = calibration(ids, ['--vocab', vocabTxt]);
+    expect(fromIds).toMatchObject({ source: 'given', queries: 2 });
+    expect(fromIds.queriesCrc).toBe(calibration(tokens, []).queriesCrc);
+    // Without the vocabulary the ids cannot be read: the error says which flag gives it.
+    const refused = runCli(['index', documents, '--out', join(dir, 'log-none'), '--calibration-queries', ids, '--quiet']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('--vocab');
+  });
+
   it('refuses ids mapped through another model\'s vocabulary (its term space differs), unless allowed', () => {
     const other = file('other-vocab.txt', [...VOCAB, 'extra'].join('\n') + '\n');
     const ids = file('ids-other.jsonl', JSON.stringify({ id: 'a', indices: [idOf('sleep')], values: [1] }) + '\n');

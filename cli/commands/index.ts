@@ -59,6 +59,7 @@ interface IndexCliOptions {
   input: 'vectors' | 'text';
   idf?: string;
   calibrationQueries?: string;
+  vocab?: string;
   skipInvalid: boolean;
   overwrite: boolean;
   json: boolean;
@@ -78,7 +79,7 @@ export function register(program: Command): void {
     .option('--input <kind>', 'what the input holds: vectors | text (encoded while indexing; see the encoder options)', choice(['vectors', 'text'] as const), 'vectors')
     .option(
       '--calibration-queries <file>',
-      'a query log to calibrate the recall target on (JSONL query vectors; query text with --input text), instead of pseudo-queries drawn from the collection',
+      'a query log to calibrate the recall target on (JSONL query vectors, {"indices", "values"} lines with their vocabulary given by --vocab; query text with --input text), instead of pseudo-queries drawn from the collection',
     )
     .option('--skip-invalid', 'skip invalid lines and report them instead of stopping at the first', false)
     .option('--overwrite', 'replace an existing index at --out', false)
@@ -132,12 +133,14 @@ async function runIndex(input: string, opts: IndexCliOptions, command: Command):
     overwrite: opts.overwrite,
     skipInvalid: opts.skipInvalid,
     ...(opts.calibrationQueries === undefined ? {} : { calibrationQueries: opts.calibrationQueries }),
+    ...(opts.vocab === undefined ? {} : { calibrationVocabulary: opts.vocab }),
     onSkip,
     sourceLabel: input,
   };
   let summary: BuildSummary;
   if (opts.input === 'vectors') {
-    const textOnly = tableFlagsGiven(command, ENCODER_OPTIONS);
+    // --vocab also maps the token ids of a calibration query log's {"indices", "values"} lines.
+    const textOnly = tableFlagsGiven(command, ENCODER_OPTIONS).filter((flag) => !(flag === '--vocab' && opts.calibrationQueries !== undefined));
     if (textOnly.length > 0) throw new SpladexError('E_OPTION', `${textOnly[0]} is an encoder option: it applies to --input text (the input here is vectors)`);
     if (opts.idf !== undefined) options.idf = opts.idf;
     const source = countingStream(input);

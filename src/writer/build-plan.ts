@@ -30,6 +30,7 @@ import {
 import { STORE_FILE, type DocumentStore } from '../store/store.js';
 import type { EncoderBuildReport } from '../text/text-source.js';
 import { loadQueries, type QueryTextEncoder } from '../io/queries.js';
+import { readVocabulary } from '../io/vocabulary.js';
 import { CUSTOM_TERM_SPACE, termSpaceNameProblem } from '../io/term-space.js';
 import type { SparseVectorInput } from '../types.js';
 import { BuildCalibrator } from './calibration.js';
@@ -53,6 +54,11 @@ export interface IndexBuildOptions extends BuildOptions, IngestOptions, PostingP
    * from the collection.
    */
   calibrationQueries?: string | readonly SparseVectorInput[];
+  /**
+   * The vocabulary (vocab.txt or tokenizer.json) that maps the token ids of `{"indices", "values"}`
+   * lines of a `calibrationQueries` file to tokens (fastembed, Qdrant, Milvus vectors).
+   */
+  calibrationVocabulary?: string;
   /**
    * The term space of the documents' vectors (src/io/term-space.ts), recorded with the index so
    * that queries and added documents of another space are refused: e.g. `wordpiece:bert-base-uncased`
@@ -137,14 +143,15 @@ export interface BuildPlan {
 const PRUNING_KEYS = ['pruning', 'nPostings', 'maxFraction', 'keepFraction'] as const;
 
 /** A query log given as `calibrationQueries`, as vectors (text lines encoded with the index's encoder). */
-async function loadCalibrationQueries(given: NonNullable<IndexBuildOptions['calibrationQueries']>, extras: BuildExtras): Promise<readonly SparseVectorInput[]> {
+async function loadCalibrationQueries(given: NonNullable<IndexBuildOptions['calibrationQueries']>, extras: BuildExtras, vocabularyFile: string | undefined): Promise<readonly SparseVectorInput[]> {
   if (typeof given !== 'string') return given;
   const encodeQueries = extras.encodeQueries;
   const encoder = async (): Promise<QueryTextEncoder> => {
     if (encodeQueries === undefined) throw new SpladexError('E_OPTION', 'text calibration queries need an index built from text; give query vectors');
     return { encodeQueries };
   };
-  return (await loadQueries(resolve(given), { encoder })).map((query) => query.vector);
+  const vocabulary = vocabularyFile === undefined ? {} : { vocabulary: () => readVocabulary(resolve(vocabularyFile)) };
+  return (await loadQueries(resolve(given), { encoder, ...vocabulary })).map((query) => query.vector);
 }
 
 /** Query weights of pseudo-queries: lexical and inference-free query encoders weight a token by its IDF. */
@@ -175,7 +182,7 @@ export async function planBuild(options: IndexBuildOptions, extras: BuildExtras)
       };
   let calibrator: BuildCalibrator | undefined;
   if (build.calibrationSample > 0) {
-    const given = options.calibrationQueries === undefined ? undefined : await loadCalibrationQueries(options.calibrationQueries, extras);
+    const given = options.calibrationQueries === undefined ? undefined : await loadCalibrationQueries(options.calibrationQueries, extras, options.calibrationVocabulary);
     const queryWeight = pseudoQueryWeight(extras);
     calibrator = new BuildCalibrator({
       choosePruning: PRUNING_KEYS.every((key) => explicit[key] === undefined),
