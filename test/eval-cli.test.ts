@@ -5,20 +5,12 @@
  * Vaswani (../shared/data, when present) checks the figures of the report: approximate nDCG@10
  * 0.4332 against exact 0.4386 at the fixed defaults.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { scratchDirectory } from './helpers/scratch.js';
 import { hasShared, runCli, SHARED } from './helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'spladex-eval-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, body);
-  return path;
-}
+const { dir, file } = scratchDirectory('spladex-eval-cli-');
 
 /** 60 documents d0…d59 over 12 tokens; queries q0…q5 of 3 tokens each; 3 relevant documents per query. */
 function collection(): { docs: string; queries: string; qrels: string } {

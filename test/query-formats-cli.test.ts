@@ -4,20 +4,12 @@
  * and {"indices", "values"} vectors (fastembed, Qdrant, Milvus) mapped to tokens by `--vocab` or by
  * the index's stored tokenizer — each answering exactly what the equivalent JSONL query answers.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { scratchDirectory } from './helpers/scratch.js';
 import { runCli } from './helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'spladex-query-formats-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, body);
-  return path;
-}
+const { dir, file } = scratchDirectory('spladex-query-formats-');
 
 /** A WordPiece vocabulary of whole words (ids 5…) after BERT's special tokens. */
 const WORDS = ['sleep', 'loss', 'adults', 'coffee', 'heart', 'memory', 'brain', 'cells', 'protein', 'children'];

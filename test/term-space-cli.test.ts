@@ -5,16 +5,15 @@
  * and indexes written before the field existed behave as `custom`. The real-data case (SciFact's
  * SPLADE query vectors against a BM25 index of SciFact documents) runs when ../shared/data exists.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { scratchDirectory } from './helpers/scratch.js';
 import { hasShared, runCli, SHARED } from './helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'spladex-term-space-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, file } = scratchDirectory('spladex-term-space-');
 
 const WORDS = ['sleep', 'loss', 'caused', 'adults', 'coffee', 'studies', 'effects', 'disease', 'patients', 'running', 'memory', 'heart', 'children', 'cells', 'brain', 'protein'];
 
@@ -26,12 +25,6 @@ function corpus(): string {
     lines.push(JSON.stringify({ _id: `d${d}`, title: '', text: words.join(' ') }));
   }
   return lines.join('\n') + '\n';
-}
-
-function file(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, body);
-  return path;
 }
 
 /** The stored IDF record and the manifest's term space, as bytes and text in spladex.db. */

@@ -4,24 +4,15 @@
  * through a vocab.txt or tokenizer.json; bad lines are named by file and line. Also the term-space
  * names of vocabularies and the content rule of term-space.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scratchDirectory } from '../../test/helpers/scratch.js';
 import { isSpladexError, SpladexError } from '../errors.js';
 import { readQueries, type QueryRecord, type ReadQueriesOptions } from './documents.js';
 import { loadQueries } from './queries.js';
 import { analyzerTermSpace, checkTermSpace, checkVectorsTermSpace, tagEncodedVectors, termSpaceEvidence, vocabularyTermSpace } from './term-space.js';
 import { readVocabulary } from './vocabulary.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'spladex-query-formats-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, body);
-  return path;
-}
+const { file } = scratchDirectory('spladex-query-formats-');
 
 async function read(path: string, options: ReadQueriesOptions = {}): Promise<QueryRecord[]> {
   const out: QueryRecord[] = [];
