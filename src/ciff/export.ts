@@ -19,7 +19,7 @@ import { fsyncPath } from '../util/fs.js';
 import { RunWriter } from './runs.js';
 import { ciffCodec, POSTING_DOCID_TAG, POSTING_TF_TAG, POSTINGS_FIELD_TAG, varintBytes } from './schema.js';
 import { CIFF_EXPORT_OPTIONS, describeExport, type CiffExportOptions } from './options.js';
-import { closeCommitted, openCommittedSegments, StringCursor, valueDecoder, type CommittedSegment } from './segment-stream.js';
+import { closeCommitted, openCommittedSegments, StringCursor, valueDecoder, type CommittedSegment } from '../reader/segment-stream.js';
 
 export interface CiffExportProgress {
   phase: 'vocabulary' | 'invert' | 'write';

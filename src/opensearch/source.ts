@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import { DocumentStore, type StoredDocument } from '../store/store.js';
 import type { Manifest } from '../store/manifest.js';
-import { closeCommitted, openCommittedSegments, StringCursor, valueDecoder, type CommittedSegment } from '../ciff/segment-stream.js';
+import { closeCommitted, openCommittedSegments, StringCursor, valueDecoder, type CommittedSegment } from '../reader/segment-stream.js';
 
 /** One live document as exported. */
 export interface ExportDocument extends StoredDocument {

@@ -1,7 +1,8 @@
 /**
- * Sequential reads of one segment file's forward vectors, section by section through small
- * windows, so an export holds a window per section instead of the segment (a reader loads the
- * whole file). The header and section table are checked like `readContainer` does, every payload
+ * Streaming reads of an index for its exporters (CIFF, OpenSearch): the committed state's
+ * segments opened without loading them (`openCommittedSegments`), and sequential reads of one
+ * segment file's forward vectors, section by section through small windows, so an export holds a
+ * window per section instead of the segment (a reader loads the whole file). The header and section table are checked like `readContainer` does, every payload
  * read is checksummed on the way and compared at its end, and the table's digest must be the one
  * the manifest names. Layout: src/segment/container.ts.
  */
@@ -13,7 +14,7 @@ import { classifyFiles, listIndexDirectory, lostCommitError, readCommitRecord } 
 import type { Bitmap } from '../store/deletes.js';
 import { readCommittedState, segmentSource } from '../store/state.js';
 import { DocumentStore } from '../store/store.js';
-import { checkIndexDirectory } from '../reader/reader.js';
+import { checkIndexDirectory } from './reader.js';
 import { guardIo } from '../util/io-failure.js';
 import { HALF_TO_FLOAT } from '../util/f16.js';
 import { decodeStrings, type SectionInfo } from '../segment/container.js';
