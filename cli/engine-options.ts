@@ -5,13 +5,14 @@
  * is encoded with the local index's stored encoder (`<dir>`), vectors go to the cluster as they are.
  */
 import type { Command } from 'commander';
-import { SpladexError, SpladexIndex, parseFilterCondition, readQueries, hitsWithFields, type Filter, type SearchHit, type SparseVectorInput, type FieldPath } from '../src/index.js';
+import { SpladexError, SpladexIndex, parseFilterCondition, hitsWithFields, type Filter, type SearchHit, type SparseVectorInput, type FieldPath } from '../src/index.js';
 import { OPENSEARCH_CONNECTION_OPTIONS, OpenSearchSearcher, type OpenSearchConnectionOptions } from '../src/opensearch/index.js';
 import { loadQueries, readQrels, writeRun, evaluateRun, METRIC_LABELS } from '../src/eval/index.js';
 import { textQueryEncoder } from './query-encoder.js';
 import { addTableOptions, tableFlagsGiven, tableOptionsFrom } from './table-options.js';
 import { choice, writeLine } from './util.js';
 import { formatHits, type OutputFormat } from './hit-format.js';
+import { forEachQueryBatch, type QueryInput } from './query-input.js';
 
 export type Engine = 'spladex' | 'opensearch';
 
@@ -54,6 +55,8 @@ export interface ClusterSearchInput {
   format: OutputFormat;
   tag: string;
   fields: FieldPath[] | undefined;
+  /** How the query file is read (`--query-format`, `--vocab`), as for local search. */
+  queryInput: QueryInput;
 }
 
 /** `spladex search <dir> … --engine opensearch`: the same output as local search. */
@@ -72,10 +75,9 @@ export async function searchCluster(connection: OpenSearchConnectionOptions, inp
       await print(undefined, await searcher.search(vector, options));
       return;
     }
-    for await (const query of readQueries(input.queries as string)) {
-      const vector = query.vector ?? (await (await encoder.open()).encodeQueries([query.text as string]))[0];
-      await print(query.id, await searcher.search(vector, options));
-    }
+    await forEachQueryBatch(input.queries as string, input.queryInput, encoder.open, async (batch, vectors) => {
+      for (let i = 0; i < batch.length; i++) await print(batch[i].id, await searcher.search(vectors[i], options));
+    });
   } finally {
     await searcher.close();
     await encoder.dispose();
@@ -96,6 +98,8 @@ export interface ClusterEvalInput {
   run: string | undefined;
   runTag: string;
   json: boolean;
+  /** How the query file is read (`--query-format`, `--vocab`), as for local eval. */
+  queryInput: QueryInput;
 }
 
 /** `spladex eval <dir> … --engine opensearch`: the cluster's run against the qrels. */
@@ -103,7 +107,7 @@ export async function evalCluster(connection: OpenSearchConnectionOptions, input
   const options = clusterSearchOptions(input.searchOptions);
   const k = options.k ?? 1000;
   const encoder = textQueryEncoder(input.dir, input.model);
-  const [queries, qrels] = await Promise.all([loadQueries(input.queries, { encoder: encoder.open }).finally(encoder.dispose), readQrels(input.qrels)]);
+  const [queries, qrels] = await Promise.all([loadQueries(input.queries, { encoder: encoder.open, ...input.queryInput.readOptions }).finally(encoder.dispose), readQrels(input.qrels)]);
   const searcher = await OpenSearchSearcher.open(connection);
   try {
     const run = new Map<string, SearchHit[]>();
@@ -149,6 +153,8 @@ export interface ClusterBenchInput {
   model: string | undefined;
   searchOptions: object;
   json: boolean;
+  /** How the query file is read (`--query-format`, `--vocab`), as for local bench. */
+  queryInput: QueryInput;
 }
 
 const percentileOf = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -161,7 +167,7 @@ export async function benchCluster(connection: OpenSearchConnectionOptions, inpu
   const options = clusterSearchOptions(input.searchOptions);
   const k = options.k ?? 10;
   const encoder = textQueryEncoder(input.dir, input.model);
-  const queries = await loadQueries(input.queries, { encoder: encoder.open }).finally(encoder.dispose);
+  const queries = await loadQueries(input.queries, { encoder: encoder.open, ...input.queryInput.readOptions }).finally(encoder.dispose);
   if (queries.length === 0) throw new SpladexError('E_OPTION', `${input.queries} holds no queries; a benchmark needs at least one`);
   const index = SpladexIndex.open(input.dir, { readonly: true });
   const exact = queries.map((q) => index.search(q.vector, { k, mode: 'maxscore' }));

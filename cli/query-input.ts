@@ -6,7 +6,20 @@
  * the same flags with the same meaning.
  */
 import type { Command } from 'commander';
-import { LOAD_QUERIES_OPTIONS, TERM_SPACE_OPTIONS, openIndexVocabulary, readVocabulary, type QueryFileFormat, type TermSpaceOptions, type Vocabulary } from '../src/index.js';
+import {
+  LOAD_QUERIES_OPTIONS,
+  SpladexError,
+  TERM_SPACE_OPTIONS,
+  openIndexVocabulary,
+  readQueries,
+  readVocabulary,
+  type QueryFileFormat,
+  type QueryRecord,
+  type QueryTextEncoder,
+  type SparseVectorInput,
+  type TermSpaceOptions,
+  type Vocabulary,
+} from '../src/index.js';
 import { addTableOptions, tableOptionsFrom } from './table-options.js';
 
 /** Help of every `--queries <file>`: the formats the reader takes. */
@@ -20,6 +33,8 @@ export interface QueryInput {
   format?: QueryFileFormat;
   /** The vocabulary of token-id vectors, loaded on first use: `--vocab`, else the index's tokenizer. */
   vocabulary: () => Promise<Vocabulary>;
+  /** `format` and `vocabulary` as the query readers (`readQueries`, `loadQueries`) take them. */
+  readOptions: { vocabulary: () => Promise<Vocabulary>; format?: QueryFileFormat };
   /**
    * The queries' term space for the searches, read after the queries: `--term-space`, else the
    * space of the vocabulary token ids were mapped through (when one was loaded), and the escape hatch.
@@ -64,6 +79,7 @@ export function queryInputFrom(command: Command, dir: string, model: string | un
   return {
     ...(format === undefined ? {} : { format }),
     vocabulary,
+    readOptions: { vocabulary, ...(format === undefined ? {} : { format }) },
     termSpace,
     bind: <T extends object>(options: T): T & TermSpaceOptions => {
       const withSpace = Object.assign(options, termSpace());
@@ -71,4 +87,46 @@ export function queryInputFrom(command: Command, dir: string, model: string | un
       return withSpace;
     },
   };
+}
+
+/** Text query lines are encoded (and searched) this many at a time, in file order. */
+const TEXT_BATCH = 256;
+
+/**
+ * Reads the query file `file` in the formats of `input`, in file order, and hands `answer` each
+ * batch of lines with their vectors: text lines wait to be encoded together, `TEXT_BATCH` at a
+ * time, by `encoder` (an index without an encoder is reported at the first text line), while
+ * vector-only stretches are answered line by line. One loop for every command that prints answers
+ * as it reads (local, OpenSearch).
+ */
+export async function forEachQueryBatch(
+  file: string,
+  input: QueryInput,
+  encoder: () => Promise<QueryTextEncoder>,
+  answer: (batch: readonly QueryRecord[], vectors: SparseVectorInput[]) => Promise<void> | void,
+): Promise<void> {
+  let pending: QueryRecord[] = [];
+  let texts = 0;
+  const flush = async (): Promise<void> => {
+    const batch = pending;
+    pending = [];
+    texts = 0;
+    const textLines = batch.filter((q) => q.vector === undefined);
+    let encoded: SparseVectorInput[] = [];
+    if (textLines.length > 0) {
+      const opened = await encoder().catch((error: unknown) => {
+        if (error instanceof SpladexError && error.code === 'E_INPUT_VECTOR') throw new SpladexError(error.code, error.message, { file, line: textLines[0].line });
+        throw error;
+      });
+      encoded = await opened.encodeQueries(textLines.map((q) => q.text as string));
+    }
+    let t = 0;
+    await answer(batch, batch.map((q) => q.vector ?? encoded[t++]));
+  };
+  for await (const query of readQueries(file, input.readOptions)) {
+    pending.push(query);
+    if (query.vector === undefined) texts++;
+    if (texts === 0 || texts >= TEXT_BATCH) await flush();
+  }
+  if (pending.length > 0) await flush();
 }

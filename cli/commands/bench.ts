@@ -76,10 +76,10 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress messages on stderr', false)
     .action(
       action(async (dir: string, opts: BenchCliOptions) => {
-        const cluster = engineFrom(command);
-        if (cluster !== undefined) return benchCluster(cluster, { dir, queries: opts.queries, model: opts.model, searchOptions: tableOptionsFrom(command, BENCH_OPTIONS), json: opts.json });
-        const encoder = textQueryEncoder(dir, opts.model);
         const input = queryInputFrom(command, dir, opts.model);
+        const cluster = engineFrom(command);
+        if (cluster !== undefined) return benchCluster(cluster, { dir, queries: opts.queries, model: opts.model, searchOptions: tableOptionsFrom(command, BENCH_OPTIONS), json: opts.json, queryInput: input });
+        const encoder = textQueryEncoder(dir, opts.model);
         const queries = await loadQueries(opts.queries, { ...tableOptionsFrom(command, LOAD_QUERIES_OPTIONS), encoder: encoder.open, vocabulary: input.vocabulary }).finally(encoder.dispose);
         if (queries.length === 0) throw new SpladexError('E_OPTION', `${opts.queries} holds no queries; a benchmark needs at least one`);
         const options = { ...tableOptionsFrom(command, BENCH_OPTIONS), ...tableOptionsFrom(command, CALIBRATED_SEARCH_OPTIONS) };

@@ -62,13 +62,13 @@ export function register(program: Command): void {
     .action(
       action(async (dir: string, opts: EvalCliOptions) => {
         const searchOptions = searchOptionsFrom(command, EVAL_OPTIONS);
+        const input = queryInputFrom(command, dir, opts.model);
         const cluster = engineFrom(command);
-        if (cluster !== undefined) return evalCluster(cluster, { dir, queries: opts.queries, qrels: opts.qrels, model: opts.model, searchOptions, run: opts.run, runTag: opts.runTag, json: opts.json });
+        if (cluster !== undefined) return evalCluster(cluster, { dir, queries: opts.queries, qrels: opts.qrels, model: opts.model, searchOptions, run: opts.run, runTag: opts.runTag, json: opts.json, queryInput: input });
         const fusion = fusionFrom(command);
         if (fusion !== undefined) return evalFused(fusion, { dir, queries: opts.queries, qrels: opts.qrels, model: opts.model, searchOptions, run: opts.run, runTag: opts.runTag, json: opts.json });
         const encoder = textQueryEncoder(dir, opts.model);
-        const input = queryInputFrom(command, dir, opts.model);
-        const [queries, qrels] = await Promise.all([loadQueries(opts.queries, { encoder: encoder.open, vocabulary: input.vocabulary, ...(input.format === undefined ? {} : { format: input.format }) }).finally(encoder.dispose), readQrels(opts.qrels)]);
+        const [queries, qrels] = await Promise.all([loadQueries(opts.queries, { encoder: encoder.open, ...input.readOptions }).finally(encoder.dispose), readQrels(opts.qrels)]);
         const index = SpladexIndex.open(dir, { readonly: true });
         try {
           const { report, run } = evaluateIndex(index, queries, qrels, { ...searchOptions, ...input.termSpace() });

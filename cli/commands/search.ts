@@ -8,9 +8,7 @@
 import type { Command } from 'commander';
 import {
   SpladexError,
-  readQueries,
   validateVector,
-  type QueryRecord,
   parseFilterCondition,
   type Filter,
   type SearchHit,
@@ -27,7 +25,7 @@ import {
 import { action, choice, writeLine } from '../util.js';
 import { addSearchOptions, queryTakenByExact, searchOptionsFrom } from '../search-options.js';
 import { addTableOptions, tableOptionsFrom } from '../table-options.js';
-import { addQueryInputOptions, QUERY_FILE_HELP, queryInputFrom } from '../query-input.js';
+import { addQueryInputOptions, forEachQueryBatch, QUERY_FILE_HELP, queryInputFrom } from '../query-input.js';
 import { addFusionOptions, fusionFrom, searchFused } from '../fusion-options.js';
 import { addEngineOptions, engineFrom, searchCluster } from '../engine-options.js';
 import { formatHits, type OutputFormat, type PrintedHit } from '../hit-format.js';
@@ -46,9 +44,6 @@ export function parseInlineQuery(text: string): SparseVectorInput | string {
   }
   return validateVector(value, { file: '<inline query>' });
 }
-
-/** Text query lines are encoded (and searched) this many at a time, in file order. */
-const TEXT_BATCH = 256;
 
 /** What hits carry besides id and score: stored fields (`--fields`), explanations (`--explain`). */
 class HitDecorator {
@@ -129,7 +124,7 @@ export function register(program: Command): void {
         if (cluster !== undefined) {
           if (explain) throw new SpladexError('E_OPTION', '--explain needs the local index: leave out --engine opensearch');
           const parsed = inline === undefined ? undefined : parseInlineQuery(inline);
-          return searchCluster(cluster, { dir, inline: parsed, queries: opts.queries as string | undefined, model: opts.model as string | undefined, searchOptions, filters, format, tag, fields });
+          return searchCluster(cluster, { dir, inline: parsed, queries: opts.queries as string | undefined, model: opts.model as string | undefined, searchOptions, filters, format, tag, fields, queryInput: input });
         }
         const fusion = fusionFrom(command);
         if (fusion !== undefined) {
@@ -152,36 +147,10 @@ export function register(program: Command): void {
             print(undefined, decorator.decorate([vector], [index.search(vector, searchOptions)])[0]);
             return;
           }
-          const queryFile = opts.queries as string;
-          // Lines are answered in file order; text lines wait for a batch to be encoded together.
-          let pending: QueryRecord[] = [];
-          let texts = 0;
-          const flush = async (): Promise<void> => {
-            const batch = pending;
-            pending = [];
-            texts = 0;
-            const textLines = batch.filter((q) => q.vector === undefined);
-            let encoded: SparseVectorInput[] = [];
-            if (textLines.length > 0) {
-              const encoder = await index.encoder().catch((error: unknown) => {
-                // Name the first text line of an index without an encoder.
-                if (error instanceof SpladexError && error.code === 'E_INPUT_VECTOR') throw new SpladexError(error.code, error.message, { file: queryFile, line: textLines[0].line });
-                throw error;
-              });
-              encoded = await encoder.encodeQueries(textLines.map((q) => q.text as string));
-            }
-            let t = 0;
-            const vectors = batch.map((q) => q.vector ?? encoded[t++]);
+          await forEachQueryBatch(opts.queries as string, input, () => index.encoder(), (batch, vectors) => {
             const results = decorator.decorate(vectors, index.searchBatch(vectors, searchOptions));
             batch.forEach((q, i) => print(q.id, results[i]));
-          };
-          for await (const query of readQueries(queryFile, { vocabulary: input.vocabulary, ...(input.format === undefined ? {} : { format: input.format }) })) {
-            pending.push(query);
-            if (query.vector === undefined) texts++;
-            // Vector-only stretches are answered line by line, as before.
-            if (texts === 0 || texts >= TEXT_BATCH) await flush();
-          }
-          if (pending.length > 0) await flush();
+          });
         } finally {
           index.close();
         }
