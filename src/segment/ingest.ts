@@ -17,7 +17,7 @@ import { checkStorableString, validateDocumentInput, type ParsedDocument, type S
 import type { DocumentInput } from '../types.js';
 import { decodeValuesInto, encodeValues, ForwardBuilder, termIdArray, type ForwardIndex } from './forward.js';
 import { buildInverted, type InvertedIndex } from './inverted.js';
-import { buildKnnGraph, documentBlocks, type KnnBuildInput } from './knn.js';
+import { buildKnnGraph, documentBlocks, truncateNeighbors, type KnnBuildInput } from './knn.js';
 import { longDocuments, type LongDocuments } from './long-docs.js';
 import type { ResolvedBuildOptions } from './options.js';
 import { buildPrunedLists, topTermsPerDocument } from './pruning.js';
@@ -89,6 +89,12 @@ export interface SegmentHooks {
    * calibration, src/writer/calibration.ts), after `prepare`. Default: the options given.
    */
   choose?: (input: ForwardInput, options: ResolvedBuildOptions) => Promise<ResolvedBuildOptions>;
+  /**
+   * Reconsiders the options once the segment built with `choose`'s exists (its κ-NN graph is what
+   * calibration needs): other options rebuild the lists and blocks, keeping the graph's rows cut to
+   * the new `knn` (which may not exceed the built one); undefined keeps the segment.
+   */
+  refine?: (segment: Segment, options: ResolvedBuildOptions) => ResolvedBuildOptions | undefined;
 }
 
 /** Deepest metadata nesting accepted; SQLite's JSON functions stop at 1,000 levels, and filters must never hit that. */
@@ -210,7 +216,21 @@ export async function buildSegment(
     ingest.onProgress?.({ phase: 'calibrate', documents: docIds.length, postings: input.forward.terms.length });
     build = await hooks.choose(input, options);
   }
-  const { segment, stats } = await indexForward(input, build, layout, ingest.onProgress);
+  let { segment, stats } = await indexForward(input, build, layout, ingest.onProgress);
+  const refined = layout === 'blocked' ? hooks.refine?.(segment, build) : undefined;
+  if (refined !== undefined) {
+    const graph = truncateNeighbors(segment.neighbors, build.knn, refined.knn);
+    const sameLists = (Object.keys(refined) as Array<keyof ResolvedBuildOptions>).every((key) => key === 'knn' || refined[key] === build[key]);
+    if (sameLists) {
+      segment.neighbors = graph;
+      segment.meta.build.knn = refined.knn;
+    } else {
+      const first = stats.seconds;
+      ({ segment, stats } = await indexForward(input, refined, layout, ingest.onProgress, graph));
+      stats.seconds = { ingest: 0, prune: first.prune + stats.seconds.prune, blocks: first.blocks + stats.seconds.blocks, knn: first.knn + stats.seconds.knn };
+    }
+    build = refined;
+  }
   return {
     segment,
     build,
@@ -240,12 +260,16 @@ function emptyInverted(nTerms: number): InvertedIndex {
   };
 }
 
-/** Pruning, blocking and summaries (blocked layout) over a finished forward index. */
+/**
+ * Pruning, blocking and summaries (blocked layout) over a finished forward index; `graph`: κ-NN
+ * rows (`options.knn` per document) to keep instead of building them.
+ */
 export async function indexForward(
   input: ForwardInput,
   options: ResolvedBuildOptions,
   layout: SegmentLayout,
   onProgress?: (progress: BuildProgress) => void,
+  graph?: Uint32Array,
 ): Promise<{ segment: Segment; stats: SegmentBuildStats }> {
   const { forward, decoded, vocabulary, docIds } = input;
   const nTerms = vocabulary.length;
@@ -266,8 +290,8 @@ export async function indexForward(
     inverted = await buildInverted({ nTerms, forwardOffsets: forward.offsets, forwardTerms: forward.terms, decoded, lists, top, options, long }, options.threads);
   }
   const blocked = performance.now();
-  let neighbors: Uint32Array = new Uint32Array(0);
-  if (layout === 'blocked' && options.knn > 0 && docIds.length > 1) {
+  let neighbors: Uint32Array = graph ?? new Uint32Array(0);
+  if (graph === undefined && layout === 'blocked' && options.knn > 0 && docIds.length > 1) {
     onProgress?.({ phase: 'knn', documents: docIds.length, postings: forward.terms.length });
     neighbors = await buildKnnGraph(knnInput(forward, decoded, nTerms, inverted, options.knn, long!), options.threads);
   }

@@ -73,6 +73,16 @@ const LOOKUP_RATIO = 8;
  */
 const INSERTION_SORT_MAX = 256;
 
+/** The first `to` of each row of `from` neighbours (rows are best first, so this is the κ = `to` graph). */
+export function truncateNeighbors(rows: Uint32Array, from: number, to: number): Uint32Array {
+  if (to > from) throw new RangeError(`cannot widen a κ-NN graph from ${from} to ${to}`);
+  if (to === from || rows.length === 0) return rows;
+  const nDocs = rows.length / from;
+  const out = new Uint32Array(nDocs * to);
+  for (let d = 0; d < nDocs; d++) out.set(rows.subarray(d * from, d * from + to), d * to);
+  return out;
+}
+
 /** Inverts block membership: for each document, the blocks whose postings include it. */
 export function documentBlocks(nDocs: number, blockPostingOffsets: Uint32Array, postingDocs: Uint32Array, shared = false): { memberOffsets: Uint32Array; memberBlocks: Uint32Array } {
   const alloc = (n: number): Uint32Array => (shared ? new Uint32Array(new SharedArrayBuffer(n * 4)) : new Uint32Array(n));

@@ -80,8 +80,9 @@ export interface BuildOptions {
   /**
    * κ: nearest neighbours stored per document (Seismic's κ-NN graph, CIKM 2024; see
    * `src/segment/knn.ts`). Approximate search also scores the stored neighbours of its results,
-   * which recovers the recall of a harder block cut. Default 8 (32 bytes per document: keeps a 1M
-   * SPLADE-like index within 1.5× its forward index; κ = 10 measured no better at equal latency);
+   * which recovers the recall of a harder block cut. Default: chosen by calibration with the
+   * pruning (8, 16 or 32; src/writer/calibration-pruning.ts) when the index gets a frontier, else 8
+   * (32 bytes per document);
    * range 0 – 64; 0 builds no graph (saves 4κ bytes per document and ~2 minutes of build per
    * million documents on 2 threads).
    */
@@ -109,7 +110,7 @@ export const BUILD_OPTIONS: OptionsTable<ResolvedBuildOptions> = defineOptions<R
   summaryEnergy: { type: 'number', min: 0, minOpen: true, max: 1, default: 0.4, placeholder: 'f', help: "fraction of a block summary's L1 mass kept; 1 is lossless" },
   maxSummaryTerms: { type: 'integer', min: 0, max: 2 ** 31, default: 96, help: 'cap on terms per block summary (0 = no cap)' },
   forwardValues: { type: 'enum', values: ['f16', 'u8', 'f32'], default: 'f16', placeholder: 'type', help: 'forward-index value storage' },
-  knn: { type: 'integer', min: 0, max: 64, default: 8, help: 'κ: nearest neighbours stored per document for the κ-NN graph round of search (0 = no graph)' },
+  knn: { type: 'integer', min: 0, max: 64, default: 8, help: 'κ: nearest neighbours stored per document for the κ-NN graph round of search (0 = no graph; calibration chooses 8, 16 or 32 when not given)' },
   seed: { type: 'integer', min: 0, max: 2 ** 32 - 1, default: 42, help: 'seed of every random choice (builds are deterministic per seed)' },
   threads: { type: 'integer', min: 1, max: 64, default: () => Math.max(1, Math.min(2, availableParallelism())), defaultText: 'min(2, cores)', help: 'build threads' },
 });

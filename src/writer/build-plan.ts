@@ -186,6 +186,7 @@ export async function planBuild(options: IndexBuildOptions, extras: BuildExtras)
     const queryWeight = pseudoQueryWeight(extras);
     calibrator = new BuildCalibrator({
       choosePruning: PRUNING_KEYS.every((key) => explicit[key] === undefined),
+      chooseGraph: explicit.knn === undefined,
       ...(given === undefined ? {} : { given }),
       ...(queryWeight === undefined ? {} : { queryWeight }),
     });
@@ -257,7 +258,7 @@ export function finishCalibration(plan: BuildPlan, segment: Segment, build: Reso
 }
 
 /** The build hook of a plan's calibration (none without calibration). */
-export function calibrationHook(plan: BuildPlan): Pick<SegmentHooks, 'choose'> {
+export function calibrationHook(plan: BuildPlan): Pick<SegmentHooks, 'choose' | 'refine'> {
   const calibrator = plan.calibrator;
-  return calibrator === undefined ? {} : { choose: (input, options) => calibrator.choose(input, options) };
+  return calibrator === undefined ? {} : { choose: (input, options) => calibrator.choose(input, options), refine: (segment, options) => calibrator.refine(segment, options) };
 }

@@ -17,7 +17,7 @@ import { withCalibratedDefaults } from '../reader/search-defaults.js';
 import type { DocumentInput, SearchHit, SparseVectorInput } from '../types.js';
 import { Rng } from '../util/rng.js';
 import { TopK } from '../util/topk.js';
-import { choosePruning, pruningCeilings } from './calibration-pruning.js';
+import { chooseFromLists, chooseWithGraph, planPruning, pruningCeilings } from './calibration-pruning.js';
 import { pseudoQueries } from './calibration-queries.js';
 
 const dirs: string[] = [];
@@ -119,13 +119,13 @@ describe('pruning ceiling', () => {
       return costs.reduce((a, b) => a + b, 0) / costs.length + costs[Math.min(costs.length - 1, Math.floor(0.99 * costs.length))];
     };
     const target = 0.9;
-    const chosen = choosePruning(ceilingInput, target);
+    const chosen = chooseFromLists(planPruning(ceilingInput, target));
     const lossless = Math.min(...pruningCeilings(ceilingInput, 1, 1000));
     const goal = Math.min(target + 0.02, lossless - 0.005);
     expect(chosen.ceiling).toBeGreaterThanOrEqual(goal);
     const chosenCost = costOf(chosen.keepFraction, chosen.maxFraction);
     let others = 0;
-    for (const maxFraction of [1.5, 4, 1000]) {
+    for (const maxFraction of [1.5, 1000]) {
       for (const keepFraction of [0.01, 0.015, 0.0225, 0.034, 0.05, 0.076, 0.11, 0.17, 0.26, 0.38, 0.58, 0.86, 1]) {
         if (Math.min(...pruningCeilings(ceilingInput, keepFraction, maxFraction)) < goal) continue;
         expect(costOf(keepFraction, maxFraction)).toBeGreaterThanOrEqual(chosenCost);
@@ -133,6 +133,47 @@ describe('pruning ceiling', () => {
       }
     }
     expect(others).toBeGreaterThan(1);
+  });
+});
+
+describe('pruning ceiling with a κ-NN graph', () => {
+  it('also counts a true document among the first κ neighbours of a kept one, and chooses the cheapest (pruning, κ) reaching the goal (brute force over the built lists and graph)', async () => {
+    const { input, build, flat, queries, truth, strata, sample, ceilingInput } = await ceilingFixture(7, 8);
+    const target = 0.9;
+    const plan = planPruning(ceilingInput, target);
+    const listsOnly = chooseFromLists(plan);
+    const kappa = 16;
+    // The graph as the build makes it: on the blocks of the lists-only choice, κ the largest considered.
+    const { segment } = await indexForward(input, { ...build, keepFraction: listsOnly.keepFraction, maxFraction: listsOnly.maxFraction, knn: kappa }, 'blocked');
+    const ceilingOf = (keepFraction: number, maxFraction: number, k: number): number => {
+      const pruned = buildPrunedLists(flat.forward, input.decoded, flat.meta.nTerms, { ...build, keepFraction, maxFraction });
+      const kept = new Set<number>();
+      for (let t = 0; t < flat.meta.nTerms; t++) for (let p = pruned.offsets[t]; p < pruned.offsets[t + 1]; p++) kept.add(t * 1e6 + pruned.docs[p]);
+      const sums = new Float64Array(sample.strata.length);
+      const counts = new Float64Array(sample.strata.length);
+      queries.forEach((q, qi) => {
+        const docs = Array.from(truth[qi]);
+        if (docs.length === 0) return;
+        const cut = Array.from(q.byWeight.subarray(0, Math.min(10, q.terms.length)), (i) => q.terms[i]);
+        const found = docs.filter((d) => cut.some((t) => kept.has(t * 1e6 + d)));
+        const reached = new Set(found.flatMap((f) => Array.from(segment.neighbors.subarray(f * kappa, f * kappa + k))));
+        sums[strata[qi]] += docs.filter((d) => found.includes(d) || reached.has(d)).length / docs.length;
+        counts[strata[qi]]++;
+      });
+      return Math.min(...Array.from(sums, (x, i) => (counts[i] === 0 ? 1 : x / counts[i])));
+    };
+    const chosen = chooseWithGraph(plan, segment.neighbors, kappa, [0, 4, kappa]);
+    expect(chosen.ceiling).toBeCloseTo(ceilingOf(chosen.keepFraction, chosen.maxFraction, chosen.knn!), 10);
+    expect(chosen.ceiling).toBeGreaterThanOrEqual(plan.goal);
+    // κ 0 is the lists-only choice; every leaner share the graph could have let through misses the goal.
+    expect(chooseWithGraph(plan, segment.neighbors, kappa, [0])).toEqual({ ...listsOnly, knn: 0 });
+    for (const k of [4, kappa]) {
+      for (const keepFraction of [0.01, 0.015, 0.0225, 0.034, 0.05, 0.076, 0.11, 0.17, 0.26, 0.38, 0.58, 0.86, 1]) {
+        if (keepFraction >= chosen.keepFraction || chosen.maxFraction !== listsOnly.maxFraction) break;
+        if (k <= chosen.knn!) expect(ceilingOf(keepFraction, chosen.maxFraction, k)).toBeLessThan(plan.goal);
+      }
+    }
+    expect(chosen.ceiling).toBeGreaterThanOrEqual(ceilingOf(chosen.keepFraction, chosen.maxFraction, 0));
   });
 });
 
@@ -203,6 +244,18 @@ describe('calibrated build', () => {
     const b = await buildIndex(small.docs, join(tempDir(), 'b'), { seed: 5, threads: 1 });
     expect(strip(b.calibration!)).toEqual(strip(a.calibration!));
     expect(a.calibration!.pruning).not.toBeNull();
+    // κ is chosen with the pruning (the graph built at the largest, cut to the choice) unless given.
+    const kappa = a.calibration!.pruning!.knn!;
+    expect([8, 16, 32]).toContain(kappa);
+    const opened = await SpladexIndex.open(join(a.path));
+    try {
+      expect(opened.info().build.knn).toBe(kappa);
+    } finally {
+      opened.close();
+    }
+    const givenKnn = await buildIndex(small.docs, join(tempDir(), 'k'), { seed: 5, threads: 1, knn: 4 });
+    expect(givenKnn.calibration!.pruning).not.toBeNull();
+    expect(givenKnn.calibration!.pruning!.knn).toBeUndefined();
     const fixed = await buildIndex(small.docs, join(tempDir(), 'c'), { seed: 5, threads: 1, nPostings: 50 });
     expect(fixed.calibration!.pruning).toBeNull();
     expect(fixed.calibration!.frontier.length).toBeGreaterThan(0);

@@ -21,7 +21,7 @@ import { segmentNeighbors, type Segment } from '../segment/segment.js';
 import { meetsTarget, settingForTarget, type Calibration, type FrontierPoint } from '../store/calibration.js';
 import type { SparseVectorInput } from '../types.js';
 import { TopK } from '../util/topk.js';
-import { choosePruning, type PruningChoice } from './calibration-pruning.js';
+import { chooseFromLists, chooseWithGraph, planPruning, type PruningChoice, type PruningPlan } from './calibration-pruning.js';
 import { givenQueries, pseudoQueries, type QuerySample, type QueryTermWeight } from './calibration-queries.js';
 
 /** Depth of the calibrated recall (recall@10, the figure the field reports). */
@@ -235,10 +235,19 @@ function calibrateWorkload(segments: readonly CalibrationSegment[], work: Worklo
   return calibration;
 }
 
+/**
+ * κ the calibration chooses among (with the pruning) when the build options do not fix it. The
+ * graph is built once, at the largest, on the blocks of the lists-only choice; the smaller ones
+ * are prefixes of its rows.
+ */
+const GRAPH_KAPPAS: readonly number[] = [8, 16, 32];
+
 /** What a build asks of calibration. */
 export interface CalibrationRequest {
   /** Choose static pruning (false: the build options fixed it). */
   choosePruning: boolean;
+  /** Choose κ with the pruning (false: the build options fixed it). */
+  chooseGraph: boolean;
   /** The user's query log (vectors); pseudo-queries when absent. */
   given?: readonly SparseVectorInput[];
   /** Query weights of pseudo-queries (lexical, inference-free: IDF). */
@@ -249,6 +258,8 @@ export interface CalibrationRequest {
 export class BuildCalibrator {
   private work: Workload | undefined;
   private pruning: PruningChoice | null = null;
+  /** The prunings considered, kept for `refine` when κ is chosen too. */
+  private plan: PruningPlan | undefined;
   private elapsed = 0;
 
   constructor(private readonly request: CalibrationRequest) {}
@@ -266,14 +277,34 @@ export class BuildCalibrator {
     let chosen = build;
     if (this.request.choosePruning && build.pruning === 'global-threshold' && this.work.prepared.length > 0) {
       const local = this.work.truth.map((keys) => Uint32Array.from(keys));
-      this.pruning = choosePruning(
+      const plan = planPruning(
         { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries: this.work.prepared.map((p) => p[0]), strata: this.work.strata, nStrata: sample.strata.length, truth: local },
         build.targetRecall,
       );
+      this.pruning = chooseFromLists(plan);
       chosen = { ...build, keepFraction: this.pruning.keepFraction, maxFraction: this.pruning.maxFraction };
+      // A small index is searched exactly (no frontier): its graph serves explicit approximate searches only.
+      if (this.request.chooseGraph && flat.meta.nPostings > EXACT_BELOW_POSTINGS) {
+        this.plan = plan;
+        chosen.knn = Math.max(...GRAPH_KAPPAS);
+      }
     }
     this.elapsed += performance.now() - started;
     return chosen;
+  }
+
+  /**
+   * With κ to choose: the pruning and κ whose ceiling, crediting the graph of the segment built
+   * with `choose`'s options, clears the target at the least cost (calibration-pruning.ts); undefined
+   * when κ is not chosen.
+   */
+  refine(segment: Segment, build: ResolvedBuildOptions): ResolvedBuildOptions | undefined {
+    if (this.plan === undefined) return undefined;
+    const started = performance.now();
+    this.pruning = chooseWithGraph(this.plan, segment.neighbors, build.knn, GRAPH_KAPPAS);
+    this.plan = undefined;
+    this.elapsed += performance.now() - started;
+    return { ...build, keepFraction: this.pruning.keepFraction, maxFraction: this.pruning.maxFraction, knn: this.pruning.knn ?? build.knn };
   }
 
   /** The queries calibrated on (stored with the index so that `add` and `compact` can recalibrate). */
