@@ -208,6 +208,13 @@ def read_queries(path: str, limit: int) -> list[tuple[str, list[str], list[float
     return queries
 
 
+def median(values: list[float]) -> float:
+    """The middle value (the mean of the middle two for an even count)."""
+    s = sorted(values)
+    m = len(s) // 2
+    return s[m] if len(s) % 2 == 1 else (s[m - 1] + s[m]) / 2
+
+
 def latency_summary(ms: list[float]) -> dict:
     """Nearest-rank percentiles, as spladex's latencyStats computes them (src/bench/stats.ts)."""
     s = sorted(ms)
@@ -267,18 +274,23 @@ def cmd_search(args) -> dict:
     for n_knn in knn_values:
         for query_cut in args.query_cuts:
             for heap_factor in args.heap_factors:
-                latencies = []
                 ids = []
                 try:
                     # Untimed warm-up, cycling through the queries (caches, branch predictors), as
                     # spladex's bench warms up before each timed pass.
                     for i in range(min(args.warmup, n)):
                         search(i, query_cut, heap_factor, n_knn)
-                    for i in range(n):
-                        t0 = time.perf_counter_ns()
-                        hits = search(i, query_cut, heap_factor, n_knn)
-                        latencies.append((time.perf_counter_ns() - t0) / 1e6)
-                        ids.append([doc for (_q, _score, doc) in hits])
+                    # Each query's latency is its median over the timed passes, as spladex's
+                    # bench --passes computes it (src/bench/stats.ts).
+                    per_query = [[] for _ in range(n)]
+                    for _pass in range(args.passes):
+                        ids = []
+                        for i in range(n):
+                            t0 = time.perf_counter_ns()
+                            hits = search(i, query_cut, heap_factor, n_knn)
+                            per_query[i].append((time.perf_counter_ns() - t0) / 1e6)
+                            ids.append([doc for (_q, _score, doc) in hits])
+                    latencies = [median(times) for times in per_query]
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except BaseException as error:  # noqa: BLE001  a Rust panic is a pyo3 PanicException, a BaseException
@@ -297,6 +309,7 @@ def cmd_search(args) -> dict:
         "k": args.k,
         "sorted": args.sorted,
         "warmup": args.warmup,
+        "passes": args.passes,
         "query_ids": [q[0] for q in prepared],
         "graph_neighbors": graph,
         "call_overhead_ms": call_overhead,
@@ -336,6 +349,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=0, help="first n queries only (0 = all)")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--warmup", type=int, default=500, help="untimed queries before each timed pass (at most one pass)")
+    s.add_argument("--passes", type=int, default=1, help="timed passes per setting; a query's latency is its median over them")
     s.add_argument("--query-cuts", type=number_list(int), default=DEFAULT_QUERY_CUTS)
     s.add_argument("--heap-factors", type=number_list(float), default=DEFAULT_HEAP_FACTORS)
     s.add_argument("--n-knn", type=number_list(int), default=[0, 5, 10, DEFAULT_BUILD["knn"]], help="graph neighbours scanned per result (capped at the stored k)")

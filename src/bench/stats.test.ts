@@ -81,6 +81,19 @@ describe('timeQueries', () => {
     expect(r.totalMs).toBeGreaterThan(14);
   });
 
+  it("takes each query's median over the passes, so one slow pass does not make a query slow", async () => {
+    let call = 0;
+    const spin = (ms: number): void => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    // Three passes over two queries: query 0 is slow in its second pass only, query 1 in two of three.
+    const slow = new Set([2, 3, 5]);
+    const r = await timeQueries(2, () => spin(slow.has(call++) ? 40 : 0), { warmup: 0, repeats: 3 });
+    expect(r.latencies[0]).toBeLessThan(20);
+    expect(r.latencies[1]).toBeGreaterThanOrEqual(40);
+  });
+
   it('accepts no queries and validates options', async () => {
     expect((await timeQueries(0, () => 1)).latencies).toHaveLength(0);
     await expect(timeQueries(1, () => 1, { repeats: 0 })).rejects.toMatchObject({ code: 'E_OPTION' });

@@ -62,7 +62,11 @@ export interface TimeQueriesOptions {
    * dominate p99). Default 100; range [0, 1,000,000]. Use 0 to measure cold-start behaviour.
    */
   warmup: number;
-  /** Timed passes over all queries; each query's latency is the mean over passes. Default 1; range [1, 1000]. */
+  /**
+   * Timed passes over all queries; each query's latency is its median over the passes (the mean of
+   * the middle two for an even count), so a query that one pass caught behind another process's
+   * time slice does not count as slow. Default 1; range [1, 1000].
+   */
   repeats: number;
 }
 
@@ -95,7 +99,8 @@ export async function timeQueries<T>(count: number, run: (i: number) => T | Prom
   if (count > 0) {
     for (let w = 0; w < o.warmup; w++) await run(w % count);
   }
-  const latencies = new Float64Array(count);
+  // passes[r * count + i]: query i's latency in pass r.
+  const passes = new Float64Array(o.repeats * count);
   const results = new Array<T>(count);
   const started = performance.now();
   for (let r = 0; r < o.repeats; r++) {
@@ -105,12 +110,19 @@ export async function timeQueries<T>(count: number, run: (i: number) => T | Prom
       // Only await real promises: an `await` on a plain value still costs a microtask turn,
       // which would add noise to sub-millisecond synchronous searches.
       if (out instanceof Promise) out = await out;
-      latencies[i] += performance.now() - t0;
+      passes[r * count + i] = performance.now() - t0;
       results[i] = out as T;
     }
   }
   const totalMs = performance.now() - started;
-  if (o.repeats > 1) for (let i = 0; i < count; i++) latencies[i] /= o.repeats;
+  const latencies = new Float64Array(count);
+  const own = new Float64Array(o.repeats);
+  for (let i = 0; i < count; i++) {
+    for (let r = 0; r < o.repeats; r++) own[r] = passes[r * count + i];
+    own.sort();
+    const middle = o.repeats >> 1;
+    latencies[i] = o.repeats % 2 === 1 ? own[middle] : (own[middle - 1] + own[middle]) / 2;
+  }
   return { latencies, results, totalMs };
 }
 
