@@ -10,10 +10,11 @@
  * next query when the previous one is answered), which saturates the threads without growing the
  * queue. Latency is per request, queueing included. Search options are the index's defaults (its
  * calibrated setting) with `k`. The machine's load average is recorded with each run, because a
- * shared machine changes the figures.
+ * shared machine changes the figures. On Linux, the main thread's own CPU per query is reported
+ * too (from /proc): the part of a request no search thread can take, which bounds the scaling.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,6 +34,8 @@ interface RunResult {
    * whatever else the machine runs, so the pool's overhead shows even when the load average is high.
    */
   cpuMsPerQuery: number;
+  /** The main thread's share of it (Linux; undefined elsewhere). */
+  mainThreadCpuMsPerQuery: number | undefined;
   /** Resident memory at the end of the run, and its peak, in MB. */
   rssMb: number;
   maxRssMb: number;
@@ -66,9 +69,19 @@ const MB = 1024 * 1024;
 const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
-function summarise(role: RunResult['role'], threads: number, concurrency: number, latencies: number[], elapsed: number, cpu: NodeJS.CpuUsage, openSeconds: number, before: number[]): RunResult {
+/** CPU time of the main thread so far in ms, from the scheduler's statistics (Linux only: its thread id is the process id). */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+function summarise(role: RunResult['role'], threads: number, concurrency: number, latencies: number[], elapsed: number, cpu: NodeJS.CpuUsage, mainCpuMs: number | undefined, openSeconds: number, before: number[]): RunResult {
   const sorted = Float64Array.from(latencies).sort();
   const cpuMs = (cpu.user + cpu.system) / 1000;
+  const mainNow = mainThreadCpuMs();
   return {
     role,
     threads,
@@ -79,6 +92,7 @@ function summarise(role: RunResult['role'], threads: number, concurrency: number
     p50Ms: round(percentile(sorted, 0.5), 3),
     p99Ms: round(percentile(sorted, 0.99), 3),
     cpuMsPerQuery: round(cpuMs / latencies.length, 4),
+    mainThreadCpuMsPerQuery: mainCpuMs === undefined || mainNow === undefined ? undefined : round((mainNow - mainCpuMs) / latencies.length, 4),
     rssMb: round(process.memoryUsage().rss / MB, 0),
     // maxRSS is in kilobytes.
     maxRssMb: round(process.resourceUsage().maxRSS / 1024, 0),
@@ -106,8 +120,9 @@ async function runReader(vectors: SparseVectorInput[]): Promise<RunResult> {
   const latencies: number[] = [];
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuMs();
   loop(seconds, latencies);
-  const result = summarise('reader', 1, 1, latencies, (performance.now() - started) / 1000, process.cpuUsage(cpu), openSeconds, before);
+  const result = summarise('reader', 1, 1, latencies, (performance.now() - started) / 1000, process.cpuUsage(cpu), mainCpu, openSeconds, before);
   reader.close();
   return result;
 }
@@ -135,8 +150,9 @@ async function runPool(vectors: SparseVectorInput[], threads: number): Promise<R
   const latencies: number[] = [];
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuMs();
   await loop(seconds, latencies);
-  const result = summarise('pool', threads, concurrency, latencies, (performance.now() - started) / 1000, process.cpuUsage(cpu), openSeconds, before);
+  const result = summarise('pool', threads, concurrency, latencies, (performance.now() - started) / 1000, process.cpuUsage(cpu), mainCpu, openSeconds, before);
   await pool.close();
   return result;
 }
@@ -164,11 +180,11 @@ function parent(): void {
   const rows = results.map((r) => {
     const name = r.role === 'reader' ? 'reader (1 thread, in process)' : `pool, ${r.threads} thread${r.threads === 1 ? '' : 's'}`;
     const speedup = r.role === 'pool' && one !== undefined ? `${(r.qps / one.qps).toFixed(2)}×` : '';
-    return `| ${name} | ${r.concurrency} | ${r.qps} | ${speedup} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuMsPerQuery} | ${r.rssMb} (${(r.rssMb / reader.rssMb).toFixed(3)}×) | ${r.maxRssMb} | ${r.loadAverage.before[0]} → ${r.loadAverage.after[0]} |`;
+    return `| ${name} | ${r.concurrency} | ${r.qps} | ${speedup} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuMsPerQuery} | ${r.mainThreadCpuMsPerQuery ?? '–'} | ${r.rssMb} (${(r.rssMb / reader.rssMb).toFixed(3)}×) | ${r.maxRssMb} | ${r.loadAverage.before[0]} → ${r.loadAverage.after[0]} |`;
   });
   const table = [
-    '| configuration | concurrency | QPS | vs pool(1) | p50 ms | p99 ms | CPU ms/query | RSS MB (vs reader) | peak RSS MB | load avg (1 min) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| configuration | concurrency | QPS | vs pool(1) | p50 ms | p99 ms | CPU ms/query | main thread CPU ms/query | RSS MB (vs reader) | peak RSS MB | load avg (1 min) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
   process.stdout.write(`${table}\n`);

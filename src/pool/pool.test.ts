@@ -121,6 +121,27 @@ describe.skipIf(!hasWorker)('search pool', () => {
     });
   });
 
+  it('more settings and filter plans than a thread keeps, all queued at once, and a request larger than a slot: the reader\'s hits', async () => {
+    const dir = join(scratch, 'told');
+    const queries = await multiSegmentIndex(dir, 65);
+    const reader = SpladexIndex.open(dir);
+    const pool = await openSearchPool(dir, { threads: 1 });
+    try {
+      // 80 settings and 70 filters (a thread keeps 64 of each): ids are forgotten and reused while earlier requests still wait.
+      const options: IndexSearchOptions[] = [...Array.from({ length: 80 }, (_, i) => ({ k: i + 1 })), ...Array.from({ length: 70 }, (_, i) => ({ filter: { n: { lt: 100 + 20 * i } }, k: 5 }))];
+      const answers = await Promise.all(options.map((o, i) => pool.search(queries[i % queries.length], o)));
+      expect(answers).toEqual(options.map((o, i) => reader.search(queries[i % queries.length], o)));
+      // 30 queries × k 1000 need more than a 64 KB slot; the next requests give it back.
+      expect(await pool.searchBatch(queries, { k: 1000, mode: 'exhaustive' })).toEqual(reader.searchBatch(queries, { k: 1000, mode: 'exhaustive' }));
+      for (const query of queries.slice(0, 2)) expect(await pool.search(query)).toEqual(reader.search(query));
+      const { channel } = (pool as unknown as { workers: { threads: Array<{ channel: { slots: Array<{ buffer: SharedArrayBuffer }> } }> } }).workers.threads[0];
+      expect(channel.slots.map((slot) => slot.buffer.byteLength)).toEqual([64 * 1024, 64 * 1024]);
+    } finally {
+      await pool.close();
+      reader.close();
+    }
+  });
+
   describe('refresh', () => {
     it('moves new requests to the latest commit; requests already queued or running keep their snapshot', async () => {
       const dir = join(scratch, 'refresh');
@@ -143,7 +164,7 @@ describe.skipIf(!hasWorker)('search pool', () => {
         } finally {
           writer.close();
         }
-        // Requests of the old state, two on the thread (running, waiting in its port) and the rest queued when the refresh switches states.
+        // Requests of the old state, two on the thread (running, waiting in its other slot) and the rest queued when the refresh switches states.
         const pending = Array.from({ length: 8 }, (_, i) => pool.searchBatch(queries.slice(i * 25, i * 25 + 25), { mode: 'exhaustive', k: 5 }));
         const refreshing = pool.refresh();
         expect(pool.stats()).toMatchObject({ inFlight: 2, queueDepth: 6 });
@@ -215,7 +236,7 @@ describe.skipIf(!hasWorker)('search pool', () => {
         first.abort();
         await expectCode(waiting, 'E_ABORTED');
         await expectCode(running, 'E_ABORTED');
-        // The thread finishes the running search, skips the cancelled one waiting in its port, and goes on.
+        // The thread finishes the running search, skips the cancelled one waiting in its other slot, and goes on.
         expect(await pool.search(queries[1], { k: 2 })).toHaveLength(2);
         expect(pool.stats()).toMatchObject({ inFlight: 0, queueDepth: 0, completed: 1 });
         // At least the one waiting in the port (the first may not have started either when it was aborted).
@@ -229,7 +250,7 @@ describe.skipIf(!hasWorker)('search pool', () => {
     it('refuses a request beyond the queue limit with E_BUSY', async () => {
       const pool = await openSearchPool(dir, { threads: 1, queueLimit: 1 });
       try {
-        // Two on the thread (one running, one waiting in its port), one in the queue.
+        // Two on the thread (one running, one waiting in its other slot), one in the queue.
         const accepted = [slow(pool), slow(pool), slow(pool)];
         expect(pool.stats()).toMatchObject({ inFlight: 2, queueDepth: 1 });
         const error = await expectCode(slow(pool), 'E_BUSY');
@@ -283,7 +304,9 @@ describe.skipIf(!hasWorker)('search pool', () => {
         await expectCode(pool.search(queries[0], { k: 0 }), 'E_OPTION');
         await expectCode(pool.search(queries[0], { heapFactor: 2 }), 'E_OPTION');
         await expectCode(pool.searchBatch(queries.slice(0, 2), { filter: { n: { gt: 'x' as unknown as number } } }), 'E_OPTION');
-        await expectCode(pool.search({ a: (() => 1) as unknown as number }), 'E_INPUT_VECTOR');
+        // A weight that is not a number is dropped, as the reader drops it (the pool prepares queries as the reader does).
+        const oddWeights = { ...queries[0], odd: (() => 1) as unknown as number };
+        expect(await pool.search(oddWeights)).toEqual(await pool.search(queries[0]));
         expect(await pool.searchBatch([])).toEqual([]);
         await expectCode(pool.searchText('anything'), 'E_INPUT_VECTOR');
       } finally {

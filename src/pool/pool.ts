@@ -8,10 +8,12 @@
  * worker views the same bytes (`viewSegment`: no read, no copy) with searchers of its own. The main
  * thread keeps everything else of the snapshot: SQLite, deletes, filters, the external ids and the
  * stored encoder. A request is planned there (`IndexReader.planSearch`: options, calibrated
- * defaults, filter → plans; delete masks and filter masks are copied once into shared memory and
- * reused), searched on a worker by the same fan-out the reader runs, and answered as document keys
- * and scores that the main thread turns into hits: results are those of the synchronous reader,
- * bit for bit.
+ * defaults, filter → plans, reused per state for options without a filter; delete masks and filter
+ * masks are copied once into shared memory), its queries are written as tokens and weights into a
+ * slot of the thread's shared channel (channel.ts, query-codec.ts), prepared for each segment and
+ * searched on the worker as the reader prepares and searches them, and answered as
+ * document keys and scores that the main thread turns into hits: results are those of the
+ * synchronous reader, bit for bit.
  *
  * States: each committed state the pool serves has an id; a request holds its state until its
  * worker answers, so `refresh()` never changes what a running or queued request sees, and a state
@@ -20,7 +22,7 @@
 import { SpladexError } from '../errors.js';
 import { hitsOf, type RankedKeys, type SegmentPlan } from '../query/fan-out.js';
 import { sharedSegmentAllocator, sharedSegmentBytes } from '../query/wasm-kernel.js';
-import { IndexReader } from '../reader/reader.js';
+import { IndexReader, type SearchPlan } from '../reader/reader.js';
 import { checkQueryVector, checkQueryVectors } from '../reader/query-input.js';
 import type { LoadedSegment } from '../reader/snapshot.js';
 import type { IndexInfo, IndexSearchOptions } from '../reader/types.js';
@@ -30,7 +32,8 @@ import type { SearchHit, SparseVectorInput } from '../types.js';
 import { compiledWorker } from '../util/worker.js';
 import { POOL_REQUEST_OPTIONS, SEARCH_POOL_OPTIONS, type PoolRequestOptions, type PoolTableOptions, type SearchPoolOptions } from './options.js';
 import { allocateSharedLists, type ErrorMessage, type PlanMessage, type SegmentDescriptor, type SharedLists } from './protocol.js';
-import { PoolThreads, type PoolThread } from './threads.js';
+import { buildTokenTable, type TokenTable } from './query-codec.js';
+import { PoolThreads, type PoolThread, type ThreadRequest } from './threads.js';
 
 /** Options of one pooled search: the reader's search options, a signal and a time limit. */
 export type PoolSearchOptions = IndexSearchOptions & PoolRequestOptions;
@@ -39,7 +42,7 @@ export interface SearchPoolStats {
   threads: number;
   /** Requests waiting for a thread. */
   queueDepth: number;
-  /** Requests handed to a thread and not answered yet: running, or next in its port (including ones whose caller gave up). */
+  /** Requests handed to a thread and not answered yet: running, or next in its other slot (including ones whose caller gave up). */
   inFlight: number;
   /** Generation of the committed state new requests search. */
   generation: number;
@@ -81,9 +84,7 @@ interface Request {
   /** Answered (or failed): the caller no longer waits; a running search still ends on its thread. */
   settled: boolean;
   queries: readonly SparseVectorInput[];
-  plans: PlanMessage[];
-  settings: ReturnType<IndexReader['planSearch']>['settings'];
-  maxScore: Array<SharedLists | undefined> | undefined;
+  planned: Planned;
   resolve(hits: SearchHit[][]): void;
   reject(error: unknown): void;
   cleanup: Array<() => void>;
@@ -97,6 +98,31 @@ interface PoolState {
   descriptors: SegmentDescriptor[];
   /** Requests holding this state (queued, encoding or running). */
   users: number;
+  /** Plans of options without a filter, by `optionsKey`. */
+  planned: Map<string, Planned>;
+}
+
+/** A search plan and the key of its settings (equal settings: one id on a thread). */
+interface Planned extends SearchPlan {
+  settingsKey: string;
+}
+
+/** Plans a state keeps at most (each is a few small objects); past it they are planned again. */
+const PLANNED_LIMIT = 256;
+
+/**
+ * Names search options whose plan a state can reuse: only when every value is a primitive (a
+ * filter is planned again each time, from the reader's own cache of filter plans).
+ */
+function optionsKey(options: IndexSearchOptions): string | undefined {
+  let key = '';
+  for (const name of Object.keys(options)) {
+    const value: unknown = options[name as keyof IndexSearchOptions];
+    if (value === undefined) continue;
+    if ((typeof value === 'object' && value !== null) || typeof value === 'function') return undefined;
+    key += `${name}=${typeof value}:${String(value)};`;
+  }
+  return key;
 }
 
 /**
@@ -141,6 +167,9 @@ function sharedCopy<T extends Uint8Array | Uint32Array>(cache: WeakMap<object, T
   return copy;
 }
 
+const first = (hits: SearchHit[][]): SearchHit[] => hits[0];
+const all = (hits: SearchHit[][]): SearchHit[][] => hits;
+
 class Pool implements SearchPool {
   readonly threads: number;
   private readonly queueLimit: number;
@@ -166,6 +195,7 @@ class Pool implements SearchPool {
   private readonly segmentKeys = new WeakMap<Segment, number>();
   private nextSegmentKey = 1;
   private readonly sharedLists = new WeakMap<Segment, SharedLists>();
+  private readonly tokenTables = new WeakMap<Segment, TokenTable>();
   private readonly sharedMasks = new WeakMap<object, Uint8Array>();
   private readonly sharedDocs = new WeakMap<object, Uint32Array>();
 
@@ -191,7 +221,7 @@ class Pool implements SearchPool {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.submit(options, [query]).then((hits) => hits[0]);
+    return this.submit(options, [query], undefined, first);
   }
 
   searchBatch(queries: readonly SparseVectorInput[], options: PoolSearchOptions = {}): Promise<SearchHit[][]> {
@@ -200,12 +230,12 @@ class Pool implements SearchPool {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.submit(options, queries);
+    return this.submit(options, queries, undefined, all);
   }
 
   searchText(text: string, options: PoolSearchOptions = {}): Promise<SearchHit[]> {
     if (typeof text !== 'string') return Promise.reject(new SpladexError('E_OPTION', `searchText takes a string, got ${typeof text}`));
-    return this.submit(options, undefined, [text]).then((hits) => hits[0]);
+    return this.submit(options, undefined, [text], first);
   }
 
   refresh(): Promise<{ generation: number; changed: boolean }> {
@@ -253,18 +283,18 @@ class Pool implements SearchPool {
 
   // ---- Requests ---------------------------------------------------------------------------------
 
-  /** Plans on the current state, then queues (vectors) or encodes first (texts). */
-  private submit(options: PoolSearchOptions, queries: readonly SparseVectorInput[] | undefined, texts?: string[]): Promise<SearchHit[][]> {
-    return new Promise<SearchHit[][]>((resolve, reject) => {
+  /** Plans on the current state, then queues (vectors) or encodes first (texts); answers `pick(hits)`. */
+  private submit<T>(options: PoolSearchOptions, queries: readonly SparseVectorInput[] | undefined, texts: string[] | undefined, pick: (hits: SearchHit[][]) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       if (this.closed) throw closedError();
       const { signal, timeoutMs: requested, ...search } = options;
-      const timeoutMs = POOL_REQUEST_OPTIONS.resolve({ timeoutMs: requested }).timeoutMs ?? this.timeoutMs;
+      const timeoutMs = requested === undefined ? this.timeoutMs : POOL_REQUEST_OPTIONS.resolve({ timeoutMs: requested }).timeoutMs!;
       if (signal !== undefined && signal.aborted) throw abortError(signal.reason);
       const state = this.current;
-      const { segments, plans, settings } = state.reader.planSearch(search);
+      const planned = this.plan(state, search);
       // Text is encoded by the index's own encoder, so only given vectors can be of another term space.
-      if (queries !== undefined) state.reader.checkQueryTermSpace(queries, search, segments);
-      if (queries !== undefined && queries.length === 0) return resolve([]);
+      if (queries !== undefined) state.reader.checkQueryTermSpace(queries, search, planned.segments);
+      if (queries !== undefined && queries.length === 0) return resolve(pick([]));
       const request: Request = {
         // Ids stay below 2^31 (the threads' cancellation slots are 32-bit).
         id: (this.nextRequest = (this.nextRequest % 0x7fff_ffff) + 1),
@@ -272,10 +302,8 @@ class Pool implements SearchPool {
         phase: texts === undefined ? 'queued' : 'encoding',
         settled: false,
         queries: queries ?? [],
-        plans: plans.map((plan) => this.sharedPlan(plan)),
-        settings,
-        maxScore: settings.mode === 'maxscore' ? segments.map((s, i) => (plans[i].skip || plans[i].docs !== undefined ? undefined : this.listsOf(s.segment))) : undefined,
-        resolve,
+        planned,
+        resolve: (hits) => resolve(pick(hits)),
         reject,
         cleanup: [],
       };
@@ -319,18 +347,49 @@ class Pool implements SearchPool {
     this.queue.push(request);
   }
 
+  /** `search` on `state`, planned once per state for options without a filter. */
+  private plan(state: PoolState, search: IndexSearchOptions): Planned {
+    const key = optionsKey(search);
+    let planned = key === undefined ? undefined : state.planned.get(key);
+    if (planned === undefined) {
+      const plan = state.reader.planSearch(search);
+      planned = { ...plan, settingsKey: JSON.stringify(plan.settings) };
+      if (key !== undefined) {
+        if (state.planned.size >= PLANNED_LIMIT) state.planned.clear();
+        state.planned.set(key, planned);
+      }
+    }
+    return planned;
+  }
+
   private dispatch(thread: PoolThread, request: Request): void {
     request.phase = 'running';
-    const { id, state, queries, settings, plans, maxScore } = request;
+    const { id, state, queries, planned } = request;
     this.running.set(id, request);
-    const refused = this.workers.send(thread, id, { type: 'search', id, state: state.id, queries, settings, plans, maxScore });
+    const refused = this.workers.send(thread, this.threadRequest(id, state, queries, planned));
     if (refused !== undefined) {
-      // A query that cannot cross threads (e.g. a function as a weight) is not a vector.
       this.running.delete(id);
-      this.settle(request, new SpladexError('E_INPUT_VECTOR', `a query could not be passed to a search thread: ${refused instanceof Error ? refused.message : String(refused)}`));
+      this.settle(request, refused);
       this.finish(request);
       this.pump();
     }
+  }
+
+  /** What the thread runs. */
+  private threadRequest(id: number, state: PoolState, queries: readonly SparseVectorInput[], { segments, plans, settings, settingsKey }: Planned): ThreadRequest {
+    return {
+      id,
+      state: state.id,
+      settings,
+      settingsKey,
+      plans,
+      sharedPlans: () => plans.map((plan) => this.sharedPlan(plan)),
+      maxScore:
+        settings.mode === 'maxscore'
+          ? segments.flatMap(({ segment }, i) => (plans[i].skip || plans[i].docs !== undefined ? [] : [{ key: this.segmentKeys.get(segment)!, lists: () => this.listsOf(segment) }]))
+          : undefined,
+      queries,
+    };
   }
 
   private pump(): void {
@@ -410,9 +469,11 @@ class Pool implements SearchPool {
       if (bytes === undefined) throw new Error(`segment ${entry.file} was not read into shared memory`);
       let key = this.segmentKeys.get(segment);
       if (key === undefined) this.segmentKeys.set(segment, (key = this.nextSegmentKey++));
-      return { key, path: `${reader.path}/${entry.file}`, bytes };
+      let tokens = this.tokenTables.get(segment);
+      if (tokens === undefined) this.tokenTables.set(segment, (tokens = buildTokenTable(segment.vocabulary)));
+      return { key, path: `${reader.path}/${entry.file}`, bytes, tokens };
     });
-    const state: PoolState = { id: this.nextState++, generation: reader.manifest.generation, reader, segments, descriptors, users: 0 };
+    const state: PoolState = { id: this.nextState++, generation: reader.manifest.generation, reader, segments, descriptors, users: 0, planned: new Map() };
     this.states.set(state.id, state);
     return state;
   }

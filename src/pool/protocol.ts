@@ -1,30 +1,33 @@
 /**
- * What the search pool's main thread and its worker threads say to each other, and the one piece
- * of state they share besides the segments: MaxScore's unpruned inverted index, built once by
- * whichever worker needs it first.
+ * What the search pool's main thread and its worker threads say to each other besides requests
+ * (channel.ts carries those), and the one piece of state they share besides the segments:
+ * MaxScore's unpruned inverted index, built once by whichever worker needs it first.
  *
- * Every message is structured-cloned; segment memory, delete masks, filter plans and MaxScore's
- * lists cross as SharedArrayBuffer-backed views or shared WebAssembly memories, which clone as
- * handles to the same bytes, so nothing large is copied per request.
+ * Messages are rare (a new state, a new setting or filter plan, a grown slot) and structured-
+ * cloned; segment memory, delete masks, filter plans and MaxScore's lists cross as
+ * SharedArrayBuffer-backed views or shared WebAssembly memories, which clone as handles to the
+ * same bytes, so nothing large is copied.
  */
-import type { RankedKeys } from '../query/fan-out.js';
 import { buildUnprunedInverted, type UnprunedInvertedIndex } from '../query/maxscore.js';
 import type { ResolvedSearchOptions } from '../query/options.js';
 import type { SharedSegmentBytes } from '../query/wasm-kernel.js';
 import type { Segment } from '../segment/segment.js';
-import type { SparseVectorInput } from '../types.js';
+import type { ANSWER_SIGNAL, ChannelBuffers } from './channel.js';
+import type { TokenTable } from './query-codec.js';
 
 /** What a worker is started with. */
 export interface WorkerInput {
   /** Its scratch slot in every shared kernel memory (1..threads; 0 is the main thread's). */
   slot: number;
-  /** Requests given up on by their callers (`CancelledRequests`), shared by every thread. */
+  /** Requests given up on by their callers (`CANCEL_SLOTS`), shared by every thread. */
   cancelled: Int32Array;
+  /** Its request channel (channel.ts). */
+  channel: ChannelBuffers;
 }
 
 /**
  * Requests whose caller gave up (timeout, abort) after they were handed to a thread: slot
- * `id % CANCEL_SLOTS` holds the id, so a thread skips a request still waiting in its port instead
+ * `id % CANCEL_SLOTS` holds the id, so a thread skips a request still waiting in its slot instead
  * of running it for nothing. More slots than requests can be handed out at once (64 threads × 2),
  * and the main thread clears a slot when its request is answered, so an id never matches by
  * accident. Request ids stay below 2^31 (they wrap), so they fit the array.
@@ -41,6 +44,8 @@ export interface SegmentDescriptor {
   /** The file it was read from (for error messages). */
   path: string;
   bytes: SharedSegmentBytes;
+  /** Its vocabulary, for the threads to look query tokens up in (query-codec.ts). */
+  tokens: TokenTable;
 }
 
 /** How one segment takes part in a search (the reader's `SegmentPlan`, arrays shared). */
@@ -53,18 +58,27 @@ export interface PlanMessage {
 export type ToWorker =
   /** A committed state: its segments, in order (ordinals of the document keys). */
   | { type: 'state'; state: number; segments: SegmentDescriptor[] }
-  /** A state no request uses any more. */
+  /** A state no request uses any more (its plans go with it). */
   | { type: 'drop'; state: number }
-  | {
-      type: 'search';
-      id: number;
-      state: number;
-      queries: readonly SparseVectorInput[];
-      settings: ResolvedSearchOptions;
-      plans: PlanMessage[];
-      /** Per segment, its shared MaxScore lists (mode `maxscore` only). */
-      maxScore: Array<SharedLists | undefined> | undefined;
-    };
+  /** Resolved search settings, known from now on by `id`. */
+  | { type: 'settings'; id: number; settings: ResolvedSearchOptions }
+  /** The plans of a search on `state` (per segment), known from now on by `id`. */
+  | { type: 'plans'; id: number; state: number; plans: PlanMessage[] }
+  /** Ids of settings and plans no request will name any more. */
+  | { type: 'forget'; settings?: number; plans?: number }
+  /** A segment's shared MaxScore lists (sent before the thread's first MaxScore search of it). */
+  | { type: 'maxscore'; segment: number; lists: SharedLists }
+  /** Request slot `index` moved to `buffer` (grown for a large request, or given back). */
+  | { type: 'slot'; index: number; buffer: SharedArrayBuffer };
+
+/**
+ * A message and the number of requests the main thread had written before it: the thread applies
+ * it once it has answered those (and before the next), so each request sees what it was planned with.
+ */
+export interface Control {
+  after: number;
+  message: ToWorker;
+}
 
 /** An error as it crosses threads: a SpladexError's code and fields, or a plain error's message. */
 export interface ErrorMessage {
@@ -77,40 +91,8 @@ export interface ErrorMessage {
   stack?: string;
 }
 
-export type FromWorker =
-  | { type: 'ready' }
-  /** Per query, document keys and scores, best first (`packRanked`). */
-  | { type: 'result'; id: number; ranked: Float64Array }
-  | { type: 'error'; id: number; error: ErrorMessage };
-
-/**
- * Results of a request in one array: per query its hit count n, then n keys, then n scores. One
- * small array copies faster than typed arrays transferred per query (transferring detaches each
- * buffer: it cost a fifth of a search thread's time on 0.07 ms queries).
- */
-export function packRanked(ranked: readonly RankedKeys[]): Float64Array {
-  let length = 0;
-  for (const r of ranked) length += 1 + 2 * r.keys.length;
-  const packed = new Float64Array(length);
-  let at = 0;
-  for (const { keys, scores } of ranked) {
-    packed[at++] = keys.length;
-    packed.set(keys, at);
-    packed.set(scores, at + keys.length);
-    at += 2 * keys.length;
-  }
-  return packed;
-}
-
-export function unpackRanked(packed: Float64Array): RankedKeys[] {
-  const ranked: RankedKeys[] = [];
-  for (let at = 0; at < packed.length; ) {
-    const n = packed[at++];
-    ranked.push({ keys: packed.subarray(at, at + n), scores: packed.subarray(at + n, at + 2 * n) });
-    at += 2 * n;
-  }
-  return ranked;
-}
+/** What a worker posts: that it is ready, and that it answered (`ANSWER_SIGNAL`: the answers are in its channel). */
+export type FromWorker = { type: 'ready' } | typeof ANSWER_SIGNAL;
 
 export function errorMessage(error: unknown): ErrorMessage {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };

@@ -1,21 +1,46 @@
 /**
- * The search pool's worker threads: starting them, handing them requests, restarting one that
- * died, stopping them. Knows nothing of requests beyond their ids (pool.ts owns those).
+ * The search pool's worker threads: starting them, handing them requests through their channels
+ * (channel.ts), restarting one that died, stopping them. Knows nothing of requests beyond their
+ * ids and what a thread must be told before it can run one (pool.ts owns the requests).
  *
- * Each thread is given up to `PIPELINE` requests: it runs one while the next waits in its port.
+ * Each thread is given up to `SLOTS` requests: it runs one while the next waits in its other slot.
  * With one at a time, a thread idles for every round trip (its answer reaches the main thread, the
- * caller's next request is planned and posted), longest when the main thread waits for a core:
+ * caller's next request is planned and written), longest when the main thread waits for a core:
  * +4 % QPS with 2 threads on a busy 2-core machine (1M index, docs/SERVING.md).
+ *
+ * What a thread was told is mirrored here: settings and plans by id (a few dozen each, least
+ * recently used forgotten), the segments whose MaxScore lists it holds. A request names them by id.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import { abandonBuild, CANCEL_SLOTS, unpackRanked, type ErrorMessage, type FromWorker, type SharedLists, type ToWorker, type WorkerInput } from './protocol.js';
-import type { RankedKeys } from '../query/fan-out.js';
+import type { RankedKeys, SegmentPlan } from '../query/fan-out.js';
+import type { ResolvedSearchOptions } from '../query/options.js';
+import type { SparseVectorInput } from '../types.js';
+import { ANSWER_SIGNAL, MainChannel, requestBytes, SLOTS, Status } from './channel.js';
+import { QueryEncoder } from './query-codec.js';
+import { abandonBuild, CANCEL_SLOTS, type ErrorMessage, type FromWorker, type PlanMessage, type SharedLists, type ToWorker, type WorkerInput } from './protocol.js';
+
+/** What a thread was told, as ids the requests name. */
+interface Told {
+  settings: Map<string, number>;
+  /** By the reader's plans array (stable per state and options: the pool and the reader cache them). */
+  plans: Map<readonly SegmentPlan[], number>;
+  /** The state of each plans id (its plans are forgotten with it). */
+  planStates: Map<number, number>;
+  /** Keys of the segments whose MaxScore lists it holds. */
+  maxScore: Set<number>;
+  nextId: number;
+}
+
+/** Settings and plans a thread keeps at most (each plan holds shared masks of a state). */
+const TOLD_LIMIT = 64;
 
 export interface PoolThread {
   /** Scratch slot in the shared kernel memories (1..threads). */
   readonly slot: number;
   worker: Worker;
-  /** Ids of the requests it was given, in order: the first runs, the others wait in its port. */
+  channel: MainChannel;
+  told: Told;
+  /** Ids of the requests it was given, in order: the first runs, the other waits in its slot. */
   requests: number[];
   ready: boolean;
   /** Failed before it was ready: not restarted (it would fail again). */
@@ -24,17 +49,33 @@ export interface PoolThread {
   stale: boolean;
 }
 
+/** A search as a thread runs it (pool.ts builds it). */
+export interface ThreadRequest {
+  id: number;
+  state: number;
+  settings: ResolvedSearchOptions;
+  /** Names equal settings (their JSON). */
+  settingsKey: string;
+  /** The reader's plans: the array's identity names them. */
+  plans: readonly SegmentPlan[];
+  /** The plans with their arrays in shared memory (asked for when the thread does not hold them yet). */
+  sharedPlans(): PlanMessage[];
+  /** Mode `maxscore`: the segments (keys) whose shared MaxScore lists the thread needs. */
+  maxScore: Array<{ key: number; lists(): SharedLists }> | undefined;
+  queries: readonly SparseVectorInput[];
+}
+
 export interface ThreadHooks {
   /** The state messages a new thread needs (every live state). */
   states(): Array<{ state: number; segments: Extract<ToWorker, { type: 'state' }>['segments'] }>;
-  /** The thread answered request `id` (its oldest); it can take another. */
+  /**
+   * The thread answered request `id` (its oldest); it can take another. `ranked` views the
+   * thread's slot: read it before sending the thread anything.
+   */
   answered(thread: PoolThread, id: number, answer: { ranked: RankedKeys[] } | { error: ErrorMessage }): void;
   /** The thread died with requests `ids` unanswered; it was restarted unless it never started. */
   died(thread: PoolThread, ids: number[], error: Error): void;
 }
-
-/** Requests a thread holds at most (one running, the next waiting in its port). */
-const PIPELINE = 2;
 
 /**
  * A small young generation: a search thread's garbage (prepared queries, heaps, messages) dies
@@ -70,6 +111,8 @@ function startWorker(script: string, options: WorkerOptions): Worker {
 
 export class PoolThreads {
   private readonly threads: PoolThread[] = [];
+  /** Encodes each request's queries before they are copied into a slot (reused). */
+  private readonly encoder = new QueryEncoder();
   private terminating = false;
   private readonly ready: Promise<void>;
   private markReady!: () => void;
@@ -86,7 +129,7 @@ export class PoolThreads {
     });
     this.ready.catch(() => undefined);
     for (let slot = 1; slot <= count; slot++) {
-      const thread: PoolThread = { slot, worker: undefined as unknown as Worker, requests: [], ready: false, failed: false, stale: false };
+      const thread = { slot, requests: [], ready: false, failed: false, stale: false } as unknown as PoolThread;
       this.threads.push(thread);
       this.start(thread);
     }
@@ -98,22 +141,19 @@ export class PoolThreads {
   }
 
   private start(thread: PoolThread): void {
-    const worker = startWorker(this.script, { workerData: { slot: thread.slot, cancelled: this.cancelled } satisfies WorkerInput, resourceLimits: WORKER_LIMITS });
+    const channel = new MainChannel();
+    const worker = startWorker(this.script, { workerData: { slot: thread.slot, cancelled: this.cancelled, channel: channel.buffers() } satisfies WorkerInput, resourceLimits: WORKER_LIMITS });
     thread.worker = worker;
+    thread.channel = channel;
+    thread.told = { settings: new Map(), plans: new Map(), planStates: new Map(), maxScore: new Set(), nextId: 1 };
     thread.ready = false;
-    for (const { state, segments } of this.hooks.states()) worker.postMessage({ type: 'state', state, segments } satisfies ToWorker);
+    for (const { state, segments } of this.hooks.states()) this.post(thread, { type: 'state', state, segments });
     let lastError: Error | undefined;
     worker.on('message', (message: FromWorker) => {
-      if (message.type === 'ready') {
-        thread.ready = true;
-        if (this.threads.every((t) => t.ready || t.failed)) this.markReady();
-        return;
-      }
-      if (thread.requests[0] !== message.id) return; // cannot happen: answers come in order
-      thread.requests.shift();
-      Atomics.compareExchange(this.cancelled, message.id % CANCEL_SLOTS, message.id, 0);
-      if (thread.stale && thread.requests.length === 0) this.restart(thread);
-      this.hooks.answered(thread, message.id, message.type === 'result' ? { ranked: unpackRanked(message.ranked) } : { error: message.error });
+      if (message === ANSWER_SIGNAL) return this.collect(thread, channel);
+      if (message.type !== 'ready') return;
+      thread.ready = true;
+      if (this.threads.every((t) => t.ready || t.failed)) this.markReady();
     });
     worker.on('error', (error: Error) => (lastError = error));
     worker.on('exit', (code) => {
@@ -129,6 +169,50 @@ export class PoolThreads {
       }
       this.hooks.died(thread, ids, error);
     });
+  }
+
+  /** Hands out every answer `channel` holds (the thread signalled one). */
+  private collect(thread: PoolThread, channel: MainChannel): void {
+    if (thread.channel !== channel) return;
+    channel.takeSignal();
+    while (thread.channel === channel && channel.hasAnswer()) {
+      const { id, status } = channel.answer();
+      if (thread.requests[0] !== id) throw new Error(`search pool: thread ${thread.slot} answered request ${id}, expected ${thread.requests[0]}`);
+      thread.requests.shift();
+      Atomics.compareExchange(this.cancelled, id % CANCEL_SLOTS, id, 0);
+      if (thread.stale && thread.requests.length === 0) this.restart(thread);
+      const answer =
+        status === Status.Answered ? { ranked: channel.answerRanked() } : status === Status.Skipped ? { error: { name: 'Cancelled', message: 'cancelled before it ran' } } : { error: channel.answerError() as ErrorMessage };
+      // Counted read before the hook, which may hand the thread its next request: the pool makes
+      // its hits from the views first, and only then is this slot written again.
+      channel.read++;
+      this.hooks.answered(thread, id, answer);
+    }
+  }
+
+  /** Posts a message the thread applies before the next request written after it. */
+  private post(thread: PoolThread, message: ToWorker): void {
+    thread.worker.postMessage({ after: thread.channel.written, message });
+    thread.channel.posted();
+  }
+
+  /** The id `thread` knows `key` by in `known`, telling it first (and forgetting the least recently used) when it does not. */
+  private idOf<K>(thread: PoolThread, known: Map<K, number>, key: K, tell: (id: number) => ToWorker, forget: (id: number) => ToWorker): number {
+    const id = known.get(key);
+    if (id !== undefined) {
+      known.delete(key);
+      known.set(key, id);
+      return id;
+    }
+    if (known.size >= TOLD_LIMIT) {
+      const [oldKey, oldId] = known.entries().next().value as [K, number];
+      known.delete(oldKey);
+      this.post(thread, forget(oldId));
+    }
+    const fresh = thread.told.nextId++;
+    this.post(thread, tell(fresh));
+    known.set(key, fresh);
+    return fresh;
   }
 
   /** Requests whose callers gave up, shared with the threads (see `CANCEL_SLOTS`). */
@@ -166,13 +250,13 @@ export class PoolThreads {
   }
 
   /**
-   * A thread that can take a request now: an idle one first, else one with room in its pipeline;
+   * A thread that can take a request now: an idle one first, else one with a free slot;
    * undefined when none. A stale thread gets nothing more, so that it empties and is replaced.
    */
   idle(): PoolThread | undefined {
     let best: PoolThread | undefined;
     for (const t of this.threads) {
-      if (t.failed || (t.stale && t.requests.length > 0) || t.requests.length >= PIPELINE) continue;
+      if (t.failed || (t.stale && t.requests.length > 0) || t.requests.length >= SLOTS) continue;
       if (best === undefined || t.requests.length < best.requests.length) best = t;
     }
     return best;
@@ -188,19 +272,48 @@ export class PoolThreads {
     return this.threads.some((t) => !t.failed);
   }
 
-  /** Posts request `id` to a thread `idle()` returned; returns the error when the message cannot be cloned (nothing was sent). */
-  send(thread: PoolThread, id: number, message: ToWorker): unknown {
+  /**
+   * Writes `request` into a slot of a thread `idle()` returned, after telling the thread what it
+   * names that the thread does not know yet; returns the error when that failed (nothing was
+   * handed over: e.g. no memory for a large request's slot).
+   */
+  send(thread: PoolThread, request: ThreadRequest): unknown {
+    const { channel, told } = thread;
     try {
-      thread.worker.postMessage(message);
+      const settings = this.idOf(thread, told.settings, request.settingsKey, (id) => ({ type: 'settings', id, settings: request.settings }), (id) => ({ type: 'forget', settings: id }));
+      const plans = this.idOf(thread, told.plans, request.plans, (id) => (told.planStates.set(id, request.state), { type: 'plans', id, state: request.state, plans: request.sharedPlans() }), (id) => (told.planStates.delete(id), { type: 'forget', plans: id }));
+      for (const { key, lists } of request.maxScore ?? []) {
+        if (told.maxScore.has(key)) continue;
+        this.post(thread, { type: 'maxscore', segment: key, lists: lists() });
+        told.maxScore.add(key);
+      }
+      const words = this.encoder.encode(request.queries);
+      const { index, replacement } = channel.slotFor(requestBytes(words, request.queries.length, request.settings.k));
+      if (replacement !== undefined) {
+        this.post(thread, { type: 'slot', index, buffer: replacement });
+        channel.replaceSlot(index, replacement);
+      }
+      channel.write(index, { id: request.id, state: request.state, settings, plans, k: request.settings.k }, request.queries.length, this.encoder.words, words);
     } catch (error) {
       return error;
     }
-    thread.requests.push(id);
+    thread.requests.push(request.id);
     return undefined;
   }
 
+  /** Posts `message` to every thread; a dropped state also leaves what they were told of its plans. */
   broadcast(message: ToWorker): void {
-    for (const thread of this.threads) if (!thread.failed) thread.worker.postMessage(message);
+    for (const thread of this.threads) {
+      if (thread.failed) continue;
+      this.post(thread, message);
+      if (message.type !== 'drop') continue;
+      const { plans, planStates } = thread.told;
+      for (const [key, id] of plans) {
+        if (planStates.get(id) !== message.state) continue;
+        plans.delete(key);
+        planStates.delete(id);
+      }
+    }
   }
 
   /** Marks a MaxScore build left unfinished by `thread` as failed (see `abandonBuild`). */

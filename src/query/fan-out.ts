@@ -54,7 +54,7 @@ export function searchPreparedInto(segments: readonly SearchableSegment[], plans
 
 /**
  * The results of one query before external ids: document keys (segment ordinal × 2^32 + local
- * id) and scores, best first. What the search pool's workers send back: two flat arrays.
+ * id) and scores, best first. What the search pool's threads answer: two flat arrays.
  */
 export interface RankedKeys {
   keys: Float64Array;
@@ -80,19 +80,6 @@ function eachQuery<T>(segments: readonly SearchableSegment[], plans: readonly Se
 function hitOf(segments: readonly SearchableSegment[], key: number, score: number): SearchHit {
   const ordinal = Math.floor(key / SEGMENT_KEY_STRIDE);
   return { id: segments[ordinal].segment.docIds[key - ordinal * SEGMENT_KEY_STRIDE], score };
-}
-
-/** Searches every query over every segment; results as document keys, best first (what the pool's workers send). */
-export function searchSegmentKeys(segments: readonly SearchableSegment[], plans: readonly SegmentPlan[], queries: readonly SparseVectorInput[], o: ResolvedSearchOptions): RankedKeys[] {
-  return eachQuery(segments, plans, queries, o, (heap) => {
-    const sorted = heap.sorted();
-    const ranked: RankedKeys = { keys: new Float64Array(sorted.length), scores: new Float64Array(sorted.length) };
-    sorted.forEach(({ key, score }, i) => {
-      ranked.keys[i] = key;
-      ranked.scores[i] = score;
-    });
-    return ranked;
-  });
 }
 
 /** Hits (external id, score) of ranked keys over the segments they were searched in. */
