@@ -87,7 +87,7 @@ describe.skipIf(!hasBuild)(`--help shows each table flag's default and range (${
     expect(search.get('--fusion-depth <n>')).toContain('(default: max(--k, 100))');
     expect(helpEntries('eval').get('--k <n>')).toContain('retrieval depth per query, in [1, 100000] (default: 1000)');
     const bench = helpEntries('bench');
-    expect(expectTableHelp('bench', bench, BENCH_OPTIONS)).toBe(11);
+    expect(expectTableHelp('bench', bench, BENCH_OPTIONS)).toBe(12);
     expectTableHelp('bench', bench, LOAD_QUERIES_OPTIONS);
   });
 
