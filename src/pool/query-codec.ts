@@ -10,7 +10,7 @@
  * request goes through — work done there is work the threads cannot share. Why not send the query
  * object: its structured clone cost both threads more than this encoding and the table lookups.
  */
-import type { PreparedQuery } from '../query/query-vector.js';
+import { prepareCollected, type PreparedQuery } from '../query/query-vector.js';
 import type { SparseVectorInput } from '../types.js';
 
 /**
@@ -214,64 +214,3 @@ export function decodeQueries({ unsigned: words, floats, halves }: EncodedViews,
   return queries;
 }
 
-/** Positions fit in the low 21 bits of a packed sort key (2^32 × 2^21 = 2^53, exact in a double). */
-const POSITION_BITS = 2 ** 21;
-/** Up to this many terms, insertion sorts (as `prepareQuery`: the order is the same either way). */
-const INSERTION_SORT_MAX = 64;
-
-/**
- * The prepared query of `n` collected (term id, weight) pairs: term ids ascending with their
- * weights, and the positions heaviest first, ties to the lower position (= lower term id). The
- * order is fully determined by the pairs, so it is `prepareQuery`'s whichever sort runs
- * (query-codec.test.ts compares the two).
- */
-function prepareCollected(ids: Uint32Array, rawWeights: Float32Array, n: number): PreparedQuery {
-  const backing = new ArrayBuffer(12 * n);
-  const terms = new Uint32Array(backing, 0, n);
-  const weights = new Float32Array(backing, 4 * n, n);
-  const byWeight = new Uint32Array(backing, 8 * n, n);
-  if (n <= INSERTION_SORT_MAX) {
-    for (let i = 0; i < n; i++) {
-      const id = ids[i];
-      const weight = rawWeights[i];
-      let j = i;
-      for (; j > 0 && terms[j - 1] > id; j--) {
-        terms[j] = terms[j - 1];
-        weights[j] = weights[j - 1];
-      }
-      terms[j] = id;
-      weights[j] = weight;
-    }
-    for (let i = 0; i < n; i++) {
-      const weight = weights[i];
-      let j = i;
-      for (; j > 0 && weights[byWeight[j - 1]] < weight; j--) byWeight[j] = byWeight[j - 1];
-      byWeight[j] = i;
-    }
-    return { terms, weights, byWeight };
-  }
-  if (n < POSITION_BITS) {
-    const keys = new Float64Array(n);
-    for (let i = 0; i < n; i++) keys[i] = ids[i] * POSITION_BITS + i;
-    keys.sort();
-    for (let i = 0; i < n; i++) {
-      const from = keys[i] % POSITION_BITS;
-      terms[i] = ids[from];
-      weights[i] = rawWeights[from];
-    }
-    // Positive float32 bit patterns order like their values: (2^32 − 1 − bits) ascending is weight descending.
-    const bits = new Uint32Array(backing, 4 * n, n);
-    for (let i = 0; i < n; i++) keys[i] = (0xffffffff - bits[i]) * POSITION_BITS + i;
-    keys.sort();
-    for (let i = 0; i < n; i++) byWeight[i] = keys[i] % POSITION_BITS;
-    return { terms, weights, byWeight };
-  }
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a] - ids[b]);
-  order.forEach((from, i) => {
-    terms[i] = ids[from];
-    weights[i] = rawWeights[from];
-  });
-  const positions = Array.from({ length: n }, (_, i) => i).sort((a, b) => weights[b] - weights[a] || a - b);
-  byWeight.set(positions);
-  return { terms, weights, byWeight };
-}

@@ -61,10 +61,17 @@ export function prepareQuery(vector: SparseVectorInput, termIds: ReadonlyMap<str
     collectedIds.push(id);
     collectedWeights.push(weight); // rounded to float32, like the dense query array
   }
-  const n = collectedIds.length;
-  if (n >= POSITION_BITS) return prepareLarge(collectedIds.view(), collectedWeights.view());
-  const ids = collectedIds.reserve(0);
-  const rawWeights = collectedWeights.reserve(0);
+  // The backing arrays themselves (their first n entries): a view would cost an allocation per query.
+  return prepareCollected(collectedIds.reserve(0), collectedWeights.reserve(0), collectedIds.length);
+}
+
+/**
+ * The prepared query of the first `n` collected (term id, weight) pairs, term ids distinct and
+ * weights already float32: what `prepareQuery` makes of a vector, and the search pool's threads of
+ * the tokens they look up themselves (src/pool/query-codec.ts).
+ */
+export function prepareCollected(ids: Uint32Array, rawWeights: Float32Array, n: number): PreparedQuery {
+  if (n >= POSITION_BITS) return prepareLarge(ids.subarray(0, n), rawWeights.subarray(0, n));
   // One backing store for the three arrays: allocating one costs ~1 µs (typed arrays above 64
   // bytes live off the V8 heap), as much as sorting a 40-term query.
   const backing = new ArrayBuffer(12 * n);
