@@ -38,7 +38,7 @@ import { loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { type BenchReport, sweepTableRows, formatSweepTable, describeMachine, formatBytes, formatMachine, type MachineInfo, readVocabFile, writeSynthetic, type SynthOptions } from '../src/bench/index.js';
+import { type BenchReport, sweepTableRows, formatSweepTable, describeMachine, formatBytes, formatMachine, type MachineInfo } from '../src/bench/index.js';
 import { type EvalReport } from '../src/eval/index.js';
 import type { BuildSummary, IndexInfo } from '../src/index.js';
 import { runGeneralisationSuite } from './bench-generalisation.js';
@@ -46,15 +46,11 @@ import { runEncodingBench } from './bench-encoding.js';
 import { seismicPart, servingPart } from './bench-sections.js';
 import { openSearchPart } from './bench-opensearch.js';
 import { keepSplicedSections } from './report-sections.js';
+import { BERT_VOCAB, MSMARCO_QUERIES, SHARED, ensureMsmarcoCollection, ensureSynthetic, log, shown } from './bench-collections.js';
 import { longSection, runLongCase, spliceLongSection, type LongResult } from './bench-long.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
-const SHARED = resolve(ROOT, '../shared/data');
-const MSMARCO_QUERIES = join(SHARED, 'vectors/msmarco-dev-subset.splade-pp-ed.queries.jsonl');
-const BERT_VOCAB = join(SHARED, 'vocab/bert-base-uncased.vocab.txt');
-/** The MS MARCO query file stores weights ×10 relative to the model output (see src/bench/synth.ts). */
-const MSMARCO_WEIGHT_SCALE = 0.1;
 const TEXT_COLLECTIONS = ['scifact', 'cacm', 'vaswani'] as const;
 
 type Part = 'synthetic' | 'msmarco' | 'text' | 'long' | 'generalisation' | 'seismic' | 'encoding' | 'serving' | 'opensearch';
@@ -93,13 +89,6 @@ const TARGETS = Object.freeze({
   memoryOverForward: 1.5,
 });
 
-const log = (message: string): void => {
-  process.stderr.write(`[bench-suite ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-};
-
-/** A path relative to the repository when it is inside it (for messages and the report). */
-const shown = (path: string): string => (path.startsWith(ROOT) ? relative(ROOT, path) : path);
-
 /** Runs a CLI command; progress goes to our stderr, stdout is returned. Throws on failure. */
 function cli(args: string[]): string {
   log(`spladex ${args.map(shown).join(' ')}`);
@@ -111,20 +100,6 @@ function cli(args: string[]): string {
 const cliJson = <T>(args: string[]): T => JSON.parse(cli([...args, '--json'])) as T;
 
 /** Writes a synthetic collection unless one with the same options is already cached in `dir`. */
-async function ensureSynthetic(dir: string, options: Partial<SynthOptions>, stampExtra: Record<string, unknown> = {}): Promise<void> {
-  const stampFile = join(dir, 'synth.json');
-  const { vocab: _vocab, ...described } = options;
-  const stamp = JSON.stringify({ ...described, ...stampExtra });
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp && existsSync(join(dir, 'documents.jsonl'))) {
-    log(`reusing ${shown(dir)}`);
-    return;
-  }
-  log(`generating ${options.docs} synthetic documents into ${shown(dir)}`);
-  const written = await writeSynthetic({ ...options, outDir: dir, overwrite: true });
-  writeFileSync(stampFile, stamp);
-  log(`generated in ${(written.elapsedMs / 1000).toFixed(0)} s`);
-}
-
 interface BuiltIndex {
   path: string;
   summary: BuildSummary;
@@ -399,31 +374,6 @@ async function syntheticPart(o: SuiteOptions, dataDir: string, docsDir: string, 
     report,
     plot,
   };
-}
-
-/**
- * The MS MARCO collection of part (b) and the yardstick: a synthetic BERT-vocabulary collection
- * (generated once, cached) and the first queries of the MS MARCO file, weights divided by 10 to
- * the documents' scale.
- */
-async function ensureMsmarcoCollection(o: SuiteOptions, dataDir: string): Promise<{ dir: string; queries: string; count: number }> {
-  const dir = join(dataDir, `synthetic-bert-${o.docs}`);
-  const vocab = await readVocabFile(BERT_VOCAB);
-  await ensureSynthetic(dir, { docs: o.docs, queries: 0, seed: o.seed + 1, vocab }, { vocabFile: 'bert-base-uncased.vocab.txt', vocabSize: vocab.length });
-  const queries = join(dataDir, `msmarco-dev-${o.queries}.scaled.jsonl`);
-  const lines = readFileSync(MSMARCO_QUERIES, 'utf8').split('\n').filter((line) => line.trim() !== '').slice(0, o.queries);
-  writeFileSync(
-    queries,
-    lines
-      .map((line) => {
-        const { id, vector } = JSON.parse(line) as { id: string; vector: Record<string, number> };
-        const scaled: Record<string, number> = {};
-        for (const token in vector) scaled[token] = vector[token] * MSMARCO_WEIGHT_SCALE;
-        return JSON.stringify({ id, vector: scaled });
-      })
-      .join('\n') + '\n',
-  );
-  return { dir, queries, count: lines.length };
 }
 
 async function msmarcoPart(o: SuiteOptions, dataDir: string, docsDir: string, benchArgs: string[]): Promise<CollectionResult> {
