@@ -99,7 +99,6 @@ function cli(args: string[]): string {
 
 const cliJson = <T>(args: string[]): T => JSON.parse(cli([...args, '--json'])) as T;
 
-/** Writes a synthetic collection unless one with the same options is already cached in `dir`. */
 interface BuiltIndex {
   path: string;
   summary: BuildSummary;
