@@ -21,6 +21,7 @@
  * number of requests written before it, and the thread applies it only once it has answered those:
  * an id the main thread reuses never changes what an earlier request sees.
  */
+import type { RankedKeys } from '../query/fan-out.js';
 import type { TopK } from '../util/topk.js';
 import type { EncodedViews } from './query-codec.js';
 
@@ -186,9 +187,9 @@ export class MainChannel {
    * The oldest unread answer's results: per query, document keys and scores, best first. Views of
    * the slot: valid until the next request is written into it.
    */
-  answerRanked(): Array<{ keys: Float64Array; scores: Float64Array }> {
+  answerRanked(): RankedKeys[] {
     const { words, doubles } = this.slots[this.read % SLOTS];
-    const ranked: Array<{ keys: Float64Array; scores: Float64Array }> = [];
+    const ranked: RankedKeys[] = [];
     let at = words[RESULT];
     for (let q = 0; q < words[QUERIES]; q++) {
       const n = doubles[at++];

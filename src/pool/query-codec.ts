@@ -10,7 +10,7 @@
  * request goes through — work done there is work the threads cannot share. Why not send the query
  * object: its structured clone cost both threads more than this encoding and the table lookups.
  */
-import { prepareCollected, type PreparedQuery } from '../query/query-vector.js';
+import { SKIPPED_QUERY, prepareCollected, type PreparedQuery } from '../query/query-vector.js';
 import type { SparseVectorInput } from '../types.js';
 
 /**
@@ -165,9 +165,6 @@ export class QueryEncoder {
 let ids = new Uint32Array(256);
 let rawWeights = new Float32Array(256);
 
-/** Stands for the query of a skipped segment, which is never read. */
-const NOTHING: PreparedQuery = { terms: new Uint32Array(0), weights: new Float32Array(0), byWeight: new Uint32Array(0) };
-
 /** Views of the words queries were written to (a request slot). */
 export interface EncodedViews {
   unsigned: Uint32Array;
@@ -192,7 +189,7 @@ export function decodeQueries({ unsigned: words, floats, halves }: EncodedViews,
     const perSegment: PreparedQuery[] = [];
     for (const table of tables) {
       if (table === undefined) {
-        perSegment.push(NOTHING);
+        perSegment.push(SKIPPED_QUERY);
         continue;
       }
       let kept = 0;

@@ -8,12 +8,9 @@ import { segmentLayout, type Segment } from '../segment/segment.js';
 import type { SearchHit, SparseVectorInput } from '../types.js';
 import { MaxScoreSearcher } from './maxscore.js';
 import type { ResolvedSearchOptions } from './options.js';
-import { prepareQuery, traversedTerms, type PreparedQuery } from './query-vector.js';
+import { SKIPPED_QUERY, prepareQuery, traversedTerms, type PreparedQuery } from './query-vector.js';
 import type { SegmentSearcher } from './segment-searcher.js';
 import { SEGMENT_KEY_STRIDE, TopK } from '../util/topk.js';
-
-/** Stands for the query of a skipped segment, which is never read. */
-const NOTHING: PreparedQuery = { terms: new Uint32Array(0), weights: new Float32Array(0), byWeight: new Uint32Array(0) };
 
 /** A loaded segment as the query path needs it; the exact MaxScore searcher is created on first use. */
 export interface SearchableSegment {
@@ -68,7 +65,7 @@ function eachQuery<T>(segments: readonly SearchableSegment[], plans: readonly Se
     searchPreparedInto(
       segments,
       plans,
-      segments.map(({ segment }, ordinal) => (plans[ordinal].skip ? NOTHING : prepareQuery(query, segment.termIds))),
+      segments.map(({ segment }, ordinal) => (plans[ordinal].skip ? SKIPPED_QUERY : prepareQuery(query, segment.termIds))),
       o,
       heap,
     );

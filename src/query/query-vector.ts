@@ -14,6 +14,9 @@ export interface PreparedQuery {
   byWeight: Uint32Array;
 }
 
+/** Stands for the query of a segment the search skips, which is never read (the reader's and the pool threads'). */
+export const SKIPPED_QUERY: PreparedQuery = { terms: new Uint32Array(0), weights: new Float32Array(0), byWeight: new Uint32Array(0) };
+
 /**
  * How many of the heaviest terms approximate search traverses: the fewest holding `queryMass` of
  * the query's total weight, at most `queryCut` (0: no limit). `queryMass` 1 is exactly `queryCut`.
