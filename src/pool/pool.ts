@@ -98,31 +98,11 @@ interface PoolState {
   descriptors: SegmentDescriptor[];
   /** Requests holding this state (queued, encoding or running). */
   users: number;
-  /** Plans of options without a filter, by `optionsKey`. */
-  planned: Map<string, Planned>;
 }
 
 /** A search plan and the key of its settings (equal settings: one id on a thread). */
 interface Planned extends SearchPlan {
   settingsKey: string;
-}
-
-/** Plans a state keeps at most (each is a few small objects); past it they are planned again. */
-const PLANNED_LIMIT = 256;
-
-/**
- * Names search options whose plan a state can reuse: only when every value is a primitive (a
- * filter is planned again each time, from the reader's own cache of filter plans).
- */
-function optionsKey(options: IndexSearchOptions): string | undefined {
-  let key = '';
-  for (const name of Object.keys(options)) {
-    const value: unknown = options[name as keyof IndexSearchOptions];
-    if (value === undefined) continue;
-    if ((typeof value === 'object' && value !== null) || typeof value === 'function') return undefined;
-    key += `${name}=${typeof value}:${String(value)};`;
-  }
-  return key;
 }
 
 /**
@@ -196,6 +176,8 @@ class Pool implements SearchPool {
   private nextSegmentKey = 1;
   private readonly sharedLists = new WeakMap<Segment, SharedLists>();
   private readonly tokenTables = new WeakMap<Segment, TokenTable>();
+  /** Each reader plan with its settings key, made once per plan object. */
+  private readonly plannedOf = new WeakMap<SearchPlan, Planned>();
   private readonly sharedMasks = new WeakMap<object, Uint8Array>();
   private readonly sharedDocs = new WeakMap<object, Uint32Array>();
 
@@ -347,18 +329,11 @@ class Pool implements SearchPool {
     this.queue.push(request);
   }
 
-  /** `search` on `state`, planned once per state for options without a filter. */
+  /** `search` on `state` (the reader reuses a plan per options), with the key of its settings. */
   private plan(state: PoolState, search: IndexSearchOptions): Planned {
-    const key = optionsKey(search);
-    let planned = key === undefined ? undefined : state.planned.get(key);
-    if (planned === undefined) {
-      const plan = state.reader.planSearch(search);
-      planned = { ...plan, settingsKey: JSON.stringify(plan.settings) };
-      if (key !== undefined) {
-        if (state.planned.size >= PLANNED_LIMIT) state.planned.clear();
-        state.planned.set(key, planned);
-      }
-    }
+    const plan = state.reader.planSearch(search);
+    let planned = this.plannedOf.get(plan);
+    if (planned === undefined) this.plannedOf.set(plan, (planned = { ...plan, settingsKey: JSON.stringify(plan.settings) }));
     return planned;
   }
 
@@ -473,7 +448,7 @@ class Pool implements SearchPool {
       if (tokens === undefined) this.tokenTables.set(segment, (tokens = buildTokenTable(segment.vocabulary)));
       return { key, path: `${reader.path}/${entry.file}`, bytes, tokens };
     });
-    const state: PoolState = { id: this.nextState++, generation: reader.manifest.generation, reader, segments, descriptors, users: 0, planned: new Map() };
+    const state: PoolState = { id: this.nextState++, generation: reader.manifest.generation, reader, segments, descriptors, users: 0 };
     this.states.set(state.id, state);
     return state;
   }

@@ -60,6 +60,23 @@ export function checkIndexDirectory(path: string): string {
 }
 
 const FILTER_CACHE_SIZE = 16;
+/** Plans of filterless options a state keeps at most (each is a few small objects); past it they are planned again. */
+const PLAIN_PLAN_CACHE_SIZE = 256;
+
+/**
+ * Names search options whose plan a reader can reuse: only when every value is a primitive (a
+ * filter is planned again each time, from the cache of filter plans).
+ */
+function plainOptionsKey(options: IndexSearchOptions): string | undefined {
+  let key = '';
+  for (const name of Object.keys(options)) {
+    const value: unknown = options[name as keyof IndexSearchOptions];
+    if (value === undefined) continue;
+    if ((typeof value === 'object' && value !== null) || typeof value === 'function') return undefined;
+    key += `${name}=${typeof value}:${String(value)};`;
+  }
+  return key;
+}
 
 /** Identifies the stored encoder of a state: its spec and its IDF table. */
 const encoderKey = (manifest: Manifest): string => `${manifest.encoder?.crc ?? 'none'}:${manifest.idf?.crc ?? 'none'}`;
@@ -82,6 +99,8 @@ export class IndexReader {
   private openedEncoder: { key: string; encoder: Promise<Encoder> } | undefined;
   /** Per filter (and `filterExactBelow`), the plan of each segment; cleared with the filter cache. */
   private readonly planCache = new Map<string, SegmentPlan[]>();
+  /** Whole plans of options without a filter, by `plainOptionsKey`: a search then skips resolving its settings; cleared with the state. */
+  private readonly plainPlans = new Map<string, SearchPlan>();
   /** Where segments are read to (undefined: private kernel memory); the search pool's readers share them. */
   private allocate: SegmentAllocator | undefined;
 
@@ -258,15 +277,26 @@ export class IndexReader {
   /**
    * What a search with `options` runs, checked (`E_OPTION`, filter errors) before any query:
    * the loaded segments, per segment a plan (deletes, filter) and the resolved setting. Plans of a
-   * filter are cached per state. The search pool plans on this reader and searches on its workers.
+   * filter are cached per state, and so are whole plans of options without one (by their values).
+   * The search pool plans on this reader and searches on its workers.
    */
   planSearch(options: IndexSearchOptions = {}): SearchPlan {
     this.assertOpen();
     const { filter, filterExactBelow } = options;
+    const plainKey = filter === undefined ? plainOptionsKey(options) : undefined;
+    const reused = plainKey === undefined ? undefined : this.plainPlans.get(plainKey);
+    if (reused !== undefined) return reused;
     const settings = this.searchSettings(options);
     const exactBelow = FILTER_SEARCH_OPTIONS.resolve({ filterExactBelow }).filterExactBelow!;
     const segments = this.loadedSegments();
-    if (filter === undefined) return { segments, plans: segments.map((s) => ({ docs: undefined, excluded: s.excluded, skip: false })), settings };
+    if (filter === undefined) {
+      const plan = { segments, plans: segments.map((s) => ({ docs: undefined, excluded: s.excluded, skip: false })), settings };
+      if (plainKey !== undefined) {
+        if (this.plainPlans.size >= PLAIN_PLAN_CACHE_SIZE) this.plainPlans.clear();
+        this.plainPlans.set(plainKey, plan);
+      }
+      return plan;
+    }
     const allowed = this.allowLists(filter);
     const key = `${compileFilter(normaliseFilter(filter)).key}\0${exactBelow}`;
     let plans = this.planCache.get(key);
@@ -474,6 +504,7 @@ export class IndexReader {
     this.segments = segments;
     this.filterCache.clear();
     this.planCache.clear();
+    this.plainPlans.clear();
     this.rowsVerified = false;
   }
 
