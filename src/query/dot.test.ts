@@ -51,13 +51,16 @@ describe('dot kernels', () => {
     const rng = new Rng(7);
     const f = randomForward(rng, 300, 400);
     const scorer = new JsCandidateScorer(f, 400);
-    for (let t = 0; t < 400; t++) if (rng.next() < 0.2) scorer.dense[t] = rng.next() * 3;
+    const dense = new Float32Array(400);
+    for (let t = 0; t < 400; t++) if (rng.next() < 0.2) dense[t] = rng.next() * 3;
+    const terms = Array.from(dense.keys()).filter((t) => dense[t] > 0);
+    scorer.loadQuery(terms, Array.from(terms, (t) => dense[t]));
     for (let n = 0; n <= 13; n++) {
       for (let i = 0; i < n; i++) scorer.candidates[i] = rng.int(f.nDocs);
       scorer.scoreCandidates(n);
       for (let i = 0; i < n; i++) {
         const d = scorer.candidates[i];
-        expect(scorer.scores[i]).toBe(dotHalf(scorer.dense, f.terms, f.values as Uint16Array, f.codebook, f.offsets[d], f.offsets[d + 1]));
+        expect(scorer.scores[i]).toBe(dotHalf(dense, f.terms, f.values as Uint16Array, f.codebook, f.offsets[d], f.offsets[d + 1]));
         expect(scorer.scoreDocument(d)).toBe(scorer.scores[i]);
       }
     }

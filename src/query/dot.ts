@@ -110,7 +110,7 @@ export function quadKernelFor(forward: ForwardIndex): QuadKernel {
 /** `CandidateScorer` over the JavaScript kernels: four candidates in lockstep, the rest singly. */
 export class JsCandidateScorer implements CandidateScorer {
   readonly kernel = 'javascript';
-  readonly dense: Float32Array;
+  private readonly dense: Float32Array;
   readonly candidates = new Uint32Array(CANDIDATE_BATCH);
   readonly scores = new Float64Array(CANDIDATE_BATCH);
   readonly bounds = new Float64Array(CANDIDATE_BATCH);
@@ -125,6 +125,14 @@ export class JsCandidateScorer implements CandidateScorer {
     this.dense = new Float32Array(nTerms);
     this.dot = kernelFor(forward);
     this.dot4 = quadKernelFor(forward);
+  }
+
+  loadQuery(terms: ArrayLike<number>, weights: ArrayLike<number>): void {
+    for (let i = 0; i < terms.length; i++) this.dense[terms[i]] = weights[i];
+  }
+
+  clearQuery(terms: ArrayLike<number>): void {
+    for (let i = 0; i < terms.length; i++) this.dense[terms[i]] = 0;
   }
 
   scoreCandidates(n: number): void {

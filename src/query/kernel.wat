@@ -1,5 +1,6 @@
 ;; WebAssembly scoring kernel: dot products of the dense query with f16 forward-index documents
-;; (u16 term ids, u16 half-float values), and block summary bounds. Source of
+;; (u16 term ids, u16 half-float values), and block summary bounds. Scoring reads the query as
+;; `dense64` (f64, scaled by 2^112: see Exactness); bounds read it as `dense` (f32). Source of
 ;; `kernel-wasm.generated.ts` (`npm run build:wasm`; a unit test fails while the two disagree).
 ;; Loaded by wasm-kernel.ts, which documents the memory layout.
 ;;
@@ -16,9 +17,14 @@
 ;; Exactness: each document is summed in its own f64 accumulator, in forward order, adding
 ;; f64(dense[t]) × f64(half(v)), where both factors are exact and so is their product (24 + 11
 ;; significant bits). That is the arithmetic of the JavaScript kernels, so scores are bit-identical.
-;; half(v) is computed as f32(bits(v) << 13) × 2^112: exact for normal and subnormal halves (the
-;; sign bit is never set: spladex rejects negative weights), and exponent 31 decodes as the finite
-;; 2^16 × (1 + m/1024), as in dot.ts.
+;; The kernel computes the same product with a power of two moved between the factors: the query
+;; arrives as f64(dense[t]) × 2^112 (`dense64`, written by wasm-kernel.ts with the f32 query), and
+;; half(v) × 2^-112 is f32(bits(v) << 13) itself, so decoding a value is a shift and a reinterpret
+;; (no multiply) and the query needs no promotion: two fewer operations per posting, ~15 % of a
+;; cold document's cost (docs/PERFORMANCE.md). Both factors and the product stay exact (no f64
+;; underflow: |q| ≥ 2^-149 and half(v) ≥ 2^-24), so the sums are the same bits. This holds for
+;; normal and subnormal halves (the sign bit is never set: spladex rejects negative weights), and
+;; exponent 31 decodes as the finite 2^16 × (1 + m/1024), as in dot.ts.
 (module
   (import "env" "memory" (memory 1 65536))
 
@@ -26,28 +32,25 @@
   (global $sink (mut i32) (i32.const 0))
 
   ;; Sum over postings [p, end) (term byte addresses; the value of the term at p is at p + delta).
-  (func $range (param $dense i32) (param $p i32) (param $end i32) (param $delta i32) (param $sum f64) (result f64)
+  (func $range (param $dense64 i32) (param $p i32) (param $end i32) (param $delta i32) (param $sum f64) (result f64)
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
         (local.set $sum
           (f64.add (local.get $sum)
             (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $p)) (i32.const 2)))))
-              (f64.promote_f32
-                (f32.mul
-                  (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $p) (local.get $delta))) (i32.const 13)))
-                  (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $p)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $p) (local.get $delta))) (i32.const 13)))))))
         (local.set $p (i32.add (local.get $p) (i32.const 2)))
         (br $next)))
     (local.get $sum))
 
   ;; Score of document `doc`: offsets is the u32 forward offsets array, terms/values the u16 arrays.
-  (func (export "scoreOne") (param $dense i32) (param $offsets i32) (param $terms i32) (param $values i32) (param $doc i32) (result f64)
+  (func (export "scoreOne") (param $dense64 i32) (param $offsets i32) (param $terms i32) (param $values i32) (param $doc i32) (result f64)
     (local $at i32)
     (local.set $at (i32.add (local.get $offsets) (i32.shl (local.get $doc) (i32.const 2))))
     (call $range
-      (local.get $dense)
+      (local.get $dense64)
       (i32.add (local.get $terms) (i32.shl (i32.load (local.get $at)) (i32.const 1)))
       (i32.add (local.get $terms) (i32.shl (i32.load offset=4 (local.get $at)) (i32.const 1)))
       (i32.sub (local.get $values) (local.get $terms))
@@ -61,7 +64,7 @@
   ;; refilled from the list as they finish measured ~2× slower: each refill puts a document's two
   ;; dependent misses, offsets then postings, on the critical path.) A remainder of one to three
   ;; documents is scored one at a time.
-  (func (export "scoreBatch") (param $dense i32) (param $offsets i32) (param $terms i32) (param $values i32) (param $docs i32) (param $n i32) (param $out i32)
+  (func (export "scoreBatch") (param $dense64 i32) (param $offsets i32) (param $terms i32) (param $values i32) (param $docs i32) (param $n i32) (param $out i32)
     (local $delta i32) (local $end i32) (local $common i32) (local $k i32) (local $at i32) (local $tp i32) (local $ts f64) (local $touch i32)
     (local $pa i32) (local $ea i32) (local $oa i32) (local $pb i32) (local $eb i32) (local $ob i32) (local $pc i32) (local $ec i32) (local $oc i32) (local $pd i32) (local $ed i32) (local $od i32)
     (local $sa f64) (local $sb f64) (local $sc f64) (local $sd f64)
@@ -136,17 +139,17 @@
           (loop $lockstep4
             (br_if $lockstep4Done (i32.ge_u (local.get $k) (local.get $common)))
             (local.set $sa (f64.add (local.get $sa) (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $pa)) (i32.const 2)))))
-              (f64.promote_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pa) (local.get $delta))) (i32.const 13))) (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $pa)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pa) (local.get $delta))) (i32.const 13)))))))
             (local.set $sb (f64.add (local.get $sb) (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $pb)) (i32.const 2)))))
-              (f64.promote_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pb) (local.get $delta))) (i32.const 13))) (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $pb)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pb) (local.get $delta))) (i32.const 13)))))))
             (local.set $sc (f64.add (local.get $sc) (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $pc)) (i32.const 2)))))
-              (f64.promote_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pc) (local.get $delta))) (i32.const 13))) (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $pc)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pc) (local.get $delta))) (i32.const 13)))))))
             (local.set $sd (f64.add (local.get $sd) (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $pd)) (i32.const 2)))))
-              (f64.promote_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pd) (local.get $delta))) (i32.const 13))) (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $pd)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pd) (local.get $delta))) (i32.const 13)))))))
             (local.set $pa (i32.add (local.get $pa) (i32.const 2)))
             (local.set $pb (i32.add (local.get $pb) (i32.const 2)))
             (local.set $pc (i32.add (local.get $pc) (i32.const 2)))
@@ -184,14 +187,14 @@
           (loop $lockstep3
             (br_if $lockstep3Done (i32.ge_u (local.get $k) (local.get $common)))
             (local.set $sa (f64.add (local.get $sa) (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $pa)) (i32.const 2)))))
-              (f64.promote_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pa) (local.get $delta))) (i32.const 13))) (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $pa)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pa) (local.get $delta))) (i32.const 13)))))))
             (local.set $sb (f64.add (local.get $sb) (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $pb)) (i32.const 2)))))
-              (f64.promote_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pb) (local.get $delta))) (i32.const 13))) (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $pb)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pb) (local.get $delta))) (i32.const 13)))))))
             (local.set $sc (f64.add (local.get $sc) (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $pc)) (i32.const 2)))))
-              (f64.promote_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pc) (local.get $delta))) (i32.const 13))) (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $pc)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pc) (local.get $delta))) (i32.const 13)))))))
             (local.set $pa (i32.add (local.get $pa) (i32.const 2)))
             (local.set $pb (i32.add (local.get $pb) (i32.const 2)))
             (local.set $pc (i32.add (local.get $pc) (i32.const 2)))
@@ -220,11 +223,11 @@
           (loop $lockstep2
             (br_if $lockstep2Done (i32.ge_u (local.get $k) (local.get $common)))
             (local.set $sa (f64.add (local.get $sa) (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $pa)) (i32.const 2)))))
-              (f64.promote_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pa) (local.get $delta))) (i32.const 13))) (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $pa)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pa) (local.get $delta))) (i32.const 13)))))))
             (local.set $sb (f64.add (local.get $sb) (f64.mul
-              (f64.promote_f32 (f32.load (i32.add (local.get $dense) (i32.shl (i32.load16_u (local.get $pb)) (i32.const 2)))))
-              (f64.promote_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pb) (local.get $delta))) (i32.const 13))) (f32.const 0x1p112))))))
+              (f64.load (i32.add (local.get $dense64) (i32.shl (i32.load16_u (local.get $pb)) (i32.const 3))))
+              (f64.promote_f32 (f32.reinterpret_i32 (i32.shl (i32.load16_u (i32.add (local.get $pb) (local.get $delta))) (i32.const 13)))))))
             (local.set $pa (i32.add (local.get $pa) (i32.const 2)))
             (local.set $pb (i32.add (local.get $pb) (i32.const 2)))
             (local.set $k (i32.add (local.get $k) (i32.const 2)))
@@ -237,7 +240,7 @@
             (local.set $tp (local.get $oa)) (local.set $oa (local.get $ob)) (local.set $ob (local.get $tp))
             (local.set $ts (local.get $sa)) (local.set $sa (local.get $sb)) (local.set $sb (local.get $ts))))
         (f64.store (local.get $ob) (local.get $sb))
-        (f64.store (local.get $oa) (call $range (local.get $dense) (local.get $pa) (local.get $ea) (local.get $delta) (local.get $sa)))
+        (f64.store (local.get $oa) (call $range (local.get $dense64) (local.get $pa) (local.get $ea) (local.get $delta) (local.get $sa)))
         (br $group)))
     ;; The remainder, one document at a time.
     (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
@@ -247,7 +250,7 @@
         (local.set $at (i32.add (local.get $offsets) (i32.shl (i32.load (local.get $docs)) (i32.const 2))))
         (f64.store (local.get $out)
           (call $range
-            (local.get $dense)
+            (local.get $dense64)
             (i32.add (local.get $terms) (i32.shl (i32.load (local.get $at)) (i32.const 1)))
             (i32.add (local.get $terms) (i32.shl (i32.load offset=4 (local.get $at)) (i32.const 1)))
             (local.get $delta)

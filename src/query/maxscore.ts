@@ -97,10 +97,9 @@ const MAXSCORE_OPTIONS: OptionsTable<Required<MaxScoreOptions>> = defineOptions<
 export class MaxScoreSearcher {
   private lists: UnprunedInvertedIndex | undefined;
   private readonly windowSize: number;
-  /** Exact rescoring (the kernels every mode shares); its `dense` array holds the query. */
+  /** Exact rescoring (the kernels every mode shares); holds the query while a search runs. */
   private readonly scorer: CandidateScorer;
   /** Dense query (term id → weight) for exact rescoring; zero outside a search. */
-  private readonly dense: Float32Array;
   /** Window accumulator and its touched-slot bitset; both all-zero between windows. */
   private readonly accumulator: Float64Array;
   private readonly touched: Uint32Array;
@@ -121,7 +120,6 @@ export class MaxScoreSearcher {
     const { windowSize } = MAXSCORE_OPTIONS.resolve(options);
     this.windowSize = Math.ceil(windowSize / 32) * 32;
     this.scorer = candidateScorerFor(segment);
-    this.dense = this.scorer.dense;
     this.accumulator = new Float64Array(this.windowSize);
     this.touched = new Uint32Array(this.windowSize / 32);
   }
@@ -142,8 +140,7 @@ export class MaxScoreSearcher {
     if (n === 0) return;
     const { termWeights, cumulativeBound, cursors, listEnds, accumulator, touched, windowSize } = this;
     const nDocs = this.segment.meta.nDocs;
-    const dense = this.dense;
-    for (let i = 0; i < query.terms.length; i++) dense[query.terms[i]] = query.weights[i];
+    this.scorer.loadQuery(query.terms, query.weights);
 
     // Prune below `bar`: the k-th score lowered by the slack, or −∞ while the heap is not full.
     let bar = heap.size === heap.k ? heap.scores[0] * (1 - BOUND_SLACK) : -Infinity;
@@ -208,7 +205,7 @@ export class MaxScoreSearcher {
       }
       while (firstEssential < n && cumulativeBound[firstEssential] < bar) firstEssential++;
     }
-    for (let i = 0; i < query.terms.length; i++) dense[query.terms[i]] = 0;
+    this.scorer.clearQuery(query.terms);
   }
 
   /**

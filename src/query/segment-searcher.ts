@@ -1,8 +1,8 @@
 /**
  * Query processing over one segment: Seismic's block-pruned search and exhaustive scoring.
  *
- * All per-query state lives in arrays allocated once and reused: the candidate scorer's (dense
- * query vector, candidate list, scores, bounds: see `CandidateScorer` in dot.ts) and a visited
+ * All per-query state lives in arrays allocated once and reused: the candidate scorer's (the
+ * query's dense weights, candidate list, scores, bounds: see `CandidateScorer` in dot.ts) and a visited
  * bitset (one bit per document, 125 KiB per million documents, so it stays in L2 where a 4-byte
  * stamp per document would not); the words a query touched are remembered and cleared
  * afterwards, so clearing costs what the query visited.
@@ -17,7 +17,6 @@ import type { TopK } from '../util/topk.js';
 export class SegmentSearcher {
   /** Scores candidates (WebAssembly or JavaScript kernel); its `dense` array holds the query. */
   private readonly scorer: CandidateScorer;
-  private readonly dense: Float32Array;
   private readonly visited: Int32Array;
   private readonly touchedWords: Int32Array;
   /** Words of `visited` set by the current query. */
@@ -35,7 +34,6 @@ export class SegmentSearcher {
 
   constructor(readonly segment: Segment) {
     this.scorer = candidateScorerFor(segment);
-    this.dense = this.scorer.dense;
     this.storedNeighbors = segmentNeighbors(segment);
     this.visited = new Int32Array((segment.meta.nDocs + 31) >>> 5);
     this.touchedWords = new Int32Array(this.visited.length);
@@ -47,13 +45,11 @@ export class SegmentSearcher {
   }
 
   private load(query: PreparedQuery): void {
-    const { terms, weights } = query;
-    for (let i = 0; i < terms.length; i++) this.dense[terms[i]] = weights[i];
+    this.scorer.loadQuery(query.terms, query.weights);
   }
 
   private unload(query: PreparedQuery): void {
-    const terms = query.terms;
-    for (let i = 0; i < terms.length; i++) this.dense[terms[i]] = 0;
+    this.scorer.clearQuery(query.terms);
   }
 
   /**

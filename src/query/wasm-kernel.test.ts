@@ -37,9 +37,18 @@ function inKernelMemory(f: ForwardIndex, nTerms: number): { forward: ForwardInde
   return { forward: { ...f, offsets, terms, values }, memory };
 }
 
-function randomDense(rng: Rng, scorer: CandidateScorer, nTerms: number): void {
-  scorer.dense.fill(0);
-  for (let t = 0; t < nTerms; t++) if (rng.next() < 0.25) scorer.dense[t] = rng.next() * 4;
+/** A random query over a quarter of the terms, loaded into every scorer given. */
+function loadRandomQuery(rng: Rng, nTerms: number, ...scorers: CandidateScorer[]): { terms: number[] } {
+  const terms: number[] = [];
+  const weights: number[] = [];
+  for (let t = 0; t < nTerms; t++) {
+    if (rng.next() < 0.25) {
+      terms.push(t);
+      weights.push(rng.next() * 4);
+    }
+  }
+  for (const scorer of scorers) scorer.loadQuery(terms, weights);
+  return { terms };
 }
 
 describe('WebAssembly scoring kernel', () => {
@@ -61,8 +70,9 @@ describe('WebAssembly scoring kernel', () => {
     };
     const { forward, memory } = inKernelMemory(f, 1);
     const scorer = memory.scorerFor(forward, 1)!;
-    for (const weight of [1, 0.3, 7.25]) {
-      scorer.dense[0] = weight;
+    // Extreme f32 weights too: the kernel's 2^112 scaling of the query must neither overflow nor underflow.
+    for (const weight of [1, 0.3, 7.25, 1e-40, 1.5e-45, 3e38]) {
+      scorer.loadQuery([0], [weight]);
       const js = new Float32Array([weight]);
       for (let from = 0; from < n; from += CANDIDATE_BATCH) {
         for (let i = 0; i < CANDIDATE_BATCH; i++) scorer.candidates[i] = from + i;
@@ -84,8 +94,7 @@ describe('WebAssembly scoring kernel', () => {
     const js = new JsCandidateScorer(f, nTerms);
     expect(wasm).toBeDefined();
     for (let trial = 0; trial < 60; trial++) {
-      randomDense(rng, wasm, nTerms);
-      js.dense.set(wasm.dense.subarray(0, nTerms));
+      const query = loadRandomQuery(rng, nTerms, wasm, js);
       // Lengths around the lockstep width and the full batch; repeats and empty documents included.
       const n = trial < 20 ? trial : trial < 40 ? rng.int(200) : CANDIDATE_BATCH - rng.int(3);
       for (let i = 0; i < n; i++) {
@@ -97,6 +106,7 @@ describe('WebAssembly scoring kernel', () => {
       js.scoreCandidates(n);
       expect(Array.from(wasm.scores.subarray(0, n))).toEqual(Array.from(js.scores.subarray(0, n)));
       for (let i = 0; i < Math.min(n, 20); i++) expect(wasm.scoreDocument(wasm.candidates[i])).toBe(js.scores[i]);
+      for (const scorer of [wasm, js]) scorer.clearQuery(query.terms);
     }
   });
 
@@ -156,14 +166,14 @@ describe('WebAssembly scoring kernel', () => {
       const nBlocks = plain.inverted.blockScales.length;
       for (const query of queries.slice(0, 10)) {
         const prepared = prepareQuery(query, plain.termIds);
-        for (const scorer of [wasm, js]) prepared.terms.forEach((t, i) => (scorer.dense[t] = prepared.weights[i]));
+        for (const scorer of [wasm, js]) scorer.loadQuery(prepared.terms, prepared.weights);
         for (let first = 0; first < nBlocks; first += CANDIDATE_BATCH) {
           const n = Math.min(CANDIDATE_BATCH, nBlocks - first);
           wasm.boundBlocks(first, n);
           js.boundBlocks(first, n);
           expect(Array.from(wasm.bounds.subarray(0, n))).toEqual(Array.from(js.bounds.subarray(0, n)));
         }
-        for (const scorer of [wasm, js]) prepared.terms.forEach((t) => (scorer.dense[t] = 0));
+        for (const scorer of [wasm, js]) scorer.clearQuery(prepared.terms);
       }
     });
 

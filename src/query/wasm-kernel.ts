@@ -78,19 +78,23 @@ function kernelModule(shared = false): WebAssembly.Module | null {
 const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 
 /** Bytes of one thread's scratch regions; a multiple of 64, so every slot starts on a cache line. */
-const slotBytes = (nTerms: number): number => align64(4 * nTerms) + 20 * CANDIDATE_BATCH;
+const slotBytes = (nTerms: number): number => align64(4 * nTerms) + align64(8 * nTerms) + 20 * CANDIDATE_BATCH;
+
+/** The scale of `dense64` (kernel.wat, "Exactness"): the power of two the kernel's value decoding leaves out. */
+const DENSE64_SCALE = 2 ** 112;
 
 /**
  * Byte addresses of the scratch regions of thread slot `slot` in a kernel memory (see
  * `KernelMemory`), and the memory's total size with `slots` slots.
  */
-function layout(fileBytes: number, nTerms: number, slot = 0, slots = 1): { denseAt: number; candidatesAt: number; scoresAt: number; boundsAt: number; bytes: number } {
+function layout(fileBytes: number, nTerms: number, slot = 0, slots = 1): { denseAt: number; dense64At: number; candidatesAt: number; scoresAt: number; boundsAt: number; bytes: number } {
   const scratchAt = align64(fileBytes);
   const denseAt = scratchAt + slot * slotBytes(nTerms);
-  const candidatesAt = align64(denseAt + 4 * nTerms);
+  const dense64At = align64(denseAt + 4 * nTerms);
+  const candidatesAt = align64(dense64At + 8 * nTerms);
   const scoresAt = align64(candidatesAt + 4 * CANDIDATE_BATCH);
   const boundsAt = scoresAt + 8 * CANDIDATE_BATCH;
-  return { denseAt, candidatesAt, scoresAt, boundsAt, bytes: scratchAt + slots * slotBytes(nTerms) };
+  return { denseAt, dense64At, candidatesAt, scoresAt, boundsAt, bytes: scratchAt + slots * slotBytes(nTerms) };
 }
 
 /**
@@ -119,6 +123,7 @@ class SharedFileMemory implements SegmentMemory {
  *     [0, fileBytes)       the segment file, read in place: its sections are views of this memory
  *     then, per thread slot (one in a private memory; one per pool thread in a shared one):
  *     denseAt              f32 × nTerms           the query, term id → weight; zero outside a search
+ *     dense64At            f64 × nTerms           the same weights × 2^112, as scoring reads them
  *     candidatesAt         u32 × CANDIDATE_BATCH  documents to score
  *     scoresAt             f64 × CANDIDATE_BATCH  their scores
  *     boundsAt             f64 × CANDIDATE_BATCH  summary bounds of a run of blocks
@@ -130,6 +135,7 @@ class SharedFileMemory implements SegmentMemory {
 export class KernelMemory {
   readonly file: Uint8Array;
   readonly dense: Float32Array;
+  readonly dense64: Float64Array;
   readonly candidates: Uint32Array;
   readonly scores: Float64Array;
   readonly bounds: Float64Array;
@@ -148,8 +154,9 @@ export class KernelMemory {
   ) {
     const buffer = (this.buffer = memory.buffer);
     this.file = new Uint8Array(buffer, 0, fileBytes);
-    const { denseAt, candidatesAt, scoresAt, boundsAt } = layout(fileBytes, nTerms, slot);
+    const { denseAt, dense64At, candidatesAt, scoresAt, boundsAt } = layout(fileBytes, nTerms, slot);
     this.dense = new Float32Array(buffer, denseAt, nTerms);
+    this.dense64 = new Float64Array(buffer, dense64At, nTerms);
     this.candidates = new Uint32Array(buffer, candidatesAt, CANDIDATE_BATCH);
     this.scores = new Float64Array(buffer, scoresAt, CANDIDATE_BATCH);
     this.bounds = new Float64Array(buffer, boundsAt, CANDIDATE_BATCH);
@@ -236,13 +243,15 @@ export function attachSharedSegment(shared: SharedSegmentBytes, slot: number): S
 /** `CandidateScorer` over the kernel: same scores and bounds, bit for bit, as the JavaScript kernels. */
 class WasmCandidateScorer implements CandidateScorer {
   readonly kernel = 'webassembly';
-  readonly dense: Float32Array;
+  private readonly dense: Float32Array;
+  private readonly dense64: Float64Array;
   readonly candidates: Uint32Array;
   readonly scores: Float64Array;
   readonly bounds: Float64Array;
   private readonly wasm: KernelExports;
   // Byte addresses of the arrays the kernel reads and writes.
   private readonly denseAt: number;
+  private readonly dense64At: number;
   private readonly candidatesAt: number;
   private readonly scoresAt: number;
   private readonly boundsAt: number;
@@ -256,11 +265,13 @@ class WasmCandidateScorer implements CandidateScorer {
 
   constructor(memory: KernelMemory, forward: ForwardIndex, inverted: InvertedIndex | undefined) {
     this.dense = memory.dense;
+    this.dense64 = memory.dense64;
     this.candidates = memory.candidates;
     this.scores = memory.scores;
     this.bounds = memory.bounds;
     this.wasm = memory.kernel;
     this.denseAt = memory.dense.byteOffset;
+    this.dense64At = memory.dense64.byteOffset;
     this.candidatesAt = memory.candidates.byteOffset;
     this.scoresAt = memory.scores.byteOffset;
     this.boundsAt = memory.bounds.byteOffset;
@@ -274,12 +285,29 @@ class WasmCandidateScorer implements CandidateScorer {
     this.scalesAt = inverted?.blockScales.byteOffset ?? -1;
   }
 
+  loadQuery(terms: ArrayLike<number>, weights: ArrayLike<number>): void {
+    const { dense, dense64 } = this;
+    for (let i = 0; i < terms.length; i++) {
+      const t = terms[i];
+      dense[t] = weights[i];
+      dense64[t] = dense[t] * DENSE64_SCALE; // the weight as stored in f32, scaled exactly
+    }
+  }
+
+  clearQuery(terms: ArrayLike<number>): void {
+    const { dense, dense64 } = this;
+    for (let i = 0; i < terms.length; i++) {
+      dense[terms[i]] = 0;
+      dense64[terms[i]] = 0;
+    }
+  }
+
   scoreCandidates(n: number): void {
-    this.wasm.scoreBatch(this.denseAt, this.offsetsAt, this.termsAt, this.valuesAt, this.candidatesAt, n, this.scoresAt);
+    this.wasm.scoreBatch(this.dense64At, this.offsetsAt, this.termsAt, this.valuesAt, this.candidatesAt, n, this.scoresAt);
   }
 
   scoreDocument(doc: number): number {
-    return this.wasm.scoreOne(this.denseAt, this.offsetsAt, this.termsAt, this.valuesAt, doc);
+    return this.wasm.scoreOne(this.dense64At, this.offsetsAt, this.termsAt, this.valuesAt, doc);
   }
 
   boundBlocks(first: number, n: number): void {
