@@ -2,7 +2,7 @@
  * Query processing over one segment: Seismic's block-pruned search and exhaustive scoring.
  *
  * All per-query state lives in arrays allocated once and reused: the candidate scorer's (the
- * query's dense weights, candidate list, scores, bounds: see `CandidateScorer` in dot.ts) and a visited
+ * query's dense weights, candidate list, scores, bounds: see `CandidateScorer` in candidate-scorer.ts) and a visited
  * bitset (one bit per document, 125 KiB per million documents, so it stays in L2 where a 4-byte
  * stamp per document would not); the words a query touched are remembered and cleared
  * afterwards, so clearing costs what the query visited.
@@ -15,7 +15,7 @@ import { candidateScorerFor } from './scorers.js';
 import type { TopK } from '../util/topk.js';
 
 export class SegmentSearcher {
-  /** Scores candidates (WebAssembly or JavaScript kernel); its `dense` array holds the query. */
+  /** Scores candidates (WebAssembly or JavaScript kernel); holds the query while a search runs. */
   private readonly scorer: CandidateScorer;
   private readonly visited: Int32Array;
   private readonly touchedWords: Int32Array;
