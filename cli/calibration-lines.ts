@@ -35,7 +35,7 @@ export function calibrationLines(c: Calibration, { frontier = false }: { frontie
   const source = c.source === 'given' ? 'queries of a given query log' : `pseudo-queries from the collection (${c.strata.map((s) => `${s.queries} ${s.name}`).join('; ')})`;
   const lines = [
     `calibration target recall@${c.k} ${c.targetRecall} on ${c.queries} ${source}, ${c.documents} documents, ${c.seconds.toFixed(2)} s`,
-    c.pruning === null ? '  pruning  fixed by the build options' : `  pruning  keep ${(c.pruning.keepFraction * 100).toFixed(1)}% of postings, list cap ${c.pruning.maxFraction}×${c.pruning.knn === undefined ? '' : `, κ-NN graph κ ${c.pruning.knn}`} (recall ceiling ${pct(c.pruning.ceiling)}${c.pruning.knn === undefined ? '' : ' with the graph'})`,
+    c.pruning === null ? '  pruning  fixed by the build options' : `  pruning  keep ${(c.pruning.keepFraction * 100).toFixed(1)}% of postings, list cap ${c.pruning.maxFraction}×${c.pruning.knn === undefined ? '' : `, κ-NN graph κ ${c.pruning.knn}`} (recall ceiling ${pct(c.pruning.ceiling)}${c.pruning.queryMass === undefined ? '' : ` at query mass ${c.pruning.queryMass}`}${c.pruning.knn === undefined ? '' : ' with the graph'})`,
     `  default  ${settingText(c)}`,
   ];
   if (frontier) {

@@ -58,7 +58,7 @@ export interface Calibration {
   /** Live documents when the frontier was measured; `add`/`compact` recalibrate when this drifts. */
   documents: number;
   /** Static pruning chosen by the calibration, with κ (`knn`) when the build options left it open too; null when they fixed the pruning. */
-  pruning: { keepFraction: number; maxFraction: number; ceiling: number; knn?: number } | null;
+  pruning: { keepFraction: number; maxFraction: number; ceiling: number; queryMass?: number; knn?: number } | null;
   /** The measured frontier (approximate settings), cheapest first. */
   frontier: FrontierPoint[];
   /** The exact mode that was faster on the calibration queries, and its median latency. */
@@ -134,7 +134,7 @@ export function parseCalibration(value: unknown): Calibration | string {
   if (!isCount(c.queries) || !isCount(c.documents) || !isNumber(c.seconds) || !isNumber(c.msPerCost) || c.msPerCost < 0) return 'invalid counts';
   if (!Array.isArray(c.strata) || !c.strata.every((s: unknown) => s !== null && typeof s === 'object' && typeof (s as { name?: unknown }).name === 'string' && isCount((s as { queries?: unknown }).queries))) return 'invalid strata';
   const pruning = c.pruning as Record<string, unknown> | null;
-  if (pruning !== null && (typeof pruning !== 'object' || !isFraction(pruning.keepFraction) || !isNumber(pruning.maxFraction) || !isNumber(pruning.ceiling) || (pruning.knn !== undefined && !isNumber(pruning.knn)))) return 'invalid pruning';
+  if (pruning !== null && (typeof pruning !== 'object' || !isFraction(pruning.keepFraction) || !isNumber(pruning.maxFraction) || !isNumber(pruning.ceiling) || (pruning.queryMass !== undefined && !isFraction(pruning.queryMass)) || (pruning.knn !== undefined && !isNumber(pruning.knn)))) return 'invalid pruning';
   if (!Array.isArray(c.frontier)) return 'invalid frontier';
   const frontier = c.frontier.map(parsePoint);
   if (frontier.some((p) => p === undefined)) return 'invalid frontier point';

@@ -5,15 +5,23 @@
  * if it is in the kept part of one of the traversed lists (or reached through the κ-NN graph). For
  * global-threshold pruning a posting (d, t) with value v is kept when v ≥ θ (the global threshold
  * of the kept share) and fewer than `cap` postings of list t are larger. So the recall *ceiling*
- * of a pruning — the share of true top-10 documents present in the kept lists of a query's
- * `CEILING_CUT` heaviest terms — can be computed for every candidate (keepFraction, maxFraction)
- * from the rank of each (true document, cut term) value within its full list: one pass over the
- * lists of the cut terms, instead of one pruned build per candidate. Of the candidates whose
- * ceiling clears the target with `CEILING_MARGIN` in every stratum, the one the queries pay least
- * for (`queryCost`: postings of their traversed lists, mean plus tail) is chosen; what block pruning then loses is measured on the built index (calibration.ts).
+ * of a pruning at a query mass — the share of true top-10 documents present in the kept lists of
+ * the heaviest terms holding that share of a query's weight (`traversedTerms`) — can be computed
+ * for every candidate (keepFraction, maxFraction) and every mass from the rank of each (true
+ * document, query term) value within its full list: one pass over the lists of the query terms,
+ * instead of one pruned build per candidate.
+ *
+ * Each candidate is priced at the cheapest mass of the frontier's grid whose ceiling clears the
+ * target with `CEILING_MARGIN` in every stratum (`queryCost`: postings of the lists traversed
+ * there, mean plus tail), and the cheapest candidate wins. A leaner index reaches the same ceiling
+ * by traversing more, shorter lists, and pricing every candidate at one fixed traversal (the 10
+ * heaviest lists, before) always chose the fattest index that traversal needed: 17 % of postings
+ * on the synthetic 1M collection, where Seismic's 10 % was 20 % faster at equal recall
+ * (docs/PERFORMANCE.md, "Pruning priced at the traversal it needs"). What block pruning then loses
+ * is measured on the built index (calibration.ts).
  */
 import type { UnprunedInvertedIndex } from '../query/maxscore.js';
-import type { PreparedQuery } from '../query/query-vector.js';
+import { traversedTerms, type PreparedQuery } from '../query/query-vector.js';
 import type { ForwardIndex } from '../segment/forward.js';
 import { globalThresholdBudget, kthLargestValue } from '../segment/pruning.js';
 
@@ -29,8 +37,6 @@ const KEEP_FRACTIONS: readonly number[] = Object.freeze([0.01, 0.015, 0.0225, 0.
  * graph made a 7.6 % share reach the goal (docs/PERFORMANCE.md).
  */
 const MAX_FRACTIONS: readonly number[] = Object.freeze([1.5, 1000]);
-/** Heaviest query terms whose lists the ceiling counts (searches traverse about this many). */
-const CEILING_CUT = 10;
 /** The ceiling must clear the target by this much: block pruning at the chosen setting loses some. */
 const CEILING_MARGIN = 0.02;
 
@@ -45,13 +51,17 @@ export interface CeilingInput {
   nStrata: number;
   /** Exact top-k local ids of each query. */
   truth: readonly Uint32Array[];
+  /** Query masses of the frontier's grid, ascending: a candidate is priced at the cheapest that reaches the goal. */
+  masses: readonly number[];
 }
 
-/** (query, true document, cut term) triples whose document holds the term, with the value's rank in the term's full list. */
+/** (query, true document, query term) triples whose document holds the term, with the value's rank in the term's full list. */
 interface Pairs {
   query: Int32Array;
   /** Position of the document in the query's truth. */
   slot: Int32Array;
+  /** Position of the term in the query's heaviest-first order (traversed at a mass when below its traversed count). */
+  position: Int32Array;
   value: Float32Array;
   /** Postings of the full list strictly larger than `value`. */
   rank: Float64Array;
@@ -59,27 +69,36 @@ interface Pairs {
 
 function collectPairs(input: CeilingInput): Pairs {
   const { forward, decoded, nTerms, queries, truth } = input;
-  const inCut = new Uint8Array(nTerms);
+  const positionOf = new Int32Array(nTerms).fill(-1);
   const query: number[] = [];
   const slot: number[] = [];
+  const position: number[] = [];
   const term: number[] = [];
   const value: number[] = [];
   queries.forEach((q, qi) => {
-    const cut = Math.min(CEILING_CUT, q.terms.length);
-    for (let c = 0; c < cut; c++) inCut[q.terms[q.byWeight[c]]] = 1;
+    for (let c = 0; c < q.terms.length; c++) positionOf[q.terms[q.byWeight[c]]] = c;
     truth[qi].forEach((d, s) => {
       for (let j = forward.offsets[d]; j < forward.offsets[d + 1]; j++) {
-        if (inCut[forward.terms[j]] === 0) continue;
+        const c = positionOf[forward.terms[j]];
+        if (c < 0) continue;
         query.push(qi);
         slot.push(s);
+        position.push(c);
         term.push(forward.terms[j]);
         value.push(decoded[j]);
       }
     });
-    for (let c = 0; c < cut; c++) inCut[q.terms[q.byWeight[c]]] = 0;
+    for (let c = 0; c < q.terms.length; c++) positionOf[q.terms[q.byWeight[c]]] = -1;
   });
   const rank = listRanks(input.lists, Int32Array.from(term), Float32Array.from(value));
-  return { query: Int32Array.from(query), slot: Int32Array.from(slot), value: Float32Array.from(value), rank };
+  return { query: Int32Array.from(query), slot: Int32Array.from(slot), position: Int32Array.from(position), value: Float32Array.from(value), rank };
+}
+
+/** Terms each query traverses at each mass: `counts[q * masses.length + m]` (`traversedTerms`, no count limit). */
+function traversedCounts(queries: readonly PreparedQuery[], masses: readonly number[]): Int32Array {
+  const counts = new Int32Array(queries.length * masses.length);
+  queries.forEach((q, qi) => masses.forEach((mass, m) => (counts[qi * masses.length + m] = q.terms.length === 0 ? 0 : traversedTerms(q, 0, mass))));
+  return counts;
 }
 
 /** For each (term, value), the number of postings of the term's full list with a larger value. */
@@ -124,10 +143,30 @@ function truthOffsets(truth: readonly Uint32Array[]): Int32Array {
   return offsets;
 }
 
-/** Which true documents a pruning keeps in a cut list (`kept(value, rank)`), as flattened truth slots. */
-function foundSlots(pairs: Pairs, offsets: Int32Array, kept: (value: number, rank: number) => boolean): Uint8Array {
-  const found = new Uint8Array(offsets[offsets.length - 1]);
-  for (let i = 0; i < pairs.query.length; i++) if (kept(pairs.value[i], pairs.rank[i])) found[offsets[pairs.query[i]] + pairs.slot[i]] = 1;
+/** A truth slot no kept list holds. */
+const NOT_KEPT = 0x7fffffff;
+
+/**
+ * For each flattened truth slot, the heaviest-first position of the first query term whose list a
+ * pruning keeps the document in (`kept(value, rank)`), NOT_KEPT when none: the document is found at
+ * every mass traversing more terms than that.
+ */
+function firstKeptPositions(pairs: Pairs, offsets: Int32Array, kept: (value: number, rank: number) => boolean): Int32Array {
+  const first = new Int32Array(offsets[offsets.length - 1]).fill(NOT_KEPT);
+  for (let i = 0; i < pairs.query.length; i++) {
+    const s = offsets[pairs.query[i]] + pairs.slot[i];
+    if (pairs.position[i] < first[s] && kept(pairs.value[i], pairs.rank[i])) first[s] = pairs.position[i];
+  }
+  return first;
+}
+
+/** Which true documents the traversed lists of mass `m` keep, as flattened truth slots. */
+function foundAtMass(first: Int32Array, offsets: Int32Array, traversed: Int32Array, nMasses: number, m: number): Uint8Array {
+  const found = new Uint8Array(first.length);
+  for (let q = 0; q + 1 < offsets.length; q++) {
+    const count = traversed[q * nMasses + m];
+    for (let s = offsets[q]; s < offsets[q + 1]; s++) found[s] = first[s] < count ? 1 : 0;
+  }
   return found;
 }
 
@@ -171,22 +210,22 @@ function stratumCeilings(input: Pick<CeilingInput, 'truth' | 'strata' | 'nStrata
   return Array.from(sum, (s, i) => (count[i] === 0 ? 1 : s / count[i]));
 }
 
-/** Per-stratum ceilings of one global-threshold budget, lists only (the estimate `choosePruning` compares; exposed for the differential test). */
-export function pruningCeilings(input: CeilingInput, keepFraction: number, maxFraction: number): number[] {
+/** Per-stratum ceilings of one global-threshold budget at one query mass, lists only (what the plan compares; exposed for the differential test). */
+export function pruningCeilings(input: CeilingInput, keepFraction: number, maxFraction: number, queryMass: number): number[] {
   const nnz = input.decoded.length;
   const budget = globalThresholdBudget(nnz, input.nTerms, { keepFraction, maxFraction, nPostings: 1 });
   const threshold = budget.kept >= nnz ? 0 : kthLargestValue(input.decoded, budget.kept);
   const offsets = truthOffsets(input.truth);
-  return stratumCeilings(input, offsets, foundSlots(collectPairs(input), offsets, (value, rank) => value >= threshold && rank < budget.cap));
+  const first = firstKeptPositions(collectPairs(input), offsets, (value, rank) => value >= threshold && rank < budget.cap);
+  return stratumCeilings(input, offsets, foundAtMass(first, offsets, traversedCounts(input.queries, [queryMass]), 1, 0));
 }
 
-/** The distinct terms of the queries' cuts (the lists whose kept lengths the query cost reads). */
-function cutTerms(queries: readonly PreparedQuery[], nTerms: number): Int32Array {
+/** The distinct terms of the queries (the lists whose kept lengths the query cost reads). */
+function queryTerms(queries: readonly PreparedQuery[], nTerms: number): Int32Array {
   const seen = new Uint8Array(nTerms);
   const terms: number[] = [];
   for (const q of queries) {
-    for (let c = 0, cut = Math.min(CEILING_CUT, q.terms.length); c < cut; c++) {
-      const t = q.terms[q.byWeight[c]];
+    for (const t of q.terms) {
       if (seen[t] === 0) terms.push(t);
       seen[t] = 1;
     }
@@ -226,23 +265,28 @@ function countsAtOrAbove(lists: UnprunedInvertedIndex, terms: Int32Array, thresh
 }
 
 /**
- * What a pruning costs the calibration queries: the kept postings of each query's `CEILING_CUT`
- * heaviest lists, as the mean plus the 99th percentile over the queries. Search time follows the
- * postings of the traversed lists, so of two prunings with the same ceiling the one keeping fewer
- * postings overall can still be the slower: a looser list cap keeps the common terms' lists long,
- * and the queries that traverse them make the tail (with cap 4 on a 1M collection, p99 was 1.48×
- * Seismic's, which caps at 1.5, while p50 was 0.87×).
+ * What a pruning costs the calibration queries at each mass: the kept postings of the lists each
+ * query traverses there, as the mean plus the 99th percentile over the queries. Search time follows
+ * the postings of the traversed lists, so of two prunings with the same ceiling the one keeping
+ * fewer postings overall can still be the slower: a looser list cap keeps the common terms' lists
+ * long, and the queries that traverse them make the tail (with cap 4 on a 1M collection, p99 was
+ * 1.48× Seismic's, which caps at 1.5, while p50 was 0.87×).
  */
-function queryCost(queries: readonly PreparedQuery[], keptLength: (term: number) => number): number {
-  const costs = queries.map((q) => {
-    let sum = 0;
-    for (let c = 0, cut = Math.min(CEILING_CUT, q.terms.length); c < cut; c++) sum += keptLength(q.terms[q.byWeight[c]]);
-    return sum;
-  });
-  if (costs.length === 0) return 0;
-  costs.sort((a, b) => a - b);
-  const mean = costs.reduce((a, b) => a + b, 0) / costs.length;
-  return mean + costs[Math.min(costs.length - 1, Math.floor(0.99 * costs.length))];
+function queryCosts(queries: readonly PreparedQuery[], traversed: Int32Array, nMasses: number, keptLength: (term: number) => number): Float64Array {
+  const costs = new Float64Array(nMasses);
+  if (queries.length === 0) return costs;
+  const perQuery = new Float64Array(queries.length);
+  for (let m = 0; m < nMasses; m++) {
+    queries.forEach((q, qi) => {
+      let sum = 0;
+      for (let c = 0, n = traversed[qi * nMasses + m]; c < n; c++) sum += keptLength(q.terms[q.byWeight[c]]);
+      perQuery[qi] = sum;
+    });
+    perQuery.sort();
+    const mean = perQuery.reduce((x, y) => x + y, 0) / perQuery.length;
+    costs[m] = mean + perQuery[Math.min(perQuery.length - 1, Math.floor(0.99 * perQuery.length))];
+  }
+  return costs;
 }
 
 /**
@@ -253,21 +297,22 @@ function queryCost(queries: readonly PreparedQuery[], keptLength: (term: number)
  */
 const GRAPH_COST_PER_NEIGHBOUR = 2 * 10 * 3;
 
-/** A pruning the plan considers: which true documents its cut lists keep, and its cost. */
+/** A pruning the plan considers: where its lists keep the true documents, and its cost at each mass. */
 interface Candidate {
   keepFraction: number;
   maxFraction: number;
-  found: Uint8Array;
-  /** Mean + p99 of the queries' traversed postings (`queryCost`). */
-  cost: number;
+  /** `firstKeptPositions` of the pruning. */
+  first: Int32Array;
+  /** Mean + p99 of the queries' traversed postings at each mass of the grid (`queryCosts`). */
+  costs: Float64Array;
   /** Postings the budget keeps at most (the tie-break). */
   postings: number;
 }
 
 /**
  * The prunings calibration chooses among, before the index exists: for each list cap, the shares
- * from the smallest up to the first whose lists alone reach the goal (larger shares only make
- * every list longer, and a graph only adds to what the lists find).
+ * from the smallest up to the first whose lists alone reach the goal at the grid's smallest mass
+ * (a larger share costs more at every mass, and a graph only adds to what the lists find).
  */
 export interface PruningPlan {
   goal: number;
@@ -276,15 +321,21 @@ export interface PruningPlan {
   truth: readonly Uint32Array[];
   strata: Int32Array;
   nStrata: number;
+  masses: readonly number[];
+  /** `traversedCounts` of the queries at the masses. */
+  traversed: Int32Array;
 }
 
 /** The candidates and goal of `target` (see `PruningPlan`). */
 export function planPruning(input: CeilingInput, target: number): PruningPlan {
-  const { decoded, nTerms, lists } = input;
+  const { decoded, nTerms, lists, masses } = input;
   const nnz = decoded.length;
   const pairs = collectPairs(input);
   const offsets = truthOffsets(input.truth);
-  const lossless = Math.min(...stratumCeilings(input, offsets, foundSlots(pairs, offsets, () => true)));
+  const traversed = traversedCounts(input.queries, masses);
+  const nMasses = masses.length;
+  const ceilingAt = (first: Int32Array, m: number): number => Math.min(...stratumCeilings(input, offsets, foundAtMass(first, offsets, traversed, nMasses, m)));
+  const lossless = ceilingAt(firstKeptPositions(pairs, offsets, () => true), nMasses - 1);
   const goal = Math.min(target + CEILING_MARGIN, lossless - 0.005);
   // Thresholds only of the shares considered (each is two passes over every posting).
   const thresholds = new Map<number, number>();
@@ -296,26 +347,26 @@ export function planPruning(input: CeilingInput, target: number): PruningPlan {
     }
     return value;
   };
-  const considered: Array<Omit<Candidate, 'cost'> & { threshold: number; cap: number }> = [];
+  const considered: Array<Omit<Candidate, 'costs'> & { threshold: number; cap: number }> = [];
   for (const maxFraction of MAX_FRACTIONS) {
     for (const keepFraction of KEEP_FRACTIONS) {
       const budget = globalThresholdBudget(nnz, nTerms, { keepFraction, maxFraction, nPostings: 1 });
       const threshold = thresholdOf(keepFraction);
-      const found = foundSlots(pairs, offsets, (value, rank) => value >= threshold && rank < budget.cap);
-      considered.push({ keepFraction, maxFraction, found, postings: budget.kept, threshold, cap: budget.cap });
-      if (Math.min(...stratumCeilings(input, offsets, found)) >= goal) break;
+      const first = firstKeptPositions(pairs, offsets, (value, rank) => value >= threshold && rank < budget.cap);
+      considered.push({ keepFraction, maxFraction, first, postings: budget.kept, threshold, cap: budget.cap });
+      if (ceilingAt(first, 0) >= goal) break;
     }
   }
   const ascending = Float64Array.from(new Set(thresholds.values())).sort();
-  const terms = cutTerms(input.queries, nTerms);
+  const terms = queryTerms(input.queries, nTerms);
   const counts = countsAtOrAbove(lists, terms, ascending);
   const termSlot = new Int32Array(nTerms).fill(-1);
   terms.forEach((t, i) => (termSlot[t] = i));
   const candidates = considered.map(({ threshold, cap, ...candidate }) => {
     const row = ascending.indexOf(threshold) * terms.length;
-    return { ...candidate, cost: queryCost(input.queries, (t) => Math.min(counts[row + termSlot[t]], cap)) };
+    return { ...candidate, costs: queryCosts(input.queries, traversed, nMasses, (t) => Math.min(counts[row + termSlot[t]], cap)) };
   });
-  return { goal, offsets, candidates, truth: input.truth, strata: input.strata, nStrata: input.nStrata };
+  return { goal, offsets, candidates, truth: input.truth, strata: input.strata, nStrata: input.nStrata, masses, traversed };
 }
 
 export interface PruningChoice {
@@ -323,6 +374,8 @@ export interface PruningChoice {
   maxFraction: number;
   /** Worst stratum's ceiling at the choice (graph included when `knn` is set). */
   ceiling: number;
+  /** The query mass the ceiling and the price were taken at: the cheapest reaching the goal (else the largest). */
+  queryMass: number;
   /** κ of the graph the ceiling credits (chosen with the pruning); absent: lists only. */
   knn?: number;
 }
@@ -341,12 +394,27 @@ function better(a: Scored, b: Scored, goal: number): boolean {
   return a.postings !== b.postings ? a.postings < b.postings : (a.knn ?? 0) < (b.knn ?? 0);
 }
 
+/** Each (candidate, κ) priced at the cheapest mass whose ceiling reaches the goal; the best of them. */
 function bestOf(plan: PruningPlan, kappas: readonly number[], graph?: TruthGraph): PruningChoice {
+  const nMasses = plan.masses.length;
   let best: Scored | undefined;
   for (const candidate of plan.candidates) {
     for (const kappa of kappas) {
-      const ceiling = Math.min(...stratumCeilings(plan, plan.offsets, candidate.found, graph, kappa));
-      const scored: Scored = { keepFraction: candidate.keepFraction, maxFraction: candidate.maxFraction, ceiling, cost: candidate.cost + GRAPH_COST_PER_NEIGHBOUR * kappa, postings: candidate.postings };
+      let m = 0;
+      let ceiling = 0;
+      for (; m < nMasses; m++) {
+        ceiling = Math.min(...stratumCeilings(plan, plan.offsets, foundAtMass(candidate.first, plan.offsets, plan.traversed, nMasses, m), graph, kappa));
+        if (ceiling >= plan.goal) break;
+      }
+      m = Math.min(m, nMasses - 1);
+      const scored: Scored = {
+        keepFraction: candidate.keepFraction,
+        maxFraction: candidate.maxFraction,
+        ceiling,
+        queryMass: plan.masses[m],
+        cost: candidate.costs[m] + GRAPH_COST_PER_NEIGHBOUR * kappa,
+        postings: candidate.postings,
+      };
       if (graph !== undefined) scored.knn = kappa;
       if (best === undefined || better(scored, best, plan.goal)) best = scored;
     }
@@ -357,8 +425,8 @@ function bestOf(plan: PruningPlan, kappas: readonly number[], graph?: TruthGraph
 
 /**
  * The cheapest global-threshold pruning of the plan whose recall ceiling through its lists alone
- * reaches `target + CEILING_MARGIN` in every stratum (or what no pruning reaches, less 0.005, when
- * that is lower).
+ * reaches `target + CEILING_MARGIN` in every stratum at some mass of the grid (or what no pruning
+ * reaches, less 0.005, when that is lower).
  */
 export function chooseFromLists(plan: PruningPlan): PruningChoice {
   return bestOf(plan, [0]);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { synthDocuments, synthQueries } from '../bench/synth.js';
 import type { SynthOptions } from '../bench/synth-model.js';
 import { MaxScoreSearcher } from '../query/maxscore.js';
-import { prepareQuery } from '../query/query-vector.js';
+import { prepareQuery, traversedTerms } from '../query/query-vector.js';
 import { buildSegment, indexForward, type ForwardInput } from '../segment/ingest.js';
 import { resolveBuildOptions } from '../segment/options.js';
 import { buildPrunedLists } from '../segment/pruning.js';
@@ -76,13 +76,59 @@ async function ceilingFixture(seed: number, querySeed: number) {
     return Uint32Array.from(heap.sorted().map((h) => h.key));
   });
   const strata = Int32Array.from(sample.queries, (q) => q.stratum);
-  const ceilingInput = { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries, strata, nStrata: sample.strata.length, truth };
+  const ceilingInput = { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries, strata, nStrata: sample.strata.length, truth, masses: MASSES };
   return { input, build, flat, sample, queries, truth, strata, ceilingInput };
 }
 
+/** The shares and caps the plan considers, and a grid of masses (the frontier's, thinned). */
+const KEEP_FRACTIONS = [0.01, 0.015, 0.0225, 0.034, 0.05, 0.076, 0.11, 0.17, 0.26, 0.38, 0.58, 0.86, 1];
+const MASSES = [0.2, 0.4, 0.6, 0.8, 1];
+
+/** Brute force over the lists a build actually keeps: the worst stratum's ceiling and the mean + p99 traversed postings of a pruning at a mass, κ graph neighbours credited. */
+function bruteForce(fixture: Awaited<ReturnType<typeof ceilingFixture>>, neighbors?: { rows: Uint32Array; width: number }) {
+  const { input, build, flat, queries, truth, strata, sample } = fixture;
+  const built = new Map<string, ReturnType<typeof buildPrunedLists>>();
+  const pruned = (keepFraction: number, maxFraction: number) => {
+    const key = `${keepFraction}/${maxFraction}`;
+    if (!built.has(key)) built.set(key, buildPrunedLists(flat.forward, input.decoded, flat.meta.nTerms, { ...build, keepFraction, maxFraction }));
+    return built.get(key)!;
+  };
+  const traversedAt = (q: (typeof queries)[number], mass: number): number[] => Array.from(q.byWeight.subarray(0, traversedTerms(q, 0, mass)), (i) => q.terms[i]);
+  const strataCeilings = (keepFraction: number, maxFraction: number, mass: number, kappa = 0): number[] => {
+    const lists = pruned(keepFraction, maxFraction);
+    const kept = new Set<number>();
+    for (let t = 0; t < flat.meta.nTerms; t++) for (let p = lists.offsets[t]; p < lists.offsets[t + 1]; p++) kept.add(t * 1e6 + lists.docs[p]);
+    const sums = new Float64Array(sample.strata.length);
+    const counts = new Float64Array(sample.strata.length);
+    queries.forEach((q, qi) => {
+      const docs = Array.from(truth[qi]);
+      if (docs.length === 0) return;
+      const traversed = traversedAt(q, mass);
+      const found = docs.filter((d) => traversed.some((t) => kept.has(t * 1e6 + d)));
+      const reached = new Set(neighbors === undefined ? [] : found.flatMap((f) => Array.from(neighbors.rows.subarray(f * neighbors.width, f * neighbors.width + kappa))));
+      sums[strata[qi]] += docs.filter((d) => found.includes(d) || reached.has(d)).length / docs.length;
+      counts[strata[qi]]++;
+    });
+    return Array.from(sums, (x, i) => (counts[i] === 0 ? 1 : x / counts[i]));
+  };
+  const ceiling = (keepFraction: number, maxFraction: number, mass: number, kappa = 0): number => Math.min(...strataCeilings(keepFraction, maxFraction, mass, kappa));
+  const cost = (keepFraction: number, maxFraction: number, mass: number): number => {
+    const lists = pruned(keepFraction, maxFraction);
+    const costs = queries.map((q) => traversedAt(q, mass).reduce((sum, t) => sum + lists.offsets[t + 1] - lists.offsets[t], 0)).sort((a, b) => a - b);
+    return costs.reduce((a, b) => a + b, 0) / costs.length + costs[Math.min(costs.length - 1, Math.floor(0.99 * costs.length))];
+  };
+  /** A pruning's price: its cost at the cheapest mass reaching the goal, plus the graph's (undefined: no mass reaches it). */
+  const price = (keepFraction: number, maxFraction: number, goal: number, kappa = 0): { mass: number; cost: number } | undefined => {
+    const mass = MASSES.find((m) => ceiling(keepFraction, maxFraction, m, kappa) >= goal);
+    return mass === undefined ? undefined : { mass, cost: cost(keepFraction, maxFraction, mass) + 60 * kappa };
+  };
+  return { strataCeilings, ceiling, price };
+}
+
 describe('pruning ceiling', () => {
-  it('equals the recall ceiling of the lists the build actually keeps, for every candidate budget (differential)', async () => {
-    const { input, build, flat, sample, queries, truth, strata, ceilingInput } = await ceilingFixture(3, 5);
+  it('equals the recall ceiling of the lists the build actually keeps, for every candidate budget and query mass (differential)', async () => {
+    const fixture = await ceilingFixture(3, 5);
+    const brute = bruteForce(fixture);
     for (const [keepFraction, maxFraction] of [
       [0.05, 1.5],
       [0.2, 1.5],
@@ -90,45 +136,30 @@ describe('pruning ceiling', () => {
       [0.6, 1.5],
       [1, 1.5],
     ]) {
-      const pruned = buildPrunedLists(flat.forward, input.decoded, flat.meta.nTerms, { ...build, keepFraction, maxFraction });
-      const kept = new Set<number>();
-      for (let t = 0; t < flat.meta.nTerms; t++) for (let p = pruned.offsets[t]; p < pruned.offsets[t + 1]; p++) kept.add(t * 1e6 + pruned.docs[p]);
-      const sums = new Float64Array(sample.strata.length);
-      const counts = new Float64Array(sample.strata.length);
-      queries.forEach((q, qi) => {
-        if (truth[qi].length === 0) return;
-        const cut = Array.from(q.byWeight.subarray(0, Math.min(10, q.terms.length)), (i) => q.terms[i]);
-        const found = Array.from(truth[qi]).filter((d) => cut.some((t) => kept.has(t * 1e6 + d))).length;
-        sums[strata[qi]] += found / truth[qi].length;
-        counts[strata[qi]]++;
-      });
-      const expected = Array.from(sums, (s, i) => (counts[i] === 0 ? 1 : s / counts[i]));
-      const estimated = pruningCeilings(ceilingInput, keepFraction, maxFraction);
-      estimated.forEach((value, i) => expect(value).toBeCloseTo(expected[i], 10));
+      for (const mass of [0.2, 0.5, 1]) {
+        const expected = brute.strataCeilings(keepFraction, maxFraction, mass);
+        pruningCeilings(fixture.ceilingInput, keepFraction, maxFraction, mass).forEach((value, i) => expect(value).toBeCloseTo(expected[i], 10));
+      }
     }
   });
 
-  it('chooses, of the prunings whose ceiling reaches the goal, the one the queries pay least for (brute force over the built lists)', async () => {
-    const { input, build, flat, queries, ceilingInput } = await ceilingFixture(4, 6);
-    // What a query pays: the kept postings of its 10 heaviest lists; a pruning costs mean + p99 of that.
-    const costOf = (keepFraction: number, maxFraction: number): number => {
-      const pruned = buildPrunedLists(flat.forward, input.decoded, flat.meta.nTerms, { ...build, keepFraction, maxFraction });
-      const costs = queries
-        .map((q) => Array.from(q.byWeight.subarray(0, Math.min(10, q.terms.length)), (i) => pruned.offsets[q.terms[i] + 1] - pruned.offsets[q.terms[i]]).reduce((a, b) => a + b, 0))
-        .sort((a, b) => a - b);
-      return costs.reduce((a, b) => a + b, 0) / costs.length + costs[Math.min(costs.length - 1, Math.floor(0.99 * costs.length))];
-    };
+  it('prices each pruning at the cheapest mass reaching the goal and chooses the cheapest (brute force over the built lists)', async () => {
+    const fixture = await ceilingFixture(4, 6);
+    const brute = bruteForce(fixture);
     const target = 0.9;
-    const chosen = chooseFromLists(planPruning(ceilingInput, target));
-    const lossless = Math.min(...pruningCeilings(ceilingInput, 1, 1000));
-    const goal = Math.min(target + 0.02, lossless - 0.005);
-    expect(chosen.ceiling).toBeGreaterThanOrEqual(goal);
-    const chosenCost = costOf(chosen.keepFraction, chosen.maxFraction);
+    const plan = planPruning(fixture.ceilingInput, target);
+    const chosen = chooseFromLists(plan);
+    expect(plan.goal).toBeCloseTo(Math.min(target + 0.02, brute.ceiling(1, 1000, 1) - 0.005), 10);
+    expect(chosen.ceiling).toBeGreaterThanOrEqual(plan.goal);
+    const chosenPrice = brute.price(chosen.keepFraction, chosen.maxFraction, plan.goal)!;
+    expect(chosenPrice.mass).toBe(chosen.queryMass);
+    expect(chosen.ceiling).toBeCloseTo(brute.ceiling(chosen.keepFraction, chosen.maxFraction, chosen.queryMass), 10);
     let others = 0;
     for (const maxFraction of [1.5, 1000]) {
-      for (const keepFraction of [0.01, 0.015, 0.0225, 0.034, 0.05, 0.076, 0.11, 0.17, 0.26, 0.38, 0.58, 0.86, 1]) {
-        if (Math.min(...pruningCeilings(ceilingInput, keepFraction, maxFraction)) < goal) continue;
-        expect(costOf(keepFraction, maxFraction)).toBeGreaterThanOrEqual(chosenCost);
+      for (const keepFraction of KEEP_FRACTIONS) {
+        const other = brute.price(keepFraction, maxFraction, plan.goal);
+        if (other === undefined) continue;
+        expect(other.cost).toBeGreaterThanOrEqual(chosenPrice.cost);
         others++;
       }
     }
@@ -137,43 +168,29 @@ describe('pruning ceiling', () => {
 });
 
 describe('pruning ceiling with a κ-NN graph', () => {
-  it('also counts a true document among the first κ neighbours of a kept one, and chooses the cheapest (pruning, κ) reaching the goal (brute force over the built lists and graph)', async () => {
-    const { input, build, flat, queries, truth, strata, sample, ceilingInput } = await ceilingFixture(7, 8);
+  it('also counts a true document among the first κ neighbours of a kept one, and chooses the cheapest (pruning, κ, mass) reaching the goal (brute force over the built lists and graph)', async () => {
+    const fixture = await ceilingFixture(7, 8);
+    const { input, build } = fixture;
     const target = 0.9;
-    const plan = planPruning(ceilingInput, target);
+    const plan = planPruning(fixture.ceilingInput, target);
     const listsOnly = chooseFromLists(plan);
     const kappa = 16;
     // The graph as the build makes it: on the blocks of the lists-only choice, κ the largest considered.
     const { segment } = await indexForward(input, { ...build, keepFraction: listsOnly.keepFraction, maxFraction: listsOnly.maxFraction, knn: kappa }, 'blocked');
-    const ceilingOf = (keepFraction: number, maxFraction: number, k: number): number => {
-      const pruned = buildPrunedLists(flat.forward, input.decoded, flat.meta.nTerms, { ...build, keepFraction, maxFraction });
-      const kept = new Set<number>();
-      for (let t = 0; t < flat.meta.nTerms; t++) for (let p = pruned.offsets[t]; p < pruned.offsets[t + 1]; p++) kept.add(t * 1e6 + pruned.docs[p]);
-      const sums = new Float64Array(sample.strata.length);
-      const counts = new Float64Array(sample.strata.length);
-      queries.forEach((q, qi) => {
-        const docs = Array.from(truth[qi]);
-        if (docs.length === 0) return;
-        const cut = Array.from(q.byWeight.subarray(0, Math.min(10, q.terms.length)), (i) => q.terms[i]);
-        const found = docs.filter((d) => cut.some((t) => kept.has(t * 1e6 + d)));
-        const reached = new Set(found.flatMap((f) => Array.from(segment.neighbors.subarray(f * kappa, f * kappa + k))));
-        sums[strata[qi]] += docs.filter((d) => found.includes(d) || reached.has(d)).length / docs.length;
-        counts[strata[qi]]++;
-      });
-      return Math.min(...Array.from(sums, (x, i) => (counts[i] === 0 ? 1 : x / counts[i])));
-    };
+    const brute = bruteForce(fixture, { rows: segment.neighbors, width: kappa });
     const chosen = chooseWithGraph(plan, segment.neighbors, kappa, [0, 4, kappa]);
-    expect(chosen.ceiling).toBeCloseTo(ceilingOf(chosen.keepFraction, chosen.maxFraction, chosen.knn!), 10);
     expect(chosen.ceiling).toBeGreaterThanOrEqual(plan.goal);
-    // κ 0 is the lists-only choice; every leaner share the graph could have let through misses the goal.
+    expect(chosen.ceiling).toBeCloseTo(brute.ceiling(chosen.keepFraction, chosen.maxFraction, chosen.queryMass, chosen.knn!), 10);
+    const chosenPrice = brute.price(chosen.keepFraction, chosen.maxFraction, plan.goal, chosen.knn!)!;
+    expect(chosenPrice.mass).toBe(chosen.queryMass);
+    // κ 0 is the lists-only choice; no (share, κ) the plan considers reaches the goal for less.
     expect(chooseWithGraph(plan, segment.neighbors, kappa, [0])).toEqual({ ...listsOnly, knn: 0 });
-    for (const k of [4, kappa]) {
-      for (const keepFraction of [0.01, 0.015, 0.0225, 0.034, 0.05, 0.076, 0.11, 0.17, 0.26, 0.38, 0.58, 0.86, 1]) {
-        if (keepFraction >= chosen.keepFraction || chosen.maxFraction !== listsOnly.maxFraction) break;
-        if (k <= chosen.knn!) expect(ceilingOf(keepFraction, chosen.maxFraction, k)).toBeLessThan(plan.goal);
+    for (const k of [0, 4, kappa]) {
+      for (const candidate of plan.candidates) {
+        const other = brute.price(candidate.keepFraction, candidate.maxFraction, plan.goal, k);
+        if (other !== undefined) expect(other.cost).toBeGreaterThanOrEqual(chosenPrice.cost);
       }
     }
-    expect(chosen.ceiling).toBeGreaterThanOrEqual(ceilingOf(chosen.keepFraction, chosen.maxFraction, 0));
   });
 });
 

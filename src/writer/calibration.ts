@@ -201,7 +201,7 @@ function timeSetting(segments: readonly CalibrationSegment[], work: Workload, ar
 }
 
 /** Frontier, exact timing and the chosen setting over `segments` for a prepared workload. */
-function calibrateWorkload(segments: readonly CalibrationSegment[], work: Workload, target: number, pruning: PruningChoice | null, started: number): Calibration {
+function calibrateWorkload(segments: readonly CalibrationSegment[], work: Workload, target: number, pruning: Calibration['pruning'], started: number): Calibration {
   const nStrata = work.sample.strata.length;
   const postings = totalPostings(segments);
   // A small index is searched exactly: approximate search could save microseconds at most.
@@ -278,7 +278,7 @@ export class BuildCalibrator {
     if (this.request.choosePruning && build.pruning === 'global-threshold' && this.work.prepared.length > 0) {
       const local = this.work.truth.map((keys) => Uint32Array.from(keys));
       const plan = planPruning(
-        { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries: this.work.prepared.map((p) => p[0]), strata: this.work.strata, nStrata: sample.strata.length, truth: local },
+        { forward: flat.forward, decoded: input.decoded, nTerms: flat.meta.nTerms, lists, queries: this.work.prepared.map((p) => p[0]), strata: this.work.strata, nStrata: sample.strata.length, truth: local, masses: FRONTIER_MASSES },
         build.targetRecall,
       );
       this.pruning = chooseFromLists(plan);
@@ -321,7 +321,7 @@ export class BuildCalibrator {
 }
 
 /** Calibrates the query-time settings of an existing index (after `add` or `compact`) on stored queries. */
-export function calibrateSegments(segments: readonly CalibrationSegment[], sample: QuerySample, target: number, pruning: PruningChoice | null): Calibration {
+export function calibrateSegments(segments: readonly CalibrationSegment[], sample: QuerySample, target: number, pruning: Calibration['pruning']): Calibration {
   const started = performance.now();
   return calibrateWorkload(segments, exactWorkload(segments, sample), target, pruning, started);
 }
