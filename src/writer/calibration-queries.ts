@@ -51,6 +51,7 @@ const PSEUDO_STRATA: readonly Stratum[] = Object.freeze([
   { name: 'known item, 32 terms', neighbours: 1, terms: 32 },
   { name: 'neighbourhood of 10, 4 terms', neighbours: 10, terms: 4 },
   { name: 'neighbourhood of 10, 16 terms', neighbours: 10, terms: 16 },
+  { name: 'topic of 100, 24 terms', neighbours: 100, terms: 24 },
   { name: 'topic of 100, 64 terms', neighbours: 100, terms: 64 },
   { name: 'background, 8 terms', neighbours: 0, terms: 8 },
 ]);
