@@ -12,7 +12,7 @@
  * instead of one pruned build per candidate.
  *
  * Each candidate is priced at the cheapest mass of the frontier's grid whose ceiling clears the
- * target with `CEILING_MARGIN` in every stratum (`queryCost`: postings of the lists traversed
+ * target with `CEILING_MARGIN` in every stratum (`queryCosts`: postings of the lists traversed
  * there, mean plus tail), and the cheapest candidate wins. A leaner index reaches the same ceiling
  * by traversing more, shorter lists, and pricing every candidate at one fixed traversal (the 10
  * heaviest lists, before) always chose the fattest index that traversal needed: 17 % of postings
@@ -210,6 +210,11 @@ function stratumCeilings(input: Pick<CeilingInput, 'truth' | 'strata' | 'nStrata
   return Array.from(sum, (s, i) => (count[i] === 0 ? 1 : s / count[i]));
 }
 
+/** The worst stratum's ceiling at mass `m` of a pruning's `firstKeptPositions` (graph credited with κ when given). */
+function worstCeilingAt(input: Pick<CeilingInput, 'truth' | 'strata' | 'nStrata'>, offsets: Int32Array, traversed: Int32Array, nMasses: number, first: Int32Array, m: number, graph?: TruthGraph, kappa = 0): number {
+  return Math.min(...stratumCeilings(input, offsets, foundAtMass(first, offsets, traversed, nMasses, m), graph, kappa));
+}
+
 /** Per-stratum ceilings of one global-threshold budget at one query mass, lists only (what the plan compares; exposed for the differential test). */
 export function pruningCeilings(input: CeilingInput, keepFraction: number, maxFraction: number, queryMass: number): number[] {
   const nnz = input.decoded.length;
@@ -334,7 +339,7 @@ export function planPruning(input: CeilingInput, target: number): PruningPlan {
   const offsets = truthOffsets(input.truth);
   const traversed = traversedCounts(input.queries, masses);
   const nMasses = masses.length;
-  const ceilingAt = (first: Int32Array, m: number): number => Math.min(...stratumCeilings(input, offsets, foundAtMass(first, offsets, traversed, nMasses, m)));
+  const ceilingAt = (first: Int32Array, m: number): number => worstCeilingAt(input, offsets, traversed, nMasses, first, m);
   const lossless = ceilingAt(firstKeptPositions(pairs, offsets, () => true), nMasses - 1);
   const goal = Math.min(target + CEILING_MARGIN, lossless - 0.005);
   // Thresholds only of the shares considered (each is two passes over every posting).
@@ -403,7 +408,7 @@ function bestOf(plan: PruningPlan, kappas: readonly number[], graph?: TruthGraph
       let m = 0;
       let ceiling = 0;
       for (; m < nMasses; m++) {
-        ceiling = Math.min(...stratumCeilings(plan, plan.offsets, foundAtMass(candidate.first, plan.offsets, plan.traversed, nMasses, m), graph, kappa));
+        ceiling = worstCeilingAt(plan, plan.offsets, plan.traversed, nMasses, candidate.first, m, graph, kappa);
         if (ceiling >= plan.goal) break;
       }
       m = Math.min(m, nMasses - 1);
